@@ -1,0 +1,74 @@
+// The types that cross module boundaries in the core: source -> encoder -> hub -> http.
+
+/** Tightly packed pixels, as sharp reads and writes them with `{ raw }`. */
+export interface RawImage {
+  width: number;
+  height: number;
+  channels: 3 | 4;
+  data: Buffer;
+}
+
+/**
+ * What a source hands to the encoder: pixels it made, or image file bytes it read.
+ * `bytes` are already checked to be complete (a whole JPEG, or an image sharp can read).
+ */
+export type SourceImage =
+  | { kind: 'raw'; image: RawImage }
+  | { kind: 'file'; bytes: Buffer; format: 'jpeg' | 'other' };
+
+export type SourceState = 'stopped' | 'running' | 'waiting' | 'error';
+
+export interface SourceStatus {
+  kind: string;
+  state: SourceState;
+  /** Why the source is waiting or failing, in words for the user. */
+  error?: string;
+  /** Inputs rejected since start (half-written or unreadable files). */
+  failures?: number;
+}
+
+/**
+ * A producer of pictures. It runs only between start() and stop(): the pipeline starts it
+ * when somebody watches and stops it when nobody does, so an idle PushCam costs nothing.
+ */
+export interface FrameSource {
+  readonly kind: string;
+  start(emit: (image: SourceImage) => void): void;
+  stop(): void;
+  status(): SourceStatus;
+}
+
+export type Rotation = 0 | 90 | 180 | 270;
+
+/** How every frame is turned into the JPEG viewers get. Changeable while running. */
+export interface EncodeSettings {
+  quality: number;
+  mirror: boolean;
+  rotate: Rotation;
+  timestamp: boolean;
+  text: string;
+}
+
+/** One encoded picture, shared by every viewer. */
+export interface Frame {
+  /** 1, 2, 3... in publish order; also the snapshot ETag. */
+  seq: number;
+  jpeg: Buffer;
+  width: number;
+  height: number;
+  /** When it was published, ms since the epoch. */
+  at: number;
+}
+
+/** How a stream lays out its parts; see server/hub/multipart.ts. */
+export type StreamCompat = 'advance' | 'dual' | 'plain';
+
+export interface ViewerInfo {
+  id: number;
+  ip: string;
+  userAgent: string;
+  since: number;
+  framesSent: number;
+  framesDropped: number;
+  bytesSent: number;
+}
