@@ -9,12 +9,11 @@ export interface RawImage {
 }
 
 /**
- * What a source hands to the encoder: pixels it made, or image file bytes it read.
- * `bytes` are already checked to be complete (a whole JPEG, or an image sharp can read).
+ * What a source hands to the encoder: pixels, or a JPEG it read. A JPEG is already checked to
+ * be complete (starts with FFD8, ends with FFD9) and is passed through as it is when no overlay
+ * or orientation asks for a re-encode. Other image formats are decoded by the source to `raw`.
  */
-export type SourceImage =
-  | { kind: 'raw'; image: RawImage }
-  | { kind: 'file'; bytes: Buffer; format: 'jpeg' | 'other' };
+export type SourceImage = { kind: 'raw'; image: RawImage } | { kind: 'jpeg'; data: Buffer };
 
 export type SourceState = 'stopped' | 'running' | 'waiting' | 'error';
 

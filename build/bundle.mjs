@@ -1,0 +1,41 @@
+// Builds what runs outside tsx: the CLI for `npx pushcam` and the browser bundles.
+// tsc only type-checks (npm run typecheck); esbuild does the emitting, in well under a second.
+import { build } from 'esbuild';
+import { cpSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist');
+const common = { bundle: true, sourcemap: true, logLevel: 'warning', absWorkingDir: root };
+
+// The core runs on Node: its npm dependencies stay external (sharp is native).
+await build({
+  ...common,
+  entryPoints: ['server/cli/main.ts'],
+  outfile: join(out, 'server/cli.js'),
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+});
+
+// Pages: each renderer/<page>/<page>.ts becomes dist/renderer/<page>/<page>.js beside its static files.
+for (const page of readdirSync(join(root, 'renderer'), { withFileTypes: true })) {
+  if (!page.isDirectory()) continue;
+  const dir = join(root, 'renderer', page.name);
+  const target = join(out, 'renderer', page.name);
+  mkdirSync(target, { recursive: true });
+  const entries = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+  const statics = readdirSync(dir).filter((f) => !f.endsWith('.ts'));
+  for (const f of statics) cpSync(join(dir, f), join(target, f));
+  if (entries.length === 0) continue;
+  await build({
+    ...common,
+    entryPoints: entries.map((f) => join(dir, f)),
+    outdir: target,
+    platform: 'browser',
+    format: 'esm',
+    target: 'chrome120',
+  });
+}

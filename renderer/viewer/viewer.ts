@@ -1,0 +1,382 @@
+// The viewer page: the push stream in an <img>, and a watchdog that keeps a picture on screen.
+//
+// Chromium fires `load` on a multipart <img> once, for the first part, and never again (measured
+// in Chromium 156); nor does it fire `error` when a running stream's connection drops. So the
+// page finds out about new frames by drawing the <img> into a tiny canvas and comparing pixels,
+// and learns from status.json whether the server published frames the picture should have shown.
+
+const STATUS_EVERY_MS = 2000;
+/** Frames published, picture unchanged this long: the stream is stuck (or blocked by a proxy). */
+const STALL_MS = 4000;
+const FALLBACK_LIMIT_MS = 5 * 60_000;
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 10_000;
+const IDLE_MS = 3000;
+/** The side of the pixel sample: enough to see a change, cheap to draw and read back. */
+const SAMPLE = 16;
+/** Mean difference per channel below which two samples show the same picture (decoders differ slightly). */
+const SAME_PICTURE = 4;
+
+type Mode = 'connecting' | 'live' | 'fallback' | 'stopped' | 'reconnecting' | 'locked' | 'paused';
+
+const MODE_TEXT: Record<Mode, string> = {
+  connecting: 'connecting',
+  live: 'live',
+  fallback: 'fallback mode',
+  stopped: 'fallback stopped',
+  reconnecting: 'reconnecting',
+  locked: 'locked',
+  paused: 'paused',
+};
+
+const MESSAGES: Partial<Record<Mode, string>> = {
+  locked: 'This PushCam needs its access key: open the full link you were given.',
+  reconnecting: 'PushCam cannot be reached. Trying again…',
+  stopped: 'The fallback picture stopped after 5 minutes to save bandwidth. Press Resume to watch again.',
+};
+
+interface Status {
+  source: { kind: string; state: string; error?: string };
+  frame: { seq: number; width: number; height: number; at: number } | null;
+  clients: unknown[];
+}
+
+interface Snapshot {
+  seq: number;
+  blob: Blob;
+}
+
+function byTestId<T extends HTMLElement>(id: string, type: new () => T): T {
+  const element = document.querySelector(`[data-testid="${id}"]`);
+  if (!(element instanceof type)) throw new Error(`viewer page: no ${id} element`);
+  return element;
+}
+
+const img = byTestId('stream', HTMLImageElement);
+const modeLabel = byTestId('mode', HTMLElement);
+const liveLine = byTestId('live-line', HTMLElement);
+const message = byTestId('message', HTMLElement);
+const resumeButton = byTestId('resume', HTMLButtonElement);
+const snapshotLink = byTestId('snapshot', HTMLAnchorElement);
+const fullscreenButton = byTestId('fullscreen', HTMLButtonElement);
+
+const probeCanvas = document.createElement('canvas');
+probeCanvas.width = SAMPLE;
+probeCanvas.height = SAMPLE;
+const probe = probeCanvas.getContext('2d', { willReadFrequently: true });
+if (!probe) throw new Error('viewer page: no 2D canvas');
+
+// The server normally keeps the key in a cookie; a key in the page's address is passed on too.
+const key = new URLSearchParams(location.search).get('key');
+
+function url(path: string, query: Record<string, string> = {}): string {
+  const params = new URLSearchParams(query);
+  if (key) params.set('key', key);
+  const search = params.toString();
+  return search ? `${path}?${search}` : path;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
+// --- what is on screen -------------------------------------------------------------------------
+
+let blobUrl: string | null = null;
+
+function setPicture(src: string | null): void {
+  const old = blobUrl;
+  if (src === null) img.removeAttribute('src');
+  else img.src = src;
+  blobUrl = src?.startsWith('blob:') ? src : null;
+  // The old picture is already decoded: dropping its blob does not blank the screen.
+  if (old) URL.revokeObjectURL(old);
+}
+
+function showSnapshot(snapshot: Snapshot): void {
+  setPicture(URL.createObjectURL(snapshot.blob));
+  img.dataset.seq = String(snapshot.seq);
+}
+
+/** A few pixels of what an image shows; null while a stream has delivered nothing yet. */
+function sampleOf(source: HTMLImageElement | ImageBitmap): Uint8ClampedArray | null {
+  if (source instanceof HTMLImageElement) {
+    if (!source.complete) return null;
+    // A stream whose connection died turns "broken" without an error event.
+    if (source.naturalWidth === 0) throw new Error('the stream broke');
+  }
+  probe!.drawImage(source, 0, 0, SAMPLE, SAMPLE);
+  return probe!.getImageData(0, 0, SAMPLE, SAMPLE).data;
+}
+
+function difference(a: Uint8ClampedArray, b: Uint8ClampedArray): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
+  return sum / a.length;
+}
+
+// --- modes ---------------------------------------------------------------------------------------
+
+let mode: Mode = 'connecting';
+/** Aborted when the mode changes: ends its loops, timers, requests and listeners. */
+let modeRun = new AbortController();
+/** Aborted while the page is hidden or locked: ends status polling. */
+let polling = new AbortController();
+
+function setMode(next: Mode): void {
+  mode = next;
+  document.body.dataset.mode = next;
+  modeLabel.textContent = MODE_TEXT[next];
+  const text = MESSAGES[next];
+  message.hidden = !text;
+  message.textContent = text ?? '';
+  resumeButton.hidden = next !== 'stopped';
+}
+
+function enter(next: Mode): AbortSignal {
+  modeRun.abort();
+  modeRun = new AbortController();
+  setMode(next);
+  return modeRun.signal;
+}
+
+const streaming = (): boolean => mode === 'live' || mode === 'connecting';
+
+// The watchdog's memory: the last pixels seen, when they last changed, and the newest frame the
+// server had published by then.
+let sample: Uint8ClampedArray | null = null;
+let changedAt = 0;
+let seqAtChange = 0;
+let latestSeq = 0;
+let attempt = 0;
+
+function goLive(): void {
+  const signal = enter('connecting');
+  sample = null;
+  changedAt = performance.now();
+  seqAtChange = latestSeq;
+  delete img.dataset.seq;
+  img.addEventListener('load', () => streaming() && setMode('live'), { signal });
+  img.addEventListener('error', () => void streamBroken(signal), { signal });
+  // A fresh address each time: Chromium would otherwise show the cached last frame of an earlier stream.
+  setPicture(url('stream.mjpg', { n: String(++attempt) }));
+}
+
+async function healthy(signal: AbortSignal): Promise<boolean> {
+  try {
+    return (await fetch('healthz', { cache: 'no-store', signal })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** A dead server and a stream that cannot get through (a buffering proxy) look alike from here. */
+async function streamBroken(signal: AbortSignal, snapshot?: Snapshot): Promise<void> {
+  const up = await healthy(signal);
+  if (signal.aborted) return;
+  if (up) void fallback(snapshot);
+  else void reconnect();
+}
+
+async function reconnect(): Promise<void> {
+  const signal = enter('reconnecting');
+  try {
+    for (let wait = RETRY_MIN_MS; ; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
+      await sleep(wait, signal);
+      if (await healthy(signal)) return goLive();
+    }
+  } catch {
+    // Left reconnecting (hidden, resumed): nothing to undo.
+  }
+}
+
+function lock(): void {
+  polling.abort();
+  enter('locked');
+  setPicture(null);
+}
+
+async function fetchSnapshot(signal: AbortSignal, after?: number): Promise<Snapshot | Response> {
+  const res = await fetch(url('snapshot.jpg', after === undefined ? {} : { after: String(after) }), {
+    cache: 'no-store',
+    signal,
+  });
+  if (res.status !== 200) return res;
+  return { seq: Number(res.headers.get('X-Frame-Seq')), blob: await res.blob() };
+}
+
+/**
+ * Long-polls snapshot.jpg?after=SEQ, one request at a time: the server answers when a newer frame
+ * exists, or with 304 after waiting, so this costs a request per frame and nothing while idle.
+ */
+async function fallback(first?: Snapshot): Promise<void> {
+  const signal = enter('fallback');
+  // The seed capped its polling workaround at 30 s to save bandwidth; long-polling is cheaper, but
+  // an unattended screen should still not pull frames forever.
+  const limit = setTimeout(() => enter('stopped'), FALLBACK_LIMIT_MS);
+  signal.addEventListener('abort', () => clearTimeout(limit), { once: true });
+  let seq = 0;
+  if (first) {
+    showSnapshot(first);
+    seq = first.seq;
+  }
+  try {
+    while (!signal.aborted) {
+      const asked = performance.now();
+      const answer = await fetchSnapshot(signal, seq);
+      if (answer instanceof Response && answer.status === 401) return lock();
+      const fresh = !(answer instanceof Response) && answer.seq > seq;
+      if (fresh) {
+        showSnapshot(answer);
+        seq = answer.seq;
+      }
+      // An answer that did not wait (an error, a server that ignores ?after) must not become a busy loop.
+      if (!fresh && performance.now() - asked < RETRY_MIN_MS) await sleep(RETRY_MIN_MS, signal);
+    }
+  } catch {
+    if (!signal.aborted) void reconnect();
+  }
+}
+
+/** Runs at every status poll while streaming: did the picture keep up with the published frames? */
+async function watch(signal: AbortSignal): Promise<void> {
+  let now: Uint8ClampedArray | null;
+  try {
+    now = sampleOf(img);
+  } catch {
+    return streamBroken(signal);
+  }
+  if (now && (!sample || difference(now, sample) > 0)) {
+    sample = now;
+    changedAt = performance.now();
+    seqAtChange = latestSeq;
+    return;
+  }
+  if (latestSeq <= seqAtChange || performance.now() - changedAt < STALL_MS) return;
+  // Frames were published and the picture stayed: it is stuck, or the scene is still. The
+  // newest snapshot tells which.
+  let snapshot: Snapshot | Response;
+  try {
+    snapshot = await fetchSnapshot(signal);
+  } catch {
+    if (!signal.aborted) void streamBroken(signal);
+    return;
+  }
+  if (snapshot instanceof Response || signal.aborted) return;
+  const newest = sampleOf(await createImageBitmap(snapshot.blob));
+  if (signal.aborted) return;
+  if (sample && newest && difference(newest, sample) < SAME_PICTURE) {
+    seqAtChange = snapshot.seq;
+    return;
+  }
+  void streamBroken(signal, snapshot);
+}
+
+// --- status ----------------------------------------------------------------------------------------
+
+let previous: { seq: number; at: number } | null = null;
+
+function describe(status: Status): string {
+  const viewers = status.clients.length;
+  const parts = [`${viewers} ${viewers === 1 ? 'viewer' : 'viewers'}`];
+  const frame = status.frame;
+  if (frame && previous) {
+    const fps = frame.at > previous.at ? ((frame.seq - previous.seq) * 1000) / (frame.at - previous.at) : 0;
+    parts.push(`${fps.toFixed(fps < 10 ? 1 : 0)} fps`);
+  }
+  if (frame) parts.push(`${frame.width}×${frame.height}`);
+  if (status.source.state !== 'running') parts.push(status.source.error ?? `${status.source.kind} ${status.source.state}`);
+  return parts.join(' · ');
+}
+
+async function checkStatus(signal: AbortSignal): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(url('status.json'), { cache: 'no-store', signal });
+  } catch {
+    if (!signal.aborted && (streaming() || mode === 'fallback')) void reconnect();
+    return;
+  }
+  if (res.status === 401) return lock();
+  if (!res.ok) return;
+  const status = (await res.json()) as Status;
+  liveLine.textContent = describe(status);
+  if (status.frame) {
+    latestSeq = status.frame.seq;
+    if (previous?.seq !== status.frame.seq) previous = { seq: status.frame.seq, at: status.frame.at };
+  }
+  if (streaming()) await watch(modeRun.signal);
+}
+
+async function pollStatus(signal: AbortSignal): Promise<void> {
+  try {
+    while (!signal.aborted) {
+      await checkStatus(signal);
+      await sleep(STATUS_EVERY_MS, signal);
+    }
+  } catch {
+    // Hidden or locked: polling ends.
+  }
+}
+
+// --- page life ---------------------------------------------------------------------------------------
+
+function start(): void {
+  polling = new AbortController();
+  goLive();
+  void pollStatus(polling.signal);
+}
+
+/** A hidden tab lets go of the stream so the server stops sending (and maybe encoding) for it. */
+function pause(): void {
+  polling.abort();
+  enter('paused');
+  setPicture(null);
+}
+
+document.addEventListener('visibilitychange', () => (document.hidden ? pause() : start()));
+resumeButton.addEventListener('click', goLive);
+
+snapshotLink.href = url('snapshot.jpg');
+snapshotLink.addEventListener('click', () => {
+  snapshotLink.download = `pushcam-${timestamp(new Date())}.jpg`;
+});
+
+function timestamp(d: Date): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${two(d.getMonth() + 1)}${two(d.getDate())}-${two(d.getHours())}${two(d.getMinutes())}${two(d.getSeconds())}`;
+}
+
+function toggleFullscreen(): void {
+  if (document.fullscreenElement) void document.exitFullscreen();
+  else void document.documentElement.requestFullscreen().catch(() => undefined);
+}
+
+fullscreenButton.hidden = !document.fullscreenEnabled;
+fullscreenButton.addEventListener('click', toggleFullscreen);
+img.addEventListener('dblclick', toggleFullscreen);
+document.addEventListener('fullscreenchange', () => {
+  fullscreenButton.textContent = document.fullscreenElement ? 'Exit full screen' : 'Full screen';
+});
+
+// The controls fade out while someone just watches, and come back on any movement or key.
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
+function wake(): void {
+  document.body.classList.remove('idle');
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => document.body.classList.add('idle'), IDLE_MS);
+}
+for (const type of ['pointermove', 'pointerdown', 'keydown']) document.addEventListener(type, wake);
+wake();
+
+if (!document.hidden) start();

@@ -1,0 +1,142 @@
+import { parseArgs } from 'node:util';
+import type { Rotation } from '../types.js';
+
+export type SourceSpec = { kind: 'pattern' } | { kind: 'file'; path: string } | { kind: 'dir'; path: string };
+
+export interface ServeOptions {
+  source: SourceSpec;
+  port: number;
+  host: string | undefined;
+  intervalMs: number;
+  width: number;
+  height: number;
+  quality: number;
+  timestamp: boolean;
+  text: string;
+  mirror: boolean;
+  rotate: Rotation;
+  key: string | undefined;
+  noAuth: boolean;
+  maxClients: number;
+}
+
+export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'serve'; options: ServeOptions };
+
+/** A mistake in the command line; main prints it as one line and exits with 2. */
+export class UsageError extends Error {}
+
+export const HELP = `Usage: pushcam serve [options]
+
+Serves a live picture as a server-push (MJPEG) stream to every browser on the network.
+
+  --source SRC        pattern (default), file:PATH (an image another program keeps
+                      updating) or dir:PATH (the newest image in a folder)
+  --port N            port to listen on (default 8080; 0 picks a free one)
+  --host ADDR         address to listen on (default: all interfaces)
+  --interval MS       how often to make or read a picture (default 100 for pattern,
+                      1000 for file and dir)
+  --size WxH          picture size of the test pattern (default 1280x720)
+  --quality 1-100     JPEG quality when PushCam encodes (default 80)
+  --timestamp         draw the date and time in the top-left corner
+  --text "..."        draw a line of text in the bottom-left corner
+  --mirror            flip the picture left to right
+  --rotate DEG        rotate by 90, 180 or 270 degrees
+  --key K             access key viewers need (default: one made on first run and kept)
+  --no-auth           let anyone who can reach the port watch, without a key
+  --max-clients N     most viewers at once (default 32)
+  -h, --help          show this help
+  -v, --version       show the version
+`;
+
+const SPEC = {
+  source: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  interval: { type: 'string' },
+  size: { type: 'string' },
+  quality: { type: 'string' },
+  timestamp: { type: 'boolean' },
+  text: { type: 'string' },
+  mirror: { type: 'boolean' },
+  rotate: { type: 'string' },
+  key: { type: 'string' },
+  'no-auth': { type: 'boolean' },
+  'max-clients': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+export function parseCommand(argv: string[]): Command {
+  const { values, positionals } = parseStrict(argv);
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  const [command, ...extra] = positionals;
+  if (command === undefined) throw new UsageError('say what to do: pushcam serve (see pushcam --help)');
+  if (command !== 'serve') throw new UsageError(`unknown command "${command}"; the command is: pushcam serve`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; options start with --`);
+
+  const source = parseSource(values.source ?? 'pattern');
+  const [width, height] = parseSize(values.size ?? '1280x720');
+  if (values.key !== undefined && values['no-auth']) throw new UsageError('--key and --no-auth contradict each other; pick one');
+  if (values.key !== undefined && !/^[A-Za-z0-9._~-]{8,128}$/.test(values.key)) {
+    throw new UsageError('--key must be 8 to 128 letters, digits or . _ ~ - (it goes into URLs)');
+  }
+  return {
+    kind: 'serve',
+    options: {
+      source,
+      port: parseNumber('--port', values.port ?? '8080', 0, 65535),
+      host: values.host,
+      intervalMs: parseNumber('--interval', values.interval ?? (source.kind === 'pattern' ? '100' : '1000'), 10, 3_600_000),
+      width,
+      height,
+      quality: parseNumber('--quality', values.quality ?? '80', 1, 100),
+      timestamp: values.timestamp ?? false,
+      text: values.text ?? '',
+      mirror: values.mirror ?? false,
+      rotate: parseRotation(values.rotate ?? '0'),
+      key: values.key,
+      noAuth: values['no-auth'] ?? false,
+      maxClients: parseNumber('--max-clients', values['max-clients'] ?? '32', 1, 10_000),
+    },
+  };
+}
+
+function parseStrict(argv: string[]): ReturnType<typeof parseArgs<{ options: typeof SPEC; allowPositionals: true }>> {
+  try {
+    return parseArgs({ args: argv, options: SPEC, allowPositionals: true, strict: true });
+  } catch (err) {
+    const { code, message } = err as { code?: string; message: string };
+    const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${option}; see pushcam --help`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`option ${option.split(',')[0]} needs a value, or takes none; see pushcam --help`);
+    throw new UsageError(message.split('\n')[0]);
+  }
+}
+
+function parseNumber(name: string, text: string, min: number, max: number): number {
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min && value <= max)) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, not "${text}"`);
+  return value;
+}
+
+function parseSource(text: string): SourceSpec {
+  if (text === 'pattern') return { kind: 'pattern' };
+  const match = /^(file|dir):(.+)$/.exec(text);
+  if (match) return { kind: match[1] as 'file' | 'dir', path: match[2] };
+  throw new UsageError(`--source must be pattern, file:PATH or dir:PATH, not "${text}"`);
+}
+
+function parseSize(text: string): [number, number] {
+  const match = /^(\d{2,5})x(\d{2,5})$/.exec(text);
+  const [w, h] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+  if (!(w >= 16 && w <= 7680 && h >= 16 && h <= 4320)) {
+    throw new UsageError(`--size must be WIDTHxHEIGHT between 16x16 and 7680x4320, e.g. 1280x720, not "${text}"`);
+  }
+  return [w, h];
+}
+
+function parseRotation(text: string): Rotation {
+  if (['0', '90', '180', '270'].includes(text)) return Number(text) as Rotation;
+  throw new UsageError(`--rotate must be 90, 180 or 270, not "${text}"`);
+}

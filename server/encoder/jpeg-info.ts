@@ -1,0 +1,73 @@
+// What we need to know about a JPEG without decoding it: whether it was written completely, and
+// its size (from the frame header), read from the marker segments.
+
+const MARKER = 0xff;
+const SOI = 0xd8;
+const EOI = 0xd9;
+const SOS = 0xda;
+const TEM = 0x01;
+const RST0 = 0xd0;
+const RST7 = 0xd7;
+const SOF0 = 0xc0;
+const SOF15 = 0xcf;
+// In the SOF range but not frame headers: Huffman tables, the reserved JPG marker, arithmetic
+// coding conditioning.
+const DHT = 0xc4;
+const JPG = 0xc8;
+const DAC = 0xcc;
+
+/**
+ * True when `buf` starts with the start-of-image marker and ends with the end-of-image marker:
+ * a writer that is still writing the file has not written FFD9 yet.
+ */
+export function isCompleteJpeg(buf: Buffer): boolean {
+  const n = buf.length;
+  return (
+    n >= 4 && buf[0] === MARKER && buf[1] === SOI && buf[n - 2] === MARKER && buf[n - 1] === EOI
+  );
+}
+
+function isFrameHeader(marker: number): boolean {
+  return marker >= SOF0 && marker <= SOF15 && marker !== DHT && marker !== JPG && marker !== DAC;
+}
+
+/** Markers that stand alone, without a length and payload after them. */
+function isStandalone(marker: number): boolean {
+  return marker === TEM || (marker >= RST0 && marker <= RST7);
+}
+
+/**
+ * The picture size from the frame header (SOF0..SOF15, so baseline, progressive, lossless...),
+ * or null when `buf` is not a JPEG, or ends before the frame header.
+ */
+export function jpegSize(buf: Buffer): { width: number; height: number } | null {
+  if (buf.length < 4 || buf[0] !== MARKER || buf[1] !== SOI) return null;
+  let pos = 2;
+  while (pos + 1 < buf.length) {
+    if (buf[pos] !== MARKER) return null;
+    const marker = buf[pos + 1];
+    pos += 2;
+    // Any number of FF bytes may pad the space before a marker.
+    if (marker === MARKER) {
+      pos -= 1;
+      continue;
+    }
+    if (isStandalone(marker)) continue;
+    if (marker === SOS || marker === EOI || pos + 2 > buf.length) return null;
+    const length = buf.readUInt16BE(pos);
+    if (length < 2) return null;
+    if (isFrameHeader(marker)) return frameSize(buf, pos);
+    pos += length;
+  }
+  return null;
+}
+
+/** Reads height and width from a frame header whose length field starts at `pos`. */
+function frameSize(buf: Buffer, pos: number): { width: number; height: number } | null {
+  // length (2), sample precision (1), height (2), width (2)
+  if (pos + 7 > buf.length) return null;
+  const height = buf.readUInt16BE(pos + 3);
+  const width = buf.readUInt16BE(pos + 5);
+  // A height of 0 is deferred to a DNL marker after the scan; we do not read that far.
+  return width > 0 && height > 0 ? { width, height } : null;
+}

@@ -1,0 +1,53 @@
+import express, { type Express, type RequestHandler } from 'express';
+import type { Pipeline } from '../pipeline.js';
+import { type Access, requireKey } from './auth.js';
+import { enumParam, errorHandler, methodNotAllowed, notFound } from './errors.js';
+import { snapshotRoute } from './snapshot.js';
+import { statusOf } from './status.js';
+import { NO_CACHE, type StreamContext, streamRoute } from './stream.js';
+import { viewerAssets, viewerPageRoute } from './viewer-page.js';
+
+export interface AppContext extends StreamContext {
+  pipeline: Pipeline;
+  access: Access;
+  pageDir: string;
+  log: (line: string) => void;
+}
+
+/** The viewer-facing HTTP API (see DESIGN.md "What viewers get"). */
+export function createApp(ctx: AppContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  const stream = streamRoute(ctx);
+  const snapshot = snapshotRoute(ctx.hub, ctx.pipeline);
+  const page = viewerPageRoute(ctx.pageDir, ctx.access);
+  const readOnly = methodNotAllowed('GET, HEAD');
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').set(NO_CACHE).send('ok');
+  });
+  app.all('/healthz', readOnly);
+
+  app.use(requireKey(ctx.access));
+
+  // mjpg-streamer's URLs, which OctoPrint, Home Assistant and many scripts are written for.
+  const root: RequestHandler = (req, res, next) => {
+    const action = enumParam(req, 'action', ['stream', 'snapshot'] as const);
+    const route = action === 'stream' ? stream : action === 'snapshot' ? snapshot : page;
+    return route(req, res, next);
+  };
+  app.get('/', root);
+  app.get('/stream.mjpg', stream);
+  app.get('/snapshot.jpg', snapshot);
+  app.get('/status.json', (_req, res) => {
+    res.set(NO_CACHE).json(statusOf(ctx.hub, ctx.pipeline));
+  });
+  for (const path of ['/', '/stream.mjpg', '/snapshot.jpg', '/status.json']) app.all(path, readOnly);
+
+  app.use(viewerAssets(ctx.pageDir));
+  app.use(notFound);
+  app.use(errorHandler(ctx.log));
+  return app;
+}

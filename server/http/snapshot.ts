@@ -1,0 +1,43 @@
+import type { RequestHandler } from 'express';
+import type { Hub } from '../hub/hub.js';
+import type { Pipeline } from '../pipeline.js';
+import { HttpError, intParam } from './errors.js';
+
+/** How long `?after=SEQ` (and a snapshot of an idle source) waits for a frame. */
+export const SNAPSHOT_WAIT_MS = 10_000;
+
+/**
+ * GET /snapshot.jpg: the newest frame, ETag = its seq. `?after=SEQ` waits for a newer frame
+ * (long-polling for viewers that cannot show the stream) and answers 304 if none comes.
+ */
+export function snapshotRoute(hub: Hub, pipeline: Pipeline): RequestHandler {
+  return async (req, res) => {
+    const after = intParam(req, 'after', 0, Number.MAX_SAFE_INTEGER);
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    // An idle source's last frame may be old: start it and wait for a fresh one.
+    const since = after ?? (pipeline.isRunning ? (hub.latest?.seq ?? 0) - 1 : (hub.latest?.seq ?? 0));
+    const frame = await hub.waitForFrame(since, SNAPSHOT_WAIT_MS, gone.signal);
+    if (gone.signal.aborted && !frame) return;
+    if (!frame) {
+      if (after !== undefined) {
+        res.status(304).set('X-Frame-Seq', String(after)).end();
+        return;
+      }
+      throw new HttpError(503, 'no picture yet: the source has not produced a frame; see /status.json');
+    }
+    const etag = `"${frame.seq}"`;
+    res.set({
+      'Cache-Control': 'no-cache',
+      ETag: etag,
+      'X-Frame-Seq': String(frame.seq),
+      'Last-Modified': new Date(frame.at).toUTCString(),
+      'X-Content-Type-Options': 'nosniff',
+    });
+    if (req.get('if-none-match') === etag) {
+      res.status(304).end();
+      return;
+    }
+    res.type('image/jpeg').send(frame.jpeg);
+  };
+}

@@ -1,0 +1,66 @@
+import type { Request, RequestHandler } from 'express';
+import type { Hub } from '../hub/hub.js';
+import { partLayout, streamContentType } from '../hub/multipart.js';
+import { Viewer } from '../hub/viewer.js';
+import type { StreamCompat } from '../types.js';
+import { enumParam, HttpError, intParam } from './errors.js';
+
+export interface StreamContext {
+  hub: Hub;
+  boundary: string;
+  maxClients: number;
+}
+
+export const NO_CACHE = {
+  'Cache-Control': 'no-store, no-cache, must-revalidate, max-age=0',
+  Pragma: 'no-cache',
+  Expires: '0',
+};
+
+/** WebKit (Safari, and every iOS browser) needs the dual final frame; see server/hub/viewer.ts. */
+export function compatFor(userAgent: string): StreamCompat {
+  const webkit = /AppleWebKit/.test(userAgent) && !/Chrome\/|Chromium\/|Edg\//.test(userAgent);
+  return webkit || /CriOS|FxiOS|EdgiOS/.test(userAgent) ? 'dual' : 'advance';
+}
+
+let nextViewerId = 1;
+
+/** GET /stream.mjpg: the push stream, open until the viewer leaves. */
+export function streamRoute(ctx: StreamContext): RequestHandler {
+  return (req, res) => {
+    const userAgent = req.get('user-agent') ?? '';
+    const compat = enumParam(req, 'compat', ['advance', 'dual', 'plain'] as const) ?? compatFor(userAgent);
+    const fps = intParam(req, 'fps', 1, 120);
+    if (ctx.hub.viewerCount >= ctx.maxClients) {
+      res.set('Retry-After', '10');
+      throw new HttpError(503, `PushCam is at its limit of ${ctx.maxClients} viewers; try again later`);
+    }
+    // No chunked encoding: raw parts, as every MJPEG server sends them; the end is the connection's end.
+    res.useChunkedEncodingByDefault = false;
+    res.writeHead(200, {
+      'Content-Type': streamContentType(ctx.boundary),
+      ...NO_CACHE,
+      Connection: 'close',
+      'X-Accel-Buffering': 'no',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    res.socket?.setNoDelay(true);
+    const viewer = new Viewer(res, {
+      info: { id: nextViewerId++, ip: clientIp(req), userAgent, since: Date.now() },
+      layout: partLayout(ctx.boundary, compat),
+      minIntervalMs: fps ? 1000 / fps : 0,
+      dualFinalFrame: compat === 'dual',
+    });
+    res.on('close', () => ctx.hub.remove(viewer));
+    ctx.hub.add(viewer);
+  };
+}
+
+/** The peer's address, without the IPv4-mapped prefix of a dual-stack socket. */
+export function clientIp(req: Request): string {
+  return (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+}

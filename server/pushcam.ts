@@ -1,0 +1,120 @@
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { Encoder } from './encoder/encoder.js';
+import { createApp } from './http/app.js';
+import { cookieNameFor } from './http/auth.js';
+import { viewerPageDir } from './http/viewer-page.js';
+import { Hub } from './hub/hub.js';
+import { newBoundary } from './hub/multipart.js';
+import { Pipeline } from './pipeline.js';
+import type { EncodeSettings, FrameSource } from './types.js';
+
+export interface PushCamOptions {
+  source: FrameSource;
+  encode?: Partial<EncodeSettings>;
+  /** Address to listen on; default all interfaces. */
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** The access key; null opens the server to anyone who can reach it. */
+  key: string | null;
+  maxClients?: number;
+  log?: (line: string) => void;
+}
+
+export interface PushCam {
+  port: number;
+  key: string | null;
+  hub: Hub;
+  pipeline: Pipeline;
+  encoder: Encoder;
+  close(): Promise<void>;
+}
+
+export class PortInUseError extends Error {
+  constructor(
+    readonly port: number,
+    readonly suggestion: number | null,
+  ) {
+    super(`port ${port} is in use; ${suggestion ? `try --port ${suggestion}, which is free` : 'try another with --port, or --port 0 for any free one'}`);
+  }
+}
+
+/** Starts the whole core: pipeline, hub and HTTP server. Resolves once it is listening. */
+export async function startPushCam(o: PushCamOptions): Promise<PushCam> {
+  const log = o.log ?? ((line: string) => console.log(line));
+  const hub = new Hub();
+  const encoder = new Encoder(o.encode);
+  const pipeline = new Pipeline(o.source, encoder, hub, log);
+  const server = createServer();
+  const sockets = trackSockets(server);
+  hardenServer(server);
+  const port = await listen(server, o.port ?? 8080, o.host);
+  const app = createApp({
+    hub,
+    pipeline,
+    boundary: newBoundary(),
+    maxClients: o.maxClients ?? 32,
+    access: { key: o.key, cookieName: cookieNameFor(port) },
+    pageDir: viewerPageDir(),
+    log,
+  });
+  server.on('request', app);
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      pipeline.close();
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+    return closing;
+  };
+  return { port, key: o.key, hub, pipeline, encoder, close };
+}
+
+/** Limits that keep hostile or broken clients from holding resources. */
+function hardenServer(server: Server): void {
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 100;
+  server.maxConnections = 1024;
+}
+
+function trackSockets(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+function listen(server: Server, port: number, host: string | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (err.code !== 'EADDRINUSE') return reject(err);
+      void freePortNear(port, host).then((free) => reject(new PortInUseError(port, free)));
+    };
+    server.once('error', onError);
+    server.listen({ port, host }, () => {
+      server.off('error', onError);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+/** The first free port among the next few, to suggest instead of a busy one. */
+export async function freePortNear(port: number, host?: string): Promise<number | null> {
+  for (let candidate = port + 1; candidate <= Math.min(port + 20, 65535); candidate++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen({ port: candidate, host }, () => probe.close(() => resolve(true)));
+    });
+    if (free) return candidate;
+  }
+  return null;
+}

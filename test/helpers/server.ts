@@ -1,0 +1,42 @@
+import type { TestContext } from 'node:test';
+import { PatternSource } from '../../server/source/pattern.js';
+import { startPushCam, type PushCam, type PushCamOptions } from '../../server/pushcam.js';
+
+export const TEST_KEY = 'test-key-0123456789abcdef';
+
+export interface TestServer extends PushCam {
+  /** `http://127.0.0.1:PORT` + path, with the key added to the query. */
+  url(path: string): string;
+  /** The same without the key. */
+  bare(path: string): string;
+  logs: string[];
+}
+
+/** A real PushCam on a free loopback port, closed when the test ends. */
+export async function startTestServer(t: TestContext, o: Partial<PushCamOptions> = {}): Promise<TestServer> {
+  const logs: string[] = [];
+  const pushcam = await startPushCam({
+    source: new PatternSource({ width: 160, height: 120, intervalMs: 40 }),
+    host: '127.0.0.1',
+    port: 0,
+    key: TEST_KEY,
+    log: (line) => logs.push(line),
+    ...o,
+  });
+  t.after(() => pushcam.close());
+  const bare = (path: string): string => `http://127.0.0.1:${pushcam.port}${path}`;
+  const url = (path: string): string => {
+    if (pushcam.key === null) return bare(path);
+    return bare(path) + (path.includes('?') ? '&' : '?') + `key=${pushcam.key}`;
+  };
+  return { ...pushcam, url, bare, logs };
+}
+
+/** Polls `check` until it is true; fails with `what` after `timeoutMs`. */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

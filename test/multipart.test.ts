@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { newBoundary, partLayout, streamContentType } from '../server/hub/multipart.js';
+
+const jpeg = Buffer.from([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9]);
+
+test('boundaries are long, random and token-safe', () => {
+  const a = newBoundary();
+  const b = newBoundary();
+  assert.notEqual(a, b);
+  assert.ok(a.length >= 32, a);
+  assert.match(a, /^[A-Za-z0-9]+$/);
+  assert.equal(streamContentType(a), `multipart/x-mixed-replace;boundary=${a}`);
+});
+
+test('advance layout: opens with part headers and writes the next part headers after each frame', () => {
+  const layout = partLayout('B', 'advance');
+  assert.equal(layout.opening.toString(), '--B\r\nContent-Type: image/jpeg\r\n\r\n');
+  assert.equal(layout.before(jpeg), null);
+  assert.equal(layout.after.toString(), '\r\n--B\r\nContent-Type: image/jpeg\r\n\r\n');
+});
+
+test('dual layout is the advance layout (the repeat is timing, not bytes)', () => {
+  const dual = partLayout('B', 'dual');
+  const advance = partLayout('B', 'advance');
+  assert.deepEqual([dual.opening, dual.before(jpeg), dual.after], [advance.opening, advance.before(jpeg), advance.after]);
+});
+
+test('plain layout: boundary and Content-Length before each frame, nothing ahead', () => {
+  const layout = partLayout('B', 'plain');
+  assert.equal(layout.opening.length, 0);
+  assert.equal(layout.before(jpeg)?.toString(), `--B\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`);
+  assert.equal(layout.after.toString(), '\r\n');
+});

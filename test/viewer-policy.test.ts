@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { partLayout } from '../server/hub/multipart.js';
+import { KEEPALIVE_MS, Viewer } from '../server/hub/viewer.js';
+import type { Frame } from '../server/types.js';
+
+/** A real Writable that accepts a chunk only when told to: a viewer on a stalled network. */
+class StalledSocket extends Writable {
+  received: Buffer[] = [];
+  private held: (() => void)[] = [];
+  constructor(private readonly stalled: boolean) {
+    super({ highWaterMark: 16 * 1024 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.received.push(chunk);
+    if (this.stalled) this.held.push(done);
+    else done();
+  }
+  releaseAll(): void {
+    while (this.held.length) this.held.shift()!();
+  }
+  count(jpeg: Buffer): number {
+    return this.received.filter((c) => c === jpeg || c.equals(jpeg)).length;
+  }
+}
+
+const frame = (seq: number, bytes = 50_000): Frame => ({
+  seq,
+  jpeg: Buffer.alloc(bytes, seq % 256),
+  width: 640,
+  height: 480,
+  at: Date.now(),
+});
+
+function viewerOn(socket: Writable, o: { minIntervalMs?: number; dual?: boolean } = {}): Viewer {
+  return new Viewer(socket, {
+    info: { id: 1, ip: '127.0.0.1', userAgent: 'test', since: Date.now() },
+    layout: partLayout('B', 'advance'),
+    minIntervalMs: o.minIntervalMs ?? 0,
+    dualFinalFrame: o.dual ?? false,
+  });
+}
+
+test('a fast viewer gets every frame, in order, none dropped', async () => {
+  const socket = new StalledSocket(false);
+  const viewer = viewerOn(socket);
+  const frames = Array.from({ length: 20 }, (_, i) => frame(i + 1));
+  for (const f of frames) {
+    viewer.offer(f);
+    await new Promise((r) => setImmediate(r));
+  }
+  viewer.close();
+  assert.equal(viewer.info.framesSent, 20);
+  assert.equal(viewer.info.framesDropped, 0);
+  assert.deepEqual(
+    socket.received.filter((c) => c.length === 50_000).map((c) => c[0]),
+    frames.map((f) => f.seq % 256),
+  );
+});
+
+test('a stalled viewer holds at most one waiting frame, skips to the newest and counts the rest', () => {
+  const socket = new StalledSocket(true);
+  const viewer = viewerOn(socket);
+  const frames = Array.from({ length: 100 }, (_, i) => frame(i + 1));
+  for (const f of frames) viewer.offer(f);
+  // Written to the socket: only the first frame; the buffer did not grow with the other 99.
+  assert.ok(socket.writableLength < 60_000, `socket buffer grew to ${socket.writableLength}`);
+  assert.equal(viewer.info.framesSent, 1);
+  assert.equal(viewer.info.framesDropped, 98);
+  socket.releaseAll();
+  // Drained: the newest frame goes out, the 98 in between never do.
+  assert.equal(viewer.info.framesSent, 2);
+  assert.equal(socket.count(frames[99].jpeg), 1);
+  assert.equal(socket.count(frames[50].jpeg), 0);
+  viewer.close();
+});
+
+test('older or repeated frames are ignored', () => {
+  const socket = new StalledSocket(false);
+  const viewer = viewerOn(socket);
+  viewer.offer(frame(5));
+  viewer.offer(frame(5));
+  viewer.offer(frame(3));
+  viewer.close();
+  assert.equal(viewer.info.framesSent, 1);
+});
+
+test('?fps caps one viewer: frames in between are skipped and counted', async () => {
+  const socket = new StalledSocket(false);
+  const viewer = viewerOn(socket, { minIntervalMs: 100 });
+  for (let seq = 1; seq <= 50; seq++) {
+    viewer.offer(frame(seq, 1000));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await new Promise((r) => setTimeout(r, 120));
+  viewer.close();
+  // ~600 ms of frames at 10 fps: about 6 sent (the clock is coarse on a busy machine).
+  assert.ok(viewer.info.framesSent >= 4 && viewer.info.framesSent <= 9, `sent ${viewer.info.framesSent}`);
+  assert.equal(viewer.info.framesSent + viewer.info.framesDropped, 50);
+});
+
+test('dual final frame: the last frame is sent again when no newer one follows', async () => {
+  const socket = new StalledSocket(false);
+  const viewer = viewerOn(socket, { dual: true });
+  const only = frame(1, 1000);
+  viewer.offer(only);
+  assert.equal(socket.count(only.jpeg), 1);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(socket.count(only.jpeg), 2, 'repeated once');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(socket.count(only.jpeg), 2, 'and only once');
+  viewer.close();
+});
+
+test('no repeat without dual mode, until the keep-alive re-sends the frame', async () => {
+  const socket = new StalledSocket(false);
+  const viewer = viewerOn(socket);
+  const only = frame(1, 1000);
+  viewer.offer(only);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(socket.count(only.jpeg), 1);
+  await new Promise((r) => setTimeout(r, KEEPALIVE_MS));
+  assert.equal(socket.count(only.jpeg), 2, 'keep-alive after 5 s of silence');
+  assert.equal(viewer.info.framesSent, 1, 'a repeat is not a new frame');
+  viewer.close();
+});
