@@ -60,11 +60,16 @@ const resumeButton = byTestId('resume', HTMLButtonElement);
 const snapshotLink = byTestId('snapshot', HTMLAnchorElement);
 const fullscreenButton = byTestId('fullscreen', HTMLButtonElement);
 
-const probeCanvas = document.createElement('canvas');
-probeCanvas.width = SAMPLE;
-probeCanvas.height = SAMPLE;
-const probe = probeCanvas.getContext('2d', { willReadFrequently: true });
-if (!probe) throw new Error('viewer page: no 2D canvas');
+const probe = newProbe();
+
+function newProbe(): CanvasRenderingContext2D {
+  const canvas = document.createElement('canvas');
+  canvas.width = SAMPLE;
+  canvas.height = SAMPLE;
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  if (!context) throw new Error('viewer page: no 2D canvas');
+  return context;
+}
 
 // The server normally keeps the key in a cookie; a key in the page's address is passed on too.
 const key = new URLSearchParams(location.search).get('key');
@@ -115,8 +120,8 @@ function sampleOf(source: HTMLImageElement | ImageBitmap): Uint8ClampedArray | n
     // A stream whose connection died turns "broken" without an error event.
     if (source.naturalWidth === 0) throw new Error('the stream broke');
   }
-  probe!.drawImage(source, 0, 0, SAMPLE, SAMPLE);
-  return probe!.getImageData(0, 0, SAMPLE, SAMPLE).data;
+  probe.drawImage(source, 0, 0, SAMPLE, SAMPLE);
+  return probe.getImageData(0, 0, SAMPLE, SAMPLE).data;
 }
 
 function difference(a: Uint8ClampedArray, b: Uint8ClampedArray): number {
@@ -166,7 +171,13 @@ function goLive(): void {
   changedAt = performance.now();
   seqAtChange = latestSeq;
   delete img.dataset.seq;
-  img.addEventListener('load', () => streaming() && setMode('live'), { signal });
+  img.addEventListener(
+    'load',
+    () => {
+      if (streaming()) setMode('live');
+    },
+    { signal },
+  );
   img.addEventListener('error', () => void streamBroken(signal), { signal });
   // A fresh address each time: Chromium would otherwise show the cached last frame of an earlier stream.
   setPicture(url('stream.mjpg', { n: String(++attempt) }));
@@ -182,8 +193,11 @@ async function healthy(signal: AbortSignal): Promise<boolean> {
 
 /** A dead server and a stream that cannot get through (a buffering proxy) look alike from here. */
 async function streamBroken(signal: AbortSignal, snapshot?: Snapshot): Promise<void> {
-  const up = await healthy(signal);
   if (signal.aborted) return;
+  // A run of its own, so a second alarm from the broken stream (error event, watchdog) is ignored.
+  const own = enter(mode);
+  const up = await healthy(own);
+  if (own.aborted) return;
   if (up) void fallback(snapshot);
   else void reconnect();
 }
@@ -225,10 +239,13 @@ async function fallback(first?: Snapshot): Promise<void> {
   // an unattended screen should still not pull frames forever.
   const limit = setTimeout(() => enter('stopped'), FALLBACK_LIMIT_MS);
   signal.addEventListener('abort', () => clearTimeout(limit), { once: true });
+  // Let go of the stream now: behind a buffering proxy it would keep pulling bytes nobody sees.
   let seq = 0;
   if (first) {
     showSnapshot(first);
     seq = first.seq;
+  } else {
+    setPicture(null);
   }
   try {
     while (!signal.aborted) {
@@ -273,10 +290,20 @@ async function watch(signal: AbortSignal): Promise<void> {
     return;
   }
   if (snapshot instanceof Response || signal.aborted) return;
-  const newest = sampleOf(await createImageBitmap(snapshot.blob));
+  const bitmap = await createImageBitmap(snapshot.blob);
+  const newest = sampleOf(bitmap);
+  bitmap.close();
   if (signal.aborted) return;
   if (sample && newest && difference(newest, sample) < SAME_PICTURE) {
     seqAtChange = snapshot.seq;
+    return;
+  }
+  // A frame may have reached the stream while the snapshot was on its way.
+  const again = sampleOf(img);
+  if (again && sample && difference(again, sample) > 0) {
+    sample = again;
+    changedAt = performance.now();
+    seqAtChange = latestSeq;
     return;
   }
   void streamBroken(signal, snapshot);
@@ -320,8 +347,9 @@ async function checkStatus(signal: AbortSignal): Promise<void> {
 
 async function pollStatus(signal: AbortSignal): Promise<void> {
   try {
-    while (!signal.aborted) {
-      await checkStatus(signal);
+    for (;;) {
+      // One odd answer (not JSON, not an image) must not end the polling.
+      await checkStatus(signal).catch(() => undefined);
       await sleep(STATUS_EVERY_MS, signal);
     }
   } catch {

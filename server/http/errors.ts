@@ -31,7 +31,8 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    const message = status >= 500 ? 'internal error' : (err as Error).message;
+    // Our own HttpErrors carry words for the user; anything else is a bug not to be shown.
+    const message = err instanceof HttpError || status < 500 ? (err as Error).message : 'internal error';
     res.status(status).type('application/json').send(JSON.stringify({ error: message }));
   };
 }
