@@ -177,4 +177,20 @@ describe('Ticker', () => {
     assert.ok(calls >= 3 && calls <= 6, `${calls} calls`);
     assert.equal(calls, afterStop, 'work ran after stop');
   });
+
+  it('calls nothing after stop, even when the work stops it before its first await', async () => {
+    let calls = 0;
+    const quick = new Ticker(10, async () => {
+      calls += 1;
+    });
+    quick.start();
+    quick.stop();
+    const selfStopping = new Ticker(10, async () => {
+      calls += 1;
+      selfStopping.stop();
+    });
+    selfStopping.start();
+    await sleep(80);
+    assert.equal(calls, 2);
+  });
 });
