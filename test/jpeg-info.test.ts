@@ -3,8 +3,9 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { isCompleteJpeg, jpegSize } from '../server/encoder/jpeg-info.js';
 
-function noise(width: number, height: number): sharp.Sharp {
-  return sharp({ create: { width, height, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } });
+function noise(width: number, height: number): ReturnType<typeof sharp> {
+  const gaussian = { type: 'gaussian', mean: 128, sigma: 40 } as const;
+  return sharp({ create: { width, height, channels: 3, background: 'black', noise: gaussian } });
 }
 
 /** A marker segment: FF, marker, big-endian length (counting itself), payload. */

@@ -48,7 +48,7 @@ function rawSize(image: SourceImage): [number, number, number] {
   return image.kind === 'raw' ? [image.image.width, image.image.height, image.image.channels] : [0, 0, 0];
 }
 
-function picture(width: number, height: number, r: number): sharp.Sharp {
+function picture(width: number, height: number, r: number): ReturnType<typeof sharp> {
   return sharp({ create: { width, height, channels: 4, background: { r, g: 40, b: 90, alpha: 0.8 } } });
 }
 
@@ -204,7 +204,9 @@ describe('FileSource', () => {
     const path = join(dir, 'later.jpg');
     const h = fileSource(path);
     h.start();
-    assert.deepEqual(rawSize(await h.frame(1)), [1280, 720, 3]);
+    const waiting = await h.frame(1);
+    assert.deepEqual(rawSize(waiting), [1280, 720, 3]);
+    if (waiting.kind === 'raw') assert.ok(waiting.image.data.some((value) => value > 200), 'no text on the waiting picture');
     assert.deepEqual(h.source.status(), { kind: 'file', state: 'waiting', error: `waiting for ${path}`, failures: 0 });
     await sleep(QUIET_MS);
     assert.equal(h.frames.length, 1, 'the waiting picture was sent more than once');

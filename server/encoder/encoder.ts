@@ -20,7 +20,7 @@ export class Encoder {
   settings: EncodeSettings;
   /** Encodes done (pass-throughs are not encodes) and the time they took. */
   frames = 0;
-  private totalMs = 0;
+  totalMs = 0;
 
   constructor(settings: Partial<EncodeSettings> = {}) {
     this.settings = { ...DEFAULT_ENCODE, ...settings };

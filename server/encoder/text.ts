@@ -13,15 +13,21 @@ function escapeMarkup(text: string): string {
   return text.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c] as string);
 }
 
-/** A white-on-dark RGBA label of `text`, `size` pixels high; cached by text and size. */
+/**
+ * A white-on-dark RGBA label of `text`, `size` pixels high. Cached, least recently used out, so
+ * a text overlay used every frame stays while a clock's labels come and go; failures aren't kept.
+ */
 export function renderLabel(text: string, size: number): Promise<RawImage> {
   const key = `${size}\n${text}`;
   let label = cache.get(key);
-  if (!label) {
+  if (label) {
+    cache.delete(key);
+  } else {
     label = rasterize(text, size);
-    cache.set(key, label);
-    if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    label.catch(() => cache.delete(key));
   }
+  cache.set(key, label);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
   return label;
 }
 

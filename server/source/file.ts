@@ -146,18 +146,18 @@ class PolledFileSource implements FrameSource {
   /** Shows why there is no picture, once per stretch of the same reason. */
   private async showNotice(run: Run, state: SourceState, lines: string[]): Promise<void> {
     const notice = lines.join(' ');
-    if (run.notice === notice) return;
-    run.notice = notice;
     // Whatever comes next is news to viewers who are looking at this placeholder.
     run.seen = undefined;
     run.published = undefined;
     run.rejected = undefined;
     this.state = state;
     this.error = notice;
+    if (run.notice === notice) return;
+    run.notice = notice;
     this.log(`pushcam: ${notice}`);
     try {
       const image = await placeholderImage(this.lastSize.width, this.lastSize.height, lines);
-      if (run === this.run && run.notice === notice) run.emit({ kind: 'raw', image });
+      if (run === this.run) run.emit({ kind: 'raw', image });
     } catch (err) {
       this.log(`pushcam: cannot draw the "${notice}" picture: ${(err as Error).message}`);
     }

@@ -58,7 +58,8 @@ export class PatternSource implements FrameSource {
 
   constructor({ width, height, intervalMs }: PatternOptions) {
     if (!isPositiveInteger(width) || !isPositiveInteger(height)) {
-      throw new RangeError(`a test pattern needs a whole number of pixels across and down, not ${width}x${height}`);
+      const size = `${width}x${height}`;
+      throw new RangeError(`a test pattern needs a whole number of pixels across and down, not ${size}`);
     }
     this.width = width;
     this.height = height;
@@ -80,7 +81,9 @@ export class PatternSource implements FrameSource {
   }
 
   status(): SourceStatus {
-    return this.error ? { kind: this.kind, state: this.state, error: this.error } : { kind: this.kind, state: this.state };
+    const status: SourceStatus = { kind: this.kind, state: this.state };
+    if (this.error) status.error = this.error;
+    return status;
   }
 
   private async produce(): Promise<void> {
@@ -101,10 +104,12 @@ export class PatternSource implements FrameSource {
   private async nextFrame(): Promise<RawImage> {
     const now = new Date();
     this.frames += 1;
-    const caption = renderLabel(`${clockText(now)}   frame ${this.frames}`, this.captionSize());
-    const image: RawImage = { width: this.width, height: this.height, channels: 3, data: Buffer.from(await this.backgroundPixels()) };
+    const [background, label] = await Promise.all([
+      this.backgroundPixels(),
+      renderLabel(`${clockText(now)}   frame ${this.frames}`, this.captionSize()),
+    ]);
+    const image: RawImage = { width: this.width, height: this.height, channels: 3, data: Buffer.from(background) };
     this.drawBox(image, performance.now() - this.origin);
-    const label = await caption;
     const { band } = this.layout;
     drawLabel(image, label, Math.round(this.width * 0.04), band.top + (band.height - label.height) / 2);
     return image;

@@ -35,7 +35,7 @@ export class Ticker {
         });
       }
       // work() may have called stop() before its first await.
-
+      if (this.run !== run) return;
       const now = performance.now();
       due += this.intervalMs;
       if (due < now) due += Math.ceil((now - due) / this.intervalMs) * this.intervalMs;
