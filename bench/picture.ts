@@ -74,10 +74,12 @@ export async function testPicture(width: number, height: number, variant = 0): P
       const i = (y * width + x) * 3;
       const box = insideBox(boxes, x, y);
       const light = [70 + (110 * x) / width, 60 + (90 * y) / height, 120 - (60 * x) / width];
+      // Real scenes vary mostly in brightness: the fine detail and most of the grain are shared
+      // by the three channels, only the large blobs carry colour.
+      const detail = 0.3 * (medium[i] - 128) + (grain() - 0.5) * 10;
       for (let c = 0; c < 3; c++) {
         const base = box ? box.rgb[c] : light[c];
-        const texture = 0.45 * (coarse[i + c] - 128) + 0.15 * (medium[i + c] - 128);
-        data[i + c] = clamp(Math.round(base + texture + (grain() - 0.5) * 12));
+        data[i + c] = clamp(Math.round(base + detail + 0.4 * (coarse[i + c] - 128) + (grain() - 0.5) * 4));
       }
     }
   }

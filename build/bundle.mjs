@@ -1,7 +1,7 @@
 // Builds what runs outside tsx: the CLI for `npx pushcam` and the browser bundles.
 // tsc only type-checks (npm run typecheck); esbuild does the emitting, in well under a second.
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,10 +20,12 @@ await build({
   packages: 'external',
 });
 
-// Pages: each renderer/<page>/<page>.ts becomes dist/renderer/<page>/<page>.js beside its static files.
+// Pages: every folder of renderer/ with an index.html is a page; each of its .ts files is an
+// entry (the page's script, its workers), bundled beside the page's static files. Other folders
+// (renderer/shared) are only imported.
 for (const page of readdirSync(join(root, 'renderer'), { withFileTypes: true })) {
-  if (!page.isDirectory()) continue;
   const dir = join(root, 'renderer', page.name);
+  if (!page.isDirectory() || !existsSync(join(dir, 'index.html'))) continue;
   const target = join(out, 'renderer', page.name);
   mkdirSync(target, { recursive: true });
   const entries = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));

@@ -11,7 +11,8 @@ export const LINGER_MS = 3000;
  * waiting (so the encoder never falls behind the source, it drops and counts).
  */
 export class Pipeline {
-  /** Source images dropped because the encoder was still busy with an earlier one. */
+  /** Source images received, and those dropped because the encoder was still busy with an earlier one. */
+  received = 0;
   skipped = 0;
   private running = false;
   private encoding = false;
@@ -78,6 +79,7 @@ export class Pipeline {
 
   private accept(image: SourceImage): void {
     if (!this.running) return;
+    this.received++;
     if (!this.encoding) {
       void this.encode(image);
       return;

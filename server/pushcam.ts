@@ -9,9 +9,8 @@ import { newBoundary } from './hub/multipart.js';
 import { Pipeline } from './pipeline.js';
 import type { EncodeSettings, FrameSource } from './types.js';
 
-export interface PushCamOptions {
-  source: FrameSource;
-  encode?: Partial<EncodeSettings>;
+/** Where and to whom the HTTP server answers. */
+export interface HttpOptions {
   /** Address to listen on; default all interfaces. */
   host?: string;
   /** 0 picks a free port. */
@@ -19,16 +18,28 @@ export interface PushCamOptions {
   /** The access key; null opens the server to anyone who can reach it. */
   key: string | null;
   maxClients?: number;
+}
+
+export interface PushCamOptions extends HttpOptions {
+  source: FrameSource;
+  encode?: Partial<EncodeSettings>;
   log?: (line: string) => void;
 }
 
-export interface PushCam {
-  port: number;
-  key: string | null;
+/** Source, encoder, pipeline and hub: everything but HTTP. */
+export interface Core {
   hub: Hub;
   pipeline: Pipeline;
   encoder: Encoder;
+}
+
+export interface HttpServer {
+  port: number;
   close(): Promise<void>;
+}
+
+export interface PushCam extends Core, HttpServer {
+  key: string | null;
 }
 
 export class PortInUseError extends Error {
@@ -40,19 +51,20 @@ export class PortInUseError extends Error {
   }
 }
 
-/** Starts the whole core: pipeline, hub and HTTP server. Resolves once it is listening. */
-export async function startPushCam(o: PushCamOptions): Promise<PushCam> {
-  const log = o.log ?? ((line: string) => console.log(line));
+export function createCore(source: FrameSource, encode: Partial<EncodeSettings>, log: (line: string) => void): Core {
   const hub = new Hub();
-  const encoder = new Encoder(o.encode);
-  const pipeline = new Pipeline(o.source, encoder, hub, log);
+  const encoder = new Encoder(encode);
+  return { hub, encoder, pipeline: new Pipeline(source, encoder, hub, log) };
+}
+
+/** Serves a core's frames over HTTP. Closing ends every stream; the core keeps running. */
+export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) => void): Promise<HttpServer> {
   const server = createServer();
   const sockets = trackSockets(server);
   hardenServer(server);
   const port = await listen(server, o.port ?? 8080, o.host);
   const app = createApp({
-    hub,
-    pipeline,
+    ...core,
     boundary: newBoundary(),
     maxClients: o.maxClients ?? 32,
     access: { key: o.key, cookieName: cookieNameFor(port) },
@@ -60,17 +72,27 @@ export async function startPushCam(o: PushCamOptions): Promise<PushCam> {
     log,
   });
   server.on('request', app);
-
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
-      pipeline.close();
       server.close(() => resolve());
       for (const socket of sockets) socket.destroy();
     });
     return closing;
   };
-  return { port, key: o.key, hub, pipeline, encoder, close };
+  return { port, close };
+}
+
+/** The whole headless PushCam: core and HTTP server. Resolves once it is listening. */
+export async function startPushCam(o: PushCamOptions): Promise<PushCam> {
+  const log = o.log ?? ((line: string) => console.log(line));
+  const core = createCore(o.source, o.encode ?? {}, log);
+  const http = await serveHttp(core, o, log);
+  const close = async (): Promise<void> => {
+    core.pipeline.close();
+    await http.close();
+  };
+  return { ...core, port: http.port, key: o.key, close };
 }
 
 /** Limits that keep hostile or broken clients from holding resources. */

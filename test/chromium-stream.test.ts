@@ -10,6 +10,7 @@ import type { Page, Route } from 'playwright-core';
 import sharp from 'sharp';
 import { FileSource } from '../server/source/file.js';
 import { PatternSource } from '../server/source/pattern.js';
+import { MjpegClient } from './helpers/mjpeg-client.js';
 import { browserFor, near, newPage, sampleOf, setPageHidden, waitForColor, type Rgb } from './helpers/chromium.js';
 import { eventually, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -133,6 +134,62 @@ test('a source that goes quiet after one frame has it shown at once; the plain l
   assert.equal(shownAfter.plain, null, 'the plain layout showed its only frame without a next part');
 });
 
+test('a still picture is not taken for a stalled stream', async (t) => {
+  const path = await pictureFile(t, GREEN);
+  const server = await startTestServer(t, { source: new FileSource({ path, intervalMs: 200, log: () => undefined }) });
+  const page = await viewerPage(t, server);
+  const snapshots = recordSnapshots(page);
+  await waitForColor(page, STREAM, GREEN, 5000);
+  // Long enough for the watchdog to look twice after its 4 s, and for the server's keep-alive repeat.
+  const modes = new Set<string | null>();
+  const until = performance.now() + 8000;
+  while (performance.now() < until) {
+    modes.add(await modeOf(page));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.deepEqual([...modes], ['live']);
+  assert.equal(snapshots.length, 0, 'the page fetched snapshots although no frame was missed');
+});
+
+/** Records the page's snapshot requests, with the status and X-Frame-Seq of those answered. */
+function recordSnapshots(page: Page): { url: string; status?: number; seq?: number }[] {
+  const snapshots: { url: string; status?: number; seq?: number }[] = [];
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname === '/snapshot.jpg') snapshots.push({ url: request.url() });
+  });
+  page.on('response', (response) => {
+    const entry = snapshots.find((s) => s.url === response.url() && s.status === undefined);
+    if (!entry) return;
+    entry.status = response.status();
+    entry.seq = Number(response.headers()['x-frame-seq']);
+  });
+  return snapshots;
+}
+
+/** Fallback mode must keep the picture going, one request per frame, never blindly. */
+async function assertLongPolling(t: TestContext, page: Page, server: TestServer, snapshots: ReturnType<typeof recordSnapshots>): Promise<void> {
+  const firstSeq = await newestSeq(server);
+  const requestsBefore = snapshots.length;
+  const seqsShown = new Set<string>();
+  const watchUntil = performance.now() + 4000;
+  while (performance.now() < watchUntil) {
+    const seq = await page.getByTestId('stream').getAttribute('data-seq');
+    if (seq) seqsShown.add(seq);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const published = (await newestSeq(server)) - firstSeq;
+  const requests = snapshots.length - requestsBefore;
+  t.diagnostic(`in 4 s: ${published} frames published, ${requests} snapshot requests, ${seqsShown.size} frames shown`);
+
+  assert.ok(seqsShown.size >= 4, `only ${seqsShown.size} different frames were shown in 4 s`);
+  assert.match((await page.getByTestId('stream').getAttribute('src')) ?? '', /^blob:/);
+  assert.ok(await pictureMoves(page, 1500), 'the fallback picture does not move');
+  // Long-polling asks once per frame: never for a frame it has, never faster than frames come.
+  assert.ok(requests <= published + 2, `${requests} snapshot requests for ${published} frames`);
+  const answered = snapshots.filter((s) => s.status === 200).map((s) => s.seq ?? 0);
+  assert.deepEqual(answered, [...new Set(answered)].sort((a, b) => a - b), 'a snapshot came twice or out of order');
+}
+
 const blockers: [string, (route: Route) => Promise<void> | void, number][] = [
   ['refused', (route) => route.abort('connectionrefused'), 4000],
   // Never answered, as behind a proxy that buffers the endless response: only the watchdog can tell.
@@ -144,42 +201,61 @@ for (const [how, block, fallbackWithinMs] of blockers) {
     const server = await startTestServer(t, { source: new PatternSource({ width: 320, height: 180, intervalMs: 500 }) });
     const page = await newPage(await browserFor(t));
     await page.route('**/stream.mjpg*', block);
-    const snapshots: { url: string; status?: number; seq?: number }[] = [];
-    page.on('request', (request) => {
-      if (new URL(request.url()).pathname === '/snapshot.jpg') snapshots.push({ url: request.url() });
-    });
-    page.on('response', (response) => {
-      const entry = snapshots.find((s) => s.url === response.url() && s.status === undefined);
-      if (!entry) return;
-      entry.status = response.status();
-      entry.seq = Number(response.headers()['x-frame-seq']);
-    });
+    const snapshots = recordSnapshots(page);
     await page.goto(server.url('/'), { waitUntil: 'domcontentloaded' });
     const took = await waitForMode(page, 'fallback mode', fallbackWithinMs);
     t.diagnostic(`fallback mode after ${took.toFixed(0)} ms`);
-
-    const firstSeq = await newestSeq(server);
-    const requestsBefore = snapshots.length;
-    const seqsShown = new Set<string>();
-    const watchUntil = performance.now() + 4000;
-    while (performance.now() < watchUntil) {
-      const seq = await page.getByTestId('stream').getAttribute('data-seq');
-      if (seq) seqsShown.add(seq);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const published = (await newestSeq(server)) - firstSeq;
-    const requests = snapshots.length - requestsBefore;
-    t.diagnostic(`in 4 s: ${published} frames published, ${requests} snapshot requests, ${seqsShown.size} frames shown`);
-
-    assert.ok(seqsShown.size >= 4, `only ${seqsShown.size} different frames were shown in 4 s`);
-    assert.match((await page.getByTestId('stream').getAttribute('src')) ?? '', /^blob:/);
-    assert.ok(await pictureMoves(page, 1500), 'the fallback picture does not move');
-    // Long-polling asks once per frame: never for a frame it has, never faster than frames come.
-    assert.ok(requests <= published + 2, `${requests} snapshot requests for ${published} frames`);
-    const answered = snapshots.filter((s) => s.status === 200).map((s) => s.seq ?? 0);
-    assert.deepEqual(answered, [...new Set(answered)].sort((a, b) => a - b), 'a snapshot came twice or out of order');
+    await assertLongPolling(t, page, server, snapshots);
   });
 }
+
+test('the fallback gives up after 5 minutes and Resume takes the stream again', async (t) => {
+  const server = await startTestServer(t, { source: new PatternSource({ width: 320, height: 180, intervalMs: 200 }) });
+  const page = await newPage(await browserFor(t));
+  // Playwright's clock moves the page's timers and performance.now(), not the server's.
+  await page.clock.install();
+  await page.route('**/stream.mjpg*', (route) => route.abort('connectionrefused'));
+  const snapshots = recordSnapshots(page);
+  await page.goto(server.url('/'), { waitUntil: 'domcontentloaded' });
+  await waitForMode(page, 'fallback mode', 4000);
+  assert.equal(await page.getByTestId('resume').isVisible(), false);
+
+  await page.clock.fastForward('05:01');
+  await waitForMode(page, 'fallback stopped', 2000);
+  assert.equal(await page.getByTestId('resume').isVisible(), true);
+  const stoppedAt = snapshots.length;
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal(snapshots.length, stoppedAt, 'snapshots were still fetched after the fallback stopped');
+
+  await page.unroute('**/stream.mjpg*');
+  await page.getByTestId('resume').click();
+  await waitForMode(page, 'live', 3000);
+  assert.equal(await page.getByTestId('resume').isVisible(), false);
+  assert.ok(await pictureMoves(page, 2000), 'the picture does not move after Resume');
+});
+
+test('the viewer page falls back when its stream freezes while the server keeps publishing', async (t) => {
+  const server = await startTestServer(t, { source: new PatternSource({ width: 320, height: 180, intervalMs: 500 }) });
+  // Another viewer keeps the source running, so status.json shows frames this page does not get.
+  const other = await MjpegClient.open(server.url('/stream.mjpg'));
+  t.after(() => other.close());
+  const jpeg = Buffer.from(await (await fetch(server.url('/snapshot.jpg'))).arrayBuffer());
+  const page = await newPage(await browserFor(t));
+  // One frame, then nothing: the stream ends quietly, which Chromium reports with no event at all.
+  await page.route('**/stream.mjpg*', (route) =>
+    route.fulfill({
+      contentType: 'multipart/x-mixed-replace;boundary=frozen',
+      body: Buffer.concat([Buffer.from('--frozen\r\nContent-Type: image/jpeg\r\n\r\n'), jpeg, Buffer.from('\r\n--frozen\r\nContent-Type: image/jpeg\r\n\r\n')]),
+    }),
+  );
+  const snapshots = recordSnapshots(page);
+  await page.goto(server.url('/'), { waitUntil: 'domcontentloaded' });
+  await waitForMode(page, 'live', 3000);
+  const took = await waitForMode(page, 'fallback mode', 12_000);
+  t.diagnostic(`fallback mode ${took.toFixed(0)} ms after the frozen stream went live`);
+  assert.ok(took > 3000, `the watchdog gave up on the stream after only ${took.toFixed(0)} ms`);
+  await assertLongPolling(t, page, server, snapshots);
+});
 
 test('a hidden tab lets go of the stream and takes it again when shown', async (t) => {
   const server = await startTestServer(t, { source: new PatternSource({ width: 320, height: 180, intervalMs: 100 }) });

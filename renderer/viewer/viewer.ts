@@ -17,9 +17,10 @@ const SAMPLE = 16;
 /** Mean difference per channel below which two samples show the same picture (decoders differ slightly). */
 const SAME_PICTURE = 4;
 
-type Mode = 'connecting' | 'live' | 'fallback' | 'stopped' | 'reconnecting' | 'locked' | 'paused';
+type Mode = 'starting' | 'connecting' | 'live' | 'fallback' | 'stopped' | 'reconnecting' | 'locked' | 'paused';
 
 const MODE_TEXT: Record<Mode, string> = {
+  starting: 'connecting',
   connecting: 'connecting',
   live: 'live',
   fallback: 'fallback mode',
@@ -113,13 +114,9 @@ function showSnapshot(snapshot: Snapshot): void {
   img.dataset.seq = String(snapshot.seq);
 }
 
-/** A few pixels of what an image shows; null while a stream has delivered nothing yet. */
+/** A few pixels of what an image shows; null while it has no picture. */
 function sampleOf(source: HTMLImageElement | ImageBitmap): Uint8ClampedArray | null {
-  if (source instanceof HTMLImageElement) {
-    if (!source.complete) return null;
-    // A stream whose connection died turns "broken" without an error event.
-    if (source.naturalWidth === 0) throw new Error('the stream broke');
-  }
+  if (source instanceof HTMLImageElement && (!source.complete || source.naturalWidth === 0)) return null;
   probe.drawImage(source, 0, 0, SAMPLE, SAMPLE);
   return probe.getImageData(0, 0, SAMPLE, SAMPLE).data;
 }
@@ -132,7 +129,7 @@ function difference(a: Uint8ClampedArray, b: Uint8ClampedArray): number {
 
 // --- modes ---------------------------------------------------------------------------------------
 
-let mode: Mode = 'connecting';
+let mode: Mode = 'starting';
 /** Aborted when the mode changes: ends its loops, timers, requests and listeners. */
 let modeRun = new AbortController();
 /** Aborted while the page is hidden or locked: ends status polling. */
@@ -163,7 +160,6 @@ let sample: Uint8ClampedArray | null = null;
 let changedAt = 0;
 let seqAtChange = 0;
 let latestSeq = 0;
-let attempt = 0;
 
 function goLive(): void {
   const signal = enter('connecting');
@@ -179,8 +175,7 @@ function goLive(): void {
     { signal },
   );
   img.addEventListener('error', () => void streamBroken(signal), { signal });
-  // A fresh address each time: Chromium would otherwise show the cached last frame of an earlier stream.
-  setPicture(url('stream.mjpg', { n: String(++attempt) }));
+  setPicture(url('stream.mjpg'));
 }
 
 async function healthy(signal: AbortSignal): Promise<boolean> {
@@ -239,12 +234,12 @@ async function fallback(first?: Snapshot): Promise<void> {
   // an unattended screen should still not pull frames forever.
   const limit = setTimeout(() => enter('stopped'), FALLBACK_LIMIT_MS);
   signal.addEventListener('abort', () => clearTimeout(limit), { once: true });
-  // Let go of the stream now: behind a buffering proxy it would keep pulling bytes nobody sees.
   let seq = 0;
   if (first) {
     showSnapshot(first);
     seq = first.seq;
   } else {
+    // Let go of the stream now: behind a buffering proxy it would keep pulling bytes nobody sees.
     setPicture(null);
   }
   try {
@@ -266,20 +261,25 @@ async function fallback(first?: Snapshot): Promise<void> {
 }
 
 /** Runs at every status poll while streaming: did the picture keep up with the published frames? */
-async function watch(signal: AbortSignal): Promise<void> {
-  let now: Uint8ClampedArray | null;
-  try {
-    now = sampleOf(img);
-  } catch {
-    return streamBroken(signal);
+async function watch(status: Status, signal: AbortSignal): Promise<void> {
+  // Drawing a 720p frame into the canvas decodes it again (20-50 ms in Chromium 156 without a
+  // GPU), so the picture is only looked at when the server published something new.
+  if (latestSeq > seqAtChange) {
+    const now = sampleOf(img);
+    if (now && (!sample || difference(now, sample) > 0)) {
+      sample = now;
+      changedAt = performance.now();
+      seqAtChange = latestSeq;
+      return;
+    }
   }
-  if (now && (!sample || difference(now, sample) > 0)) {
-    sample = now;
-    changedAt = performance.now();
-    seqAtChange = latestSeq;
-    return;
-  }
-  if (latestSeq <= seqAtChange || performance.now() - changedAt < STALL_MS) return;
+  // A stream whose connection died turns "broken" without an error event.
+  if (img.complete && img.naturalWidth === 0) return streamBroken(signal);
+  if (performance.now() - changedAt < STALL_MS) return;
+  // No stream at the server, long after ours began: it never got there (a proxy holds it) or
+  // died unnoticed. Nobody watching also means nothing is published, so the test below can't see it.
+  if (status.clients.length === 0) return streamBroken(signal);
+  if (latestSeq <= seqAtChange) return;
   // Frames were published and the picture stayed: it is stuck, or the scene is still. The
   // newest snapshot tells which.
   let snapshot: Snapshot | Response;
@@ -331,10 +331,12 @@ async function checkStatus(signal: AbortSignal): Promise<void> {
   try {
     res = await fetch(url('status.json'), { cache: 'no-store', signal });
   } catch {
-    if (!signal.aborted && (streaming() || mode === 'fallback')) void reconnect();
+    if (!signal.aborted && (streaming() || mode === 'fallback' || mode === 'starting')) void reconnect();
     return;
   }
   if (res.status === 401) return lock();
+  // Asking before streaming spares a locked page a stream request that can only fail.
+  if (mode === 'starting') goLive();
   if (!res.ok) return;
   const status = (await res.json()) as Status;
   liveLine.textContent = describe(status);
@@ -342,7 +344,7 @@ async function checkStatus(signal: AbortSignal): Promise<void> {
     latestSeq = status.frame.seq;
     if (previous?.seq !== status.frame.seq) previous = { seq: status.frame.seq, at: status.frame.at };
   }
-  if (streaming()) await watch(modeRun.signal);
+  if (streaming()) await watch(status, modeRun.signal);
 }
 
 async function pollStatus(signal: AbortSignal): Promise<void> {
@@ -361,7 +363,7 @@ async function pollStatus(signal: AbortSignal): Promise<void> {
 
 function start(): void {
   polling = new AbortController();
-  goLive();
+  enter('starting');
   void pollStatus(polling.signal);
 }
 

@@ -1,7 +1,13 @@
 import { parseArgs } from 'node:util';
+import { LIMITS } from '../limits.js';
 import type { Rotation } from '../types.js';
 
-export type SourceSpec = { kind: 'pattern' } | { kind: 'file'; path: string } | { kind: 'dir'; path: string };
+export type SourceSpec =
+  | { kind: 'pattern' }
+  | { kind: 'file'; path: string }
+  | { kind: 'dir'; path: string }
+  /** `name`: part of the camera's label; '' = the default camera. */
+  | { kind: 'camera'; name: string };
 
 export interface ServeOptions {
   source: SourceSpec;
@@ -18,6 +24,9 @@ export interface ServeOptions {
   key: string | undefined;
   noAuth: boolean;
   maxClients: number;
+  ui: boolean;
+  browser: string | undefined;
+  fakeCamera: boolean;
 }
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'serve'; options: ServeOptions };
@@ -30,12 +39,15 @@ export const HELP = `Usage: pushcam serve [options]
 Serves a live picture as a server-push (MJPEG) stream to every browser on the network.
 
   --source SRC        pattern (default), file:PATH (an image another program keeps
-                      updating) or dir:PATH (the newest image in a folder)
+                      updating), dir:PATH (the newest image in a folder), or
+                      camera[:NAME] (a camera, by part of its name; captured by a
+                      headless Chrome or Chromium)
   --port N            port to listen on (default 8080; 0 picks a free one)
   --host ADDR         address to listen on (default: all interfaces)
-  --interval MS       how often to make or read a picture (default 100 for pattern,
+  --interval MS       how often to make, capture or read a picture (default 100;
                       1000 for file and dir)
-  --size WxH          picture size of the test pattern (default 1280x720)
+  --size WxH          picture size of the test pattern, or asked of the camera
+                      (default 1280x720)
   --quality 1-100     JPEG quality when PushCam encodes (default 80)
   --timestamp         draw the date and time in the top-left corner
   --text "..."        draw a line of text in the bottom-left corner
@@ -44,6 +56,10 @@ Serves a live picture as a server-push (MJPEG) stream to every browser on the ne
   --key K             access key viewers need (default: one made on first run and kept)
   --no-auth           let anyone who can reach the port watch, without a key
   --max-clients N     most viewers at once (default 32)
+  --ui                serve the control panel on this computer (camera only) and
+                      print its URL
+  --browser PATH      the Chrome or Chromium that captures the camera
+  --fake-camera       Chromium's built-in test camera, for demos and tests
   -h, --help          show this help
   -v, --version       show the version
 `;
@@ -62,6 +78,9 @@ const SPEC = {
   key: { type: 'string' },
   'no-auth': { type: 'boolean' },
   'max-clients': { type: 'string' },
+  ui: { type: 'boolean' },
+  browser: { type: 'string' },
+  'fake-camera': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -77,6 +96,11 @@ export function parseCommand(argv: string[]): Command {
 
   const source = parseSource(values.source ?? 'pattern');
   const [width, height] = parseSize(values.size ?? '1280x720');
+  if (source.kind !== 'camera') {
+    for (const flag of ['ui', 'browser', 'fake-camera'] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --source camera`);
+    }
+  }
   if (values.key !== undefined && values['no-auth']) throw new UsageError('--key and --no-auth contradict each other; pick one');
   if (values.key !== undefined && !/^[A-Za-z0-9._~-]{8,128}$/.test(values.key)) {
     throw new UsageError('--key must be 8 to 128 letters, digits or . _ ~ - (it goes into URLs)');
@@ -85,19 +109,22 @@ export function parseCommand(argv: string[]): Command {
     kind: 'serve',
     options: {
       source,
-      port: parseNumber('--port', values.port ?? '8080', 0, 65535),
+      port: parseNumber('--port', values.port ?? '8080', ...LIMITS.port),
       host: values.host,
-      intervalMs: parseNumber('--interval', values.interval ?? (source.kind === 'pattern' ? '100' : '1000'), 10, 3_600_000),
+      intervalMs: parseNumber('--interval', values.interval ?? (source.kind === 'file' || source.kind === 'dir' ? '1000' : '100'), ...LIMITS.intervalMs),
       width,
       height,
-      quality: parseNumber('--quality', values.quality ?? '80', 1, 100),
+      quality: parseNumber('--quality', values.quality ?? '80', ...LIMITS.quality),
       timestamp: values.timestamp ?? false,
       text: values.text ?? '',
       mirror: values.mirror ?? false,
       rotate: parseRotation(values.rotate ?? '0'),
       key: values.key,
       noAuth: values['no-auth'] ?? false,
-      maxClients: parseNumber('--max-clients', values['max-clients'] ?? '32', 1, 10_000),
+      maxClients: parseNumber('--max-clients', values['max-clients'] ?? '32', ...LIMITS.maxClients),
+      ui: values.ui ?? false,
+      browser: values.browser,
+      fakeCamera: values['fake-camera'] ?? false,
     },
   };
 }
@@ -122,16 +149,19 @@ function parseNumber(name: string, text: string, min: number, max: number): numb
 
 function parseSource(text: string): SourceSpec {
   if (text === 'pattern') return { kind: 'pattern' };
+  const camera = /^camera(?::(.*))?$/.exec(text);
+  if (camera) return { kind: 'camera', name: camera[1] ?? '' };
   const match = /^(file|dir):(.+)$/.exec(text);
   if (match) return { kind: match[1] as 'file' | 'dir', path: match[2] };
-  throw new UsageError(`--source must be pattern, file:PATH or dir:PATH, not "${text}"`);
+  throw new UsageError(`--source must be pattern, file:PATH, dir:PATH or camera[:NAME], not "${text}"`);
 }
 
 function parseSize(text: string): [number, number] {
   const match = /^(\d{2,5})x(\d{2,5})$/.exec(text);
   const [w, h] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
-  if (!(w >= 16 && w <= 7680 && h >= 16 && h <= 4320)) {
-    throw new UsageError(`--size must be WIDTHxHEIGHT between 16x16 and 7680x4320, e.g. 1280x720, not "${text}"`);
+  const [[minW, maxW], [minH, maxH]] = [LIMITS.width, LIMITS.height];
+  if (!(w >= minW && w <= maxW && h >= minH && h <= maxH)) {
+    throw new UsageError(`--size must be WIDTHxHEIGHT between ${minW}x${minH} and ${maxW}x${maxH}, e.g. 1280x720, not "${text}"`);
   }
   return [w, h];
 }

@@ -5,6 +5,7 @@ import type { Viewer } from './viewer.js';
 interface HubEvents {
   /** How many want frames now (viewers plus waiting snapshot requests). */
   demand: [count: number];
+  frame: [frame: Frame];
   joined: [viewer: ViewerInfo];
   left: [viewer: ViewerInfo];
 }
@@ -23,13 +24,27 @@ export class Hub extends EventEmitter<HubEvents> {
   private newest: Frame | null = null;
   private readonly viewers = new Set<Viewer>();
   private readonly waiters = new Set<Waiter>();
+  private holds = 0;
 
   get latest(): Frame | null {
     return this.newest;
   }
 
   get demand(): number {
-    return this.viewers.size + this.waiters.size;
+    return this.viewers.size + this.waiters.size + this.holds;
+  }
+
+  /** Wants frames without being a viewer (the window's preview); call the result to let go. */
+  hold(): () => void {
+    this.holds++;
+    this.emit('demand', this.demand);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.emit('demand', this.demand);
+    };
   }
 
   get viewerCount(): number {
@@ -43,6 +58,7 @@ export class Hub extends EventEmitter<HubEvents> {
   publish(image: { jpeg: Buffer; width: number; height: number }): Frame {
     const frame: Frame = { ...image, seq: (this.newest?.seq ?? 0) + 1, at: Date.now() };
     this.newest = frame;
+    this.emit('frame', frame);
     for (const viewer of this.viewers) viewer.offer(frame);
     const answered = [...this.waiters].filter((w) => frame.seq > w.after);
     for (const waiter of answered) {

@@ -1,0 +1,54 @@
+// A child process serving the same pre-encoded frames with the npm package mjpeg-server, used
+// as its README shows: one handler per request, handler.write(jpeg) to every client per frame.
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createReqHandler, type MjpegReqHandler } from 'mjpeg-server';
+import { Ticker } from '../server/source/ticker.js';
+import { isMessage, type Listening, type ServerStats } from './messages.js';
+import { loadRing, nextFrame } from './ring-source.js';
+import { exitWithParent } from './child-life.js';
+
+const [framesDir, fpsText] = process.argv.slice(2);
+exitWithParent();
+const frames = await loadRing(framesDir);
+const clients = new Map<MjpegReqHandler, ServerResponse>();
+
+const server = createServer((req, res) => {
+  const handler = createReqHandler(req, res);
+  clients.set(handler, res);
+  res.on('close', () => clients.delete(handler));
+});
+
+// Same pacing as PushCam's sources (its Ticker), so both servers get frames on the same schedule.
+let next = 0;
+const ticker = new Ticker(1000 / Number(fpsText), async () => {
+  ticks++;
+  const jpeg = nextFrame(frames, next++);
+  for (const handler of clients.keys()) handler.write(jpeg);
+});
+
+server.listen({ host: '127.0.0.1', port: 0 }, () => {
+  ticker.start();
+  const ready: Listening = { type: 'listening', port: (server.address() as AddressInfo).port, path: '/' };
+  process.send?.(ready);
+});
+
+// What the responses hold that their sockets have not taken: the package never waits for 'drain'.
+process.on('message', (message: unknown) => {
+  if (!isMessage(message, 'stats')) return;
+  let queued = 0;
+  for (const res of clients.values()) queued += res.writableLength;
+  const stats: ServerStats = { type: 'stats', skippedFrames: null, queuedBytes: queued };
+  process.send?.(stats);
+});
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+const h = monitorEventLoopDelay({ resolution: 5 });
+h.enable();
+let ticks = 0;
+const t0 = Date.now();
+setInterval(() => {
+  const m = process.memoryUsage();
+  let q = 0; for (const r of clients.values()) q += r.writableLength;
+  process.stderr.write(`diag t=${((Date.now()-t0)/1000).toFixed(1)} clients=${clients.size} lag p50=${(h.percentile(50)/1e6).toFixed(1)} max=${(h.max/1e6).toFixed(1)} heap=${(m.heapUsed/2**20).toFixed(0)} ext=${(m.external/2**20).toFixed(0)} ab=${(m.arrayBuffers/2**20).toFixed(0)} q=${(q/2**20).toFixed(0)} next=${next} ticks=${ticks}\n`);
+  h.reset();
+}, 1000).unref();

@@ -1,0 +1,81 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { isMessage } from './messages.js';
+
+const KILL_GRACE_MS = 2000;
+// Every child alive, so an error or the run's deadline can end them all.
+const alive = new Set<ChildProcess>();
+
+/** A forked bench process (same Node, same tsx loader) and its typed IPC. */
+export class Child {
+  readonly proc: ChildProcess;
+  private readonly inbox: unknown[] = [];
+  private readonly waiting = new Set<() => void>();
+  private exited = false;
+
+  constructor(module: string, args: string[]) {
+    this.proc = fork(fileURLToPath(new URL(module, import.meta.url)), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    alive.add(this.proc);
+    this.proc.on('message', (m) => this.deliver(m));
+    this.proc.on('exit', () => {
+      this.exited = true;
+      alive.delete(this.proc);
+      this.wake();
+    });
+  }
+
+  get pid(): number {
+    if (this.proc.pid === undefined) throw new Error('the child did not start');
+    return this.proc.pid;
+  }
+
+  send(message: object): void {
+    this.proc.send(message);
+  }
+
+  /** The next message of `type`; rejects if the child exits or stays silent for `timeoutMs`. */
+  async next<T extends { type: string }>(type: T['type'], timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.inbox.findIndex((m) => isMessage<T>(m, type));
+      if (at !== -1) return this.inbox.splice(at, 1)[0] as T;
+      if (this.exited) throw new Error(`the child ${this.proc.spawnargs.join(' ')} exited before sending "${type}"`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no "${type}" from the child within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.waiting.add(done);
+      });
+    }
+  }
+
+  /** SIGTERM, then SIGKILL if it has not gone after a grace period; resolves once it is gone. */
+  async kill(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), KILL_GRACE_MS);
+    await gone;
+    clearTimeout(timer);
+  }
+
+  private deliver(message: unknown): void {
+    this.inbox.push(message);
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const done of waiting) done();
+  }
+}
+
+/** Ends every child at once, for the run's deadline and for errors. */
+export function killAllChildren(): void {
+  for (const proc of alive) proc.kill('SIGKILL');
+}

@@ -1,0 +1,57 @@
+// What the bench's processes say to each other over the fork() IPC channel.
+
+/** A server under test is listening; the parent points the viewers at `path` on `port`. */
+export interface Listening {
+  type: 'listening';
+  port: number;
+  path: string;
+}
+
+export interface ConnectViewers {
+  type: 'connect';
+  port: number;
+  path: string;
+  healthy: number;
+  stalled: number;
+}
+
+export interface ViewersConnected {
+  type: 'connected';
+  healthy: number;
+  stalled: number;
+  /** Why viewers that did not get a stream failed, e.g. "HTTP 503" (counted by reason). */
+  failures: Record<string, number>;
+}
+
+export interface Mark {
+  type: 'mark';
+}
+
+/** The viewers' counters at one moment; the parent takes two and divides by the time between. */
+export interface Counters {
+  type: 'counters';
+  at: number;
+  /** Frames (boundaries) each healthy viewer has seen so far. */
+  frames: number[];
+  bytes: number;
+  /** This client process's own CPU time, µs, to tell whether the clients were the bottleneck. */
+  cpuMicros: number;
+}
+
+/**
+ * What a server under test holds back, read by itself: PushCam's frames skipped for healthy
+ * viewers so far (it holds one frame per viewer and skips the rest), mjpeg-server's bytes queued
+ * in its responses that the sockets have not taken yet (it queues everything).
+ */
+export interface ServerStats {
+  type: 'stats';
+  skippedFrames: number | null;
+  queuedBytes: number | null;
+}
+
+/** The User-Agent a stalled viewer sends, so the server's own stats can leave it out. */
+export const STALLED_AGENT = 'pushcam-bench-stalled';
+
+export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;
+}

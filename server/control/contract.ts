@@ -1,0 +1,176 @@
+// The one control contract between a PushCam window and the core. Everything the window can do
+// is a call here, everything it is told is an event here. Two thin adapters carry it: Electron IPC
+// (electron/ipc.ts + electron/preload.ts) and a loopback WebSocket (server/control/ws-server.ts).
+// This file is shared by the core, the preload and the renderer: types and constants only.
+
+import type { Rotation, SourceStatus, ViewerInfo } from '../types.js';
+
+/** What the user sets in the window; kept across restarts (server/control/settings-store.ts). */
+export interface Settings {
+  /** deviceId from enumerateDevices; '' = the system's default camera. */
+  cameraId: string;
+  /** The camera's label, to find the same camera again when its deviceId changes. */
+  cameraLabel: string;
+  width: number;
+  height: number;
+  intervalMs: number;
+  quality: number;
+  port: number;
+  /** true: everyone on the LAN (all interfaces); false: this computer only. */
+  lanAccess: boolean;
+  /** No access key: anyone who can reach the port watches. Off unless switched on explicitly. */
+  openAccess: boolean;
+  maxClients: number;
+  mirror: boolean;
+  rotate: Rotation;
+  timestamp: boolean;
+  text: string;
+  startOnLaunch: boolean;
+}
+
+export type BroadcastState = 'stopped' | 'starting' | 'broadcasting' | 'error';
+
+export interface ViewerRow extends ViewerInfo {
+  /** "Chrome on Linux", "ffmpeg", ... */
+  client: string;
+  /** Frames per second sent to it over the last few seconds. */
+  fps: number;
+}
+
+export interface ControlState {
+  broadcast: {
+    state: BroadcastState;
+    /** Listening port while broadcasting. */
+    port: number | null;
+    error?: string;
+    /** With a busy port: a free one to use instead. */
+    suggestedPort?: number;
+  };
+  settings: Settings;
+  share: {
+    /** One viewer URL per LAN address (with the key), while broadcasting. */
+    urls: string[];
+    /** The first URL as a QR code, an SVG document. */
+    qrSvg: string;
+    key: string;
+  };
+  source: SourceStatus;
+  /** What the capture side should be doing now (also sent as the `capture` event on change). */
+  capture: CaptureRequest;
+  /** Whether this window is the one that captures (the desktop app), or a headless page does. */
+  captureInWindow: boolean;
+  viewers: ViewerRow[];
+  /** Things the user should know once, e.g. "your settings file was damaged". */
+  notices: string[];
+}
+
+/** Sampled once a second for the window's sparklines. */
+export interface Stats {
+  at: number;
+  captureFps: number;
+  encodeMs: number;
+  outKBps: number;
+}
+
+/** What the capture side should do now; it captures only while `active`. */
+export interface CaptureRequest {
+  active: boolean;
+  cameraId: string;
+  cameraLabel: string;
+  width: number;
+  height: number;
+  intervalMs: number;
+}
+
+/** What the capture side reports about the camera. */
+export type CameraReport =
+  | { state: 'capturing'; label: string; width: number; height: number }
+  | { state: 'idle' }
+  | { state: 'error'; fault: CameraFault; message: string };
+
+export type CameraFault = 'denied' | 'busy' | 'missing' | 'unplugged' | 'other';
+
+/** One camera frame: tightly packed RGBA (or RGBX) pixels. */
+export interface CameraFrameMeta {
+  width: number;
+  height: number;
+  channels: 3 | 4;
+}
+
+/** The newest encoded frame, for the window's preview (what viewers get). */
+export interface PreviewFrame {
+  seq: number;
+  width: number;
+  height: number;
+  jpeg: Uint8Array;
+}
+
+/** Calls from the window to the core. Every one answers with a result or a one-line error. */
+export interface ControlCalls {
+  getState(): ControlState;
+  updateSettings(patch: Partial<Settings>): ControlState;
+  start(): ControlState;
+  stop(): ControlState;
+  kick(viewerId: number): ControlState;
+  newKey(): ControlState;
+  /** The window wants preview frames (while it is visible) or not. */
+  setPreview(on: boolean): void;
+  reportCamera(report: CameraReport): void;
+}
+
+export interface ControlEvents {
+  state: ControlState;
+  stats: Stats;
+  capture: CaptureRequest;
+  preview: PreviewFrame;
+}
+
+export type CallName = keyof ControlCalls;
+
+/** The core's side: each call may answer now or later. Arguments arrive unchecked and are validated there. */
+export type ControlHandlers = {
+  [N in CallName]: (...args: Parameters<ControlCalls[N]>) => ReturnType<ControlCalls[N]> | Promise<ReturnType<ControlCalls[N]>>;
+};
+export type EventName = keyof ControlEvents;
+
+/** The list both adapters register, so neither can miss or add a call. */
+export const CALL_NAMES: readonly CallName[] = [
+  'getState',
+  'updateSettings',
+  'start',
+  'stop',
+  'kick',
+  'newKey',
+  'setPreview',
+  'reportCamera',
+];
+export const EVENT_NAMES: readonly EventName[] = ['state', 'stats', 'capture', 'preview'];
+
+/** Electron IPC channel names, derived from the lists above. */
+export const ipcChannel = {
+  call: (name: CallName): string => `pushcam:call:${name}`,
+  event: 'pushcam:event',
+  /** The MessagePort camera frames travel on (main -> renderer, once). */
+  framePort: 'pushcam:frame-port',
+} as const;
+
+/**
+ * Where the capture worker sends camera frames: a MessagePort (Electron, from MessageChannelMain)
+ * or a loopback WebSocket URL with its token. Either can be handed to a Worker. The protocol is
+ * the same on both: one frame in flight; the core answers each with FRAME_ACK, and the worker
+ * sends the next frame only after that, so nothing ever queues between capture and core.
+ * WebSocket frames are binary: FRAME_HEADER_BYTES of little-endian u32 width, height, channels,
+ * then the pixels. MessagePort frames are `{ width, height, channels, pixels: ArrayBuffer }`.
+ */
+export type FrameChannel = { kind: 'port'; port: MessagePort } | { kind: 'websocket'; url: string };
+export const FRAME_ACK = 'ack';
+export const FRAME_HEADER_BYTES = 12;
+/** Larger frames are refused before they reach sharp. */
+export const MAX_FRAME = { width: 3840, height: 2160 };
+
+/** The window's side of the contract, whichever adapter carries it. */
+export interface ControlClient {
+  call<N extends CallName>(name: N, ...args: Parameters<ControlCalls[N]>): Promise<ReturnType<ControlCalls[N]>>;
+  on<E extends EventName>(event: E, listener: (data: ControlEvents[E]) => void): () => void;
+  openFrameChannel(): Promise<FrameChannel>;
+}

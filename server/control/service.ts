@@ -1,0 +1,268 @@
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import QRCode from 'qrcode';
+import { loadAccessKey, newAccessKey, writeFileAtomic } from '../config/access-key.js';
+import { viewerUrls } from '../http/urls.js';
+import { createCore, type Core, type HttpServer, PortInUseError, serveHttp } from '../pushcam.js';
+import { CameraSource } from '../source/camera.js';
+import type { CameraFrameMeta, CameraReport, CaptureRequest, ControlEvents, ControlHandlers, ControlState, Settings, Stats, ViewerRow } from './contract.js';
+import { SettingsStore, validateSettingsPatch } from './settings.js';
+import { describeUserAgent } from '../user-agent.js';
+
+export interface ControlServiceOptions {
+  /** Where settings persist; null keeps them in memory (the command line's own). */
+  settingsFile: string | null;
+  /** Initial settings when there is no file (the command line's options). */
+  initial?: Partial<Settings>;
+  /** Where the access key is kept. */
+  configDir: string;
+  /** The command line's --key and --host, which override the kept key and the LAN switch. */
+  key?: string;
+  host?: string;
+  /** true in the desktop app: the window captures. false: a headless capture page does. */
+  captureInWindow: boolean;
+  log: (line: string) => void;
+}
+
+type EventMap = { [E in keyof ControlEvents]: [ControlEvents[E]] };
+
+/** The preview gets at most this many frames a second; it is a thumbnail, not a viewer. */
+const PREVIEW_FPS = 10;
+const ENCODE_KEYS = ['quality', 'mirror', 'rotate', 'timestamp', 'text'] as const;
+const CAPTURE_KEYS = ['cameraId', 'cameraLabel', 'width', 'height', 'intervalMs'] as const;
+const SERVER_KEYS = ['port', 'lanAccess', 'openAccess', 'maxClients'] as const;
+
+/**
+ * Everything the window can do, on top of the core: the camera pipeline runs for as long as the
+ * app does (so the preview works before broadcasting); broadcasting is the HTTP server. Both
+ * control adapters (Electron IPC, loopback WebSocket) call these methods and relay its events.
+ */
+export class ControlService extends EventEmitter<EventMap> implements ControlHandlers {
+  private readonly core: Core;
+  private readonly camera: CameraSource;
+  private http: HttpServer | null = null;
+  private broadcast: ControlState['broadcast'] = { state: 'stopped', port: null };
+  private captureActive = false;
+  private releasePreview: (() => void) | null = null;
+  private lastPreviewAt = 0;
+  private previewTimer: NodeJS.Timeout | null = null;
+  private qr = { url: '', svg: '' };
+  private readonly notices: string[] = [];
+  private readonly statsTimer: NodeJS.Timeout;
+  private sample = { at: Date.now(), received: 0, encodes: 0, encodeMs: 0, viewers: new Map<number, { frames: number; bytes: number }>() };
+  private viewerFps = new Map<number, number>();
+
+  private constructor(
+    private readonly store: SettingsStore,
+    private key: string,
+    private readonly o: ControlServiceOptions,
+  ) {
+    super();
+    this.camera = new CameraSource({ onDemand: (active) => this.setCaptureActive(active) });
+    this.core = createCore(this.camera, pick(store.settings, ENCODE_KEYS), o.log);
+    this.core.hub.on('joined', () => this.emitState());
+    this.core.hub.on('left', () => this.emitState());
+    this.core.hub.on('frame', () => this.schedulePreview());
+    this.statsTimer = setInterval(() => this.tick(), 1000);
+  }
+
+  static async create(o: ControlServiceOptions): Promise<ControlService> {
+    const notices: string[] = [];
+    const notice = (line: string): void => {
+      notices.push(line);
+      o.log(`pushcam: ${line}`);
+    };
+    const store = o.settingsFile ? SettingsStore.load(o.settingsFile, notice) : SettingsStore.inMemory(o.initial ?? {});
+    const key = o.key ?? loadAccessKey(o.configDir, notice);
+    const service = new ControlService(store, key, o);
+    service.notices.push(...notices);
+    await service.refreshQr();
+    return service;
+  }
+
+  get hub(): Core['hub'] {
+    return this.core.hub;
+  }
+
+  getState(): ControlState {
+    const s = this.store.settings;
+    const urls = this.shareUrls();
+    return {
+      broadcast: { ...this.broadcast },
+      settings: { ...s },
+      share: { urls, qrSvg: this.qr.url === urls[0] ? this.qr.svg : '', key: this.key },
+      source: this.core.pipeline.sourceStatus(),
+      capture: this.captureRequest(),
+      captureInWindow: this.o.captureInWindow,
+      viewers: this.core.hub.viewerList().map(
+        (v): ViewerRow => ({ ...v, client: describeUserAgent(v.userAgent), fps: this.viewerFps.get(v.id) ?? 0 }),
+      ),
+      notices: [...this.notices],
+    };
+  }
+
+  async updateSettings(patch: Partial<Settings>): Promise<ControlState> {
+    const changes = validateSettingsPatch(patch);
+    const before = this.store.settings;
+    const after = this.store.update(changes);
+    const changed = (keys: readonly (keyof Settings)[]): boolean => keys.some((k) => before[k] !== after[k]);
+    if (changed(ENCODE_KEYS)) this.core.encoder.settings = { ...this.core.encoder.settings, ...pick(after, ENCODE_KEYS) };
+    if (changed(CAPTURE_KEYS)) this.emit('capture', this.captureRequest());
+    if (changed(SERVER_KEYS) && this.http) await this.restartHttp();
+    await this.refreshQr();
+    return this.emitState();
+  }
+
+  async start(): Promise<ControlState> {
+    if (this.http || this.broadcast.state === 'starting') return this.getState();
+    const s = this.store.settings;
+    this.broadcast = { state: 'starting', port: null };
+    this.emitState();
+    try {
+      this.http = await serveHttp(
+        this.core,
+        { host: this.host(), port: s.port, key: s.openAccess ? null : this.key, maxClients: s.maxClients },
+        this.o.log,
+      );
+      this.broadcast = { state: 'broadcasting', port: this.http.port };
+    } catch (err) {
+      this.broadcast =
+        err instanceof PortInUseError
+          ? { state: 'error', port: null, error: `Port ${err.port} is in use by another program.`, suggestedPort: err.suggestion ?? undefined }
+          : { state: 'error', port: null, error: `Could not start: ${(err as Error).message}` };
+    }
+    await this.refreshQr();
+    return this.emitState();
+  }
+
+  async stop(): Promise<ControlState> {
+    const http = this.http;
+    this.http = null;
+    this.broadcast = { state: 'stopped', port: null };
+    await http?.close();
+    return this.emitState();
+  }
+
+  kick(viewerId: number): ControlState {
+    if (!Number.isInteger(viewerId)) throw new Error('viewerId must be a whole number');
+    if (!this.core.hub.kick(viewerId)) throw new Error(`no viewer ${viewerId} is connected`);
+    return this.getState();
+  }
+
+  /** A new key: the old links stop working and everyone watching is dropped. */
+  async newKey(): Promise<ControlState> {
+    this.key = newAccessKey();
+    writeFileAtomic(join(this.o.configDir, 'access-key'), `${this.key}\n`);
+    if (this.http) await this.restartHttp();
+    await this.refreshQr();
+    return this.emitState();
+  }
+
+  setPreview(on: boolean): void {
+    if (typeof on !== 'boolean') throw new Error('setPreview takes true or false');
+    if (on && !this.releasePreview) this.releasePreview = this.core.hub.hold();
+    if (!on && this.releasePreview) {
+      this.releasePreview();
+      this.releasePreview = null;
+    }
+  }
+
+  reportCamera(report: CameraReport): void {
+    this.camera.report(report);
+    this.emitState();
+  }
+
+  /** One camera frame from the capture side; throws with a one-line reason when it is malformed. */
+  acceptFrame(meta: CameraFrameMeta, pixels: Buffer): void {
+    this.camera.acceptFrame(meta, pixels);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.statsTimer);
+    if (this.previewTimer) clearTimeout(this.previewTimer);
+    this.core.pipeline.close();
+    await this.http?.close();
+    this.http = null;
+  }
+
+  private emitState(): ControlState {
+    const state = this.getState();
+    this.emit('state', state);
+    return state;
+  }
+
+  private async restartHttp(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  private shareUrls(): string[] {
+    if (!this.http) return [];
+    return viewerUrls(this.http.port, this.host(), this.store.settings.openAccess ? null : this.key);
+  }
+
+  private host(): string | undefined {
+    return this.o.host ?? (this.store.settings.lanAccess ? undefined : '127.0.0.1');
+  }
+
+  private async refreshQr(): Promise<void> {
+    const url = this.shareUrls()[0] ?? '';
+    if (url === this.qr.url) return;
+    this.qr = { url, svg: url ? await QRCode.toString(url, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }) : '' };
+  }
+
+  private captureRequest(): CaptureRequest {
+    return { active: this.captureActive, ...pick(this.store.settings, CAPTURE_KEYS) };
+  }
+
+  private setCaptureActive(active: boolean): void {
+    this.captureActive = active;
+    this.emit('capture', this.captureRequest());
+  }
+
+  /** Sends the newest frame to the preview, at most PREVIEW_FPS a second; the last one always arrives. */
+  private schedulePreview(): void {
+    if (!this.releasePreview || this.previewTimer) return;
+    const wait = Math.max(0, this.lastPreviewAt + 1000 / PREVIEW_FPS - Date.now());
+    this.previewTimer = setTimeout(() => {
+      this.previewTimer = null;
+      const frame = this.core.hub.latest;
+      if (!frame || !this.releasePreview) return;
+      this.lastPreviewAt = Date.now();
+      this.emit('preview', { seq: frame.seq, width: frame.width, height: frame.height, jpeg: frame.jpeg });
+    }, wait);
+  }
+
+  /** Once a second: rates from the counters' deltas, for the stats sparklines and the viewer table. */
+  private tick(): void {
+    const now = Date.now();
+    const seconds = Math.max(0.001, (now - this.sample.at) / 1000);
+    const { pipeline, encoder } = this.core;
+    const viewers = new Map(this.core.hub.viewerList().map((v) => [v.id, { frames: v.framesSent, bytes: v.bytesSent }]));
+    let bytes = 0;
+    this.viewerFps = new Map();
+    for (const [id, now] of viewers) {
+      const before = this.sample.viewers.get(id) ?? { frames: 0, bytes: 0 };
+      bytes += now.bytes - before.bytes;
+      this.viewerFps.set(id, round((now.frames - before.frames) / seconds));
+    }
+    const encodes = encoder.frames - this.sample.encodes;
+    const stats: Stats = {
+      at: now,
+      captureFps: round((pipeline.received - this.sample.received) / seconds),
+      encodeMs: encodes > 0 ? round((encoder.totalMs - this.sample.encodeMs) / encodes) : 0,
+      outKBps: round(bytes / 1024 / seconds),
+    };
+    this.sample = { at: now, received: pipeline.received, encodes: encoder.frames, encodeMs: encoder.totalMs, viewers };
+    this.emit('stats', stats);
+    if (viewers.size > 0) this.emitState();
+  }
+}
+
+function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, from[k]])) as Pick<T, K>;
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}

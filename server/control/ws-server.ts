@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import express from 'express';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { packageRoot } from '../config/paths.js';
+import { keyMatches } from '../http/auth.js';
+import { CALL_NAMES, type CallName, EVENT_NAMES, FRAME_ACK, type PreviewFrame } from './contract.js';
+import type { ControlService } from './service.js';
+import { parseWireFrame } from '../source/camera.js';
+
+// The browser adapter of the control contract: a server of its own, on loopback only, so that the
+// control panel never shares a port with what the LAN can reach, and survives the broadcast
+// stopping or moving to another port. Guarded three ways: loopback peers only, a Host header that
+// names this server (no DNS rebinding), and a random admin token on both WebSockets.
+
+export interface ControlServer {
+  port: number;
+  token: string;
+  /** The control panel, with its token. */
+  panelUrl: string;
+  /** The headless capture page, with its token. */
+  capturePageUrl: string;
+  close(): Promise<void>;
+}
+
+/** Preview frames are binary messages: u32 seq, width, height (little-endian), then the JPEG. */
+export const PREVIEW_HEADER_BYTES = 12;
+/** A control socket this far behind skips preview frames rather than queueing them. */
+const PREVIEW_BACKLOG = 512 * 1024;
+/** Camera frames are up to 3840x2160x4 bytes plus the header. */
+const MAX_MESSAGE = 3840 * 2160 * 4 + 64;
+
+export async function startControlServer(service: ControlService, o: { port?: number; log: (line: string) => void }): Promise<ControlServer> {
+  const token = randomBytes(16).toString('base64url');
+  const server = createServer();
+  const sockets = new Set<WebSocket>();
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: o.port ?? 0, host: '127.0.0.1' }, () => resolve((server.address() as { port: number }).port));
+  });
+  const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  const origins = new Set([...hosts].map((h) => `http://${h}`));
+
+  server.on('request', staticPages(hosts));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const allowed = isLoopback(req) && hosts.has(req.headers.host ?? '') && (!req.headers.origin || origins.has(req.headers.origin));
+    const route = url.pathname === '/control' ? serveControl : url.pathname === '/frames' ? serveFrames : null;
+    if (!allowed || !route || !keyMatches(token, url.searchParams.get('token') ?? '')) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+      route(ws, service, o.log);
+    });
+  });
+
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    port,
+    token,
+    panelUrl: `${base}/app/#token=${token}`,
+    capturePageUrl: `${base}/capture/#token=${token}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const ws of sockets) ws.terminate();
+        wss.close();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function isLoopback(req: IncomingMessage): boolean {
+  const address = req.socket.remoteAddress ?? '';
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+/** The built pages (app, capture); their token comes in the URL fragment, never sent to a server. */
+function staticPages(hosts: Set<string>): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    if (hosts.has(req.headers.host ?? '') && isLoopback(req)) return next();
+    res.status(403).type('text/plain').send('forbidden: the control panel answers only on this computer\n');
+  });
+  app.use((_req, res, next) => {
+    res.set({
+      'Content-Security-Policy':
+        "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'no-cache',
+    });
+    next();
+  });
+  app.get('/', (_req, res) => res.redirect('/app/'));
+  app.use(express.static(join(packageRoot(), 'dist/renderer'), { index: 'index.html', dotfiles: 'deny' }));
+  app.use((_req, res) => res.status(404).type('text/plain').send('not found\n'));
+  return app;
+}
+
+/** The contract over JSON: `{id, call, args}` answered by `{id, result}` or `{id, error}`; events as `{event, data}`. */
+function serveControl(ws: WebSocket, service: ControlService, log: (line: string) => void): void {
+  const relays = EVENT_NAMES.map((event) => {
+    const relay =
+      event === 'preview'
+        ? (frame: PreviewFrame) => {
+            if (ws.bufferedAmount < PREVIEW_BACKLOG) ws.send(previewMessage(frame));
+          }
+        : (data: unknown) => ws.send(JSON.stringify({ event, data }));
+    service.on(event, relay);
+    return () => service.off(event, relay);
+  });
+  ws.on('close', () => {
+    for (const off of relays) off();
+    service.setPreview(false);
+  });
+  ws.on('message', (raw, isBinary) => {
+    if (isBinary) return ws.close(1003, 'binary messages go to /frames');
+    void answer(ws, service, raw.toString(), log);
+  });
+}
+
+async function answer(ws: WebSocket, service: ControlService, text: string, log: (line: string) => void): Promise<void> {
+  let id: unknown = null;
+  try {
+    const message = JSON.parse(text) as { id?: unknown; call?: unknown; args?: unknown };
+    id = message.id;
+    const name = message.call as CallName;
+    if (!CALL_NAMES.includes(name)) throw new Error(`unknown call "${String(message.call)}"`);
+    const args = Array.isArray(message.args) ? message.args : [];
+    const handler = service[name] as (...a: unknown[]) => unknown;
+    const result = await handler.apply(service, args);
+    ws.send(JSON.stringify({ id, result: result ?? null }));
+  } catch (err) {
+    const reason = err instanceof SyntaxError ? 'not a JSON message' : (err as Error).message;
+    if (!(err instanceof Error)) log(`pushcam: control call failed: ${String(err)}`);
+    ws.send(JSON.stringify({ id, error: reason }));
+  }
+}
+
+/** Camera frames, one in flight: each is answered with FRAME_ACK, accepted or not. */
+function serveFrames(ws: WebSocket, service: ControlService, log: (line: string) => void): void {
+  let lastProblem = '';
+  ws.on('message', (data, isBinary) => {
+    try {
+      if (!isBinary) throw new Error('camera frames are binary messages');
+      const { meta, pixels } = parseWireFrame(data as Buffer);
+      service.acceptFrame(meta, pixels);
+      lastProblem = '';
+    } catch (err) {
+      const problem = (err as Error).message;
+      if (problem !== lastProblem) log(`pushcam: camera frame refused: ${problem}`);
+      lastProblem = problem;
+    }
+    ws.send(FRAME_ACK);
+  });
+}
+
+function previewMessage(frame: PreviewFrame): Buffer {
+  const header = Buffer.alloc(PREVIEW_HEADER_BYTES);
+  header.writeUInt32LE(frame.seq, 0);
+  header.writeUInt32LE(frame.width, 4);
+  header.writeUInt32LE(frame.height, 8);
+  return Buffer.concat([header, frame.jpeg]);
+}

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DEFAULT_SETTINGS, SettingsStore, validateSettingsPatch } from '../server/control/settings.js';
+
+const tempFile = async (): Promise<string> => join(await mkdtemp(join(tmpdir(), 'pushcam-settings-')), 'settings.json');
+
+test('no file: defaults; an update is written and read back after a restart', async () => {
+  const file = await tempFile();
+  const notices: string[] = [];
+  const store = SettingsStore.load(file, (n) => notices.push(n));
+  assert.deepEqual(store.settings, DEFAULT_SETTINGS);
+  store.update({ quality: 55, mirror: true, text: 'Hall' });
+  const again = SettingsStore.load(file, (n) => notices.push(n));
+  assert.deepEqual(again.settings, { ...DEFAULT_SETTINGS, quality: 55, mirror: true, text: 'Hall' });
+  assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), again.settings);
+  assert.deepEqual(notices, []);
+  assert.deepEqual((await readdir(join(file, '..'))).sort(), ['settings.json'], 'no temporary files left');
+});
+
+test('a damaged file is kept aside, the defaults are used, and the user is told', async () => {
+  const file = await tempFile();
+  await writeFile(file, '{"quality": 55, "mirr');
+  const notices: string[] = [];
+  const store = SettingsStore.load(file, (n) => notices.push(n));
+  assert.deepEqual(store.settings, DEFAULT_SETTINGS);
+  assert.equal(notices.length, 1);
+  assert.match(notices[0], /settings file was damaged; it was kept as .*settings\.json\.bad-\d+ and the defaults are used/);
+  const backup = (await readdir(join(file, '..'))).find((f) => f.startsWith('settings.json.bad-'))!;
+  assert.equal(await readFile(join(file, '..', backup), 'utf8'), '{"quality": 55, "mirr', 'nothing lost');
+});
+
+test('values that fail their check fall back one by one; unknown ones are dropped', async () => {
+  const file = await tempFile();
+  await writeFile(file, JSON.stringify({ quality: 500, port: 9000, rotate: 45, mirror: 'yes', extra: 1 }));
+  const store = SettingsStore.load(file, () => {});
+  assert.deepEqual(store.settings, { ...DEFAULT_SETTINGS, port: 9000 });
+});
+
+test('a settings change is checked, with a one-line reason naming the setting', () => {
+  assert.deepEqual(validateSettingsPatch({ quality: 70, rotate: 90 }), { quality: 70, rotate: 90 });
+  const bad: [unknown, RegExp][] = [
+    [{ quality: 0 }, /^quality must be a whole number from 1 to 100$/],
+    [{ port: 70000 }, /^port must be a whole number from 0 to 65535$/],
+    [{ intervalMs: 2.5 }, /^intervalMs must be a whole number/],
+    [{ rotate: 45 }, /^rotate must be 0, 90, 180 or 270$/],
+    [{ mirror: 'yes' }, /^mirror must be true or false$/],
+    [{ text: 'x'.repeat(201) }, /^text must be text of at most 200 characters$/],
+    [{ hack: 1 }, /^unknown setting "hack"$/],
+    [null, /^settings must be an object$/],
+    [[1], /^settings must be an object$/],
+  ];
+  for (const [patch, reason] of bad) assert.throws(() => validateSettingsPatch(patch), { message: reason }, JSON.stringify(patch));
+});
+
+test('in-memory settings (the command line) never touch a file', () => {
+  const store = SettingsStore.inMemory({ quality: 33 });
+  assert.equal(store.update({ mirror: true }).quality, 33);
+  assert.throws(() => SettingsStore.inMemory({ quality: 0 }), /quality/);
+});

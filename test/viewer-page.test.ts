@@ -1,0 +1,109 @@
+// The viewer page as a person uses it, in real Chromium against the real server: it loads under
+// its strict CSP, its controls work by mouse and keyboard, and it explains a missing key.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { test, type TestContext } from 'node:test';
+import type { Page } from 'playwright-core';
+import { PatternSource } from '../server/source/pattern.js';
+import { browserFor, newPage } from './helpers/chromium.js';
+import { eventually, startTestServer, type TestServer } from './helpers/server.js';
+
+const KEY_MESSAGE = 'This PushCam needs its access key: open the full link you were given.';
+
+async function pagePlaying(t: TestContext, o: { intervalMs?: number } = {}): Promise<{ server: TestServer; page: Page; problems: string[] }> {
+  const server = await startTestServer(t, {
+    source: new PatternSource({ width: 320, height: 180, intervalMs: o.intervalMs ?? 100 }),
+  });
+  const page = await newPage(await browserFor(t));
+  // Console errors include CSP violations and failed requests; uncaught exceptions come as pageerror.
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(server.url('/'), { waitUntil: 'domcontentloaded' });
+  await waitForText(page, 'mode', 'live');
+  return { server, page, problems };
+}
+
+async function waitForText(page: Page, testId: string, text: string | RegExp, timeoutMs = 5000): Promise<string> {
+  let seen: string | null = null;
+  const matches = (): boolean => seen !== null && (typeof text === 'string' ? seen === text : text.test(seen));
+  await eventually(
+    async () => {
+      seen = await page.getByTestId(testId).textContent();
+      return matches();
+    },
+    `${testId} to read ${String(text)} (it reads "${seen}")`,
+    timeoutMs,
+  );
+  return seen ?? '';
+}
+
+test('the page loads under its CSP without errors and fills the window with the picture', async (t) => {
+  const { page, problems } = await pagePlaying(t);
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  assert.deepEqual(problems, []);
+  const box = await page.getByTestId('stream').boundingBox();
+  assert.deepEqual(box, { x: 0, y: 0, width: 960, height: 600 });
+  const style = await page.getByTestId('stream').evaluate((img) => getComputedStyle(img).objectFit);
+  assert.equal(style, 'contain');
+  const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(background, 'rgb(0, 0, 0)');
+});
+
+test('the controls have names and are reachable by keyboard', async (t) => {
+  const { page } = await pagePlaying(t);
+  assert.equal(await page.getByRole('button', { name: 'Full screen' }).count(), 1);
+  assert.equal(await page.getByRole('link', { name: 'Snapshot' }).count(), 1);
+  assert.equal(await page.getByTestId('resume').isVisible(), false, 'Resume shows while the stream plays');
+  const reached: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    await page.keyboard.press('Tab');
+    reached.push(await page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? ''));
+  }
+  assert.ok(reached.includes('snapshot') && reached.includes('fullscreen'), `Tab reached ${reached.join(', ')}`);
+});
+
+test('the full-screen button enters and leaves full screen', async (t) => {
+  const { page } = await pagePlaying(t);
+  const button = page.getByTestId('fullscreen');
+  await button.click();
+  await eventually(() => page.evaluate(() => document.fullscreenElement !== null), 'full screen');
+  assert.equal(await button.textContent(), 'Exit full screen');
+  await button.click();
+  await eventually(() => page.evaluate(() => document.fullscreenElement === null), 'leaving full screen');
+  assert.equal(await button.textContent(), 'Full screen');
+});
+
+test('the snapshot button downloads the newest frame as pushcam-YYYYMMDD-HHMMSS.jpg', async (t) => {
+  const { page } = await pagePlaying(t);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('snapshot').click()]);
+  assert.match(download.suggestedFilename(), /^pushcam-\d{8}-\d{6}\.jpg$/);
+  const jpeg = await readFile(await download.path());
+  assert.ok(jpeg.length > 1000 && jpeg[0] === 0xff && jpeg[1] === 0xd8, 'the download is not a JPEG');
+});
+
+test('the live line shows the viewers and the frame rate', async (t) => {
+  const { page } = await pagePlaying(t, { intervalMs: 100 });
+  const line = await waitForText(page, 'live-line', /fps/, 7000);
+  const match = /^1 viewer · ([\d.]+) fps · 320×180$/.exec(line);
+  assert.ok(match, `the live line reads "${line}"`);
+  const fps = Number(match[1]);
+  assert.ok(fps > 5 && fps < 15, `${fps} fps from a 10 fps source`);
+});
+
+test('without its key the page says how to get one; with ?key it plays and keeps the key', async (t) => {
+  const server = await startTestServer(t);
+  const page = await newPage(await browserFor(t));
+  await page.goto(server.bare('/'), { waitUntil: 'domcontentloaded' });
+  await waitForText(page, 'message', KEY_MESSAGE);
+  assert.equal(await page.getByTestId('message').isVisible(), true);
+  assert.equal(await page.getByTestId('stream').getAttribute('src'), null, 'a locked page still asks for the stream');
+
+  await page.goto(server.url('/'), { waitUntil: 'domcontentloaded' });
+  await waitForText(page, 'mode', 'live');
+  assert.equal(await page.getByTestId('message').isVisible(), false);
+  const src = (await page.getByTestId('stream').getAttribute('src')) ?? '';
+  assert.equal(new URL(src, server.bare('/')).searchParams.get('key'), server.key);
+});
