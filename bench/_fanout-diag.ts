@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Child } from './children.js';
 import type { Counters, Listening, ServerStats, ViewersConnected } from './messages.js';
-import { type ProcSample, sampleProc } from './proc.js';
-import { median } from './stats.js';
+import { machineBusySeconds, type ProcSample, sampleProc } from './proc.js';
+import { median, quantile } from './stats.js';
 
 export type ServerKind = 'pushcam' | 'mjpeg-server';
 
@@ -18,15 +18,19 @@ export interface FanoutRow {
 
 export interface FanoutResult {
   connected: ViewersConnected;
+  fpsAll: number[];
   fpsMedian: number;
   fpsMin: number;
+  /** How old frames were when the healthy viewers read them, ms. */
+  ageMedianMs: number;
+  ageP95Ms: number;
   /** Bytes per second all healthy viewers received together. */
   deliveredBytesPerSecond: number;
   serverCpuPercent: number;
   clientCpuPercent: number;
+  /** The rest of the machine's CPU use in the window, % of one core: other work competing. */
+  otherCpuPercent: number;
   idleRssBytes: number;
-  /** RSS when the measured window starts and ends: a server that queues grows in between. */
-  startRssBytes: number;
   endRssBytes: number;
   peakRssBytes: number;
   /** PushCam: frames skipped per healthy viewer per second, in the window. */
@@ -61,11 +65,11 @@ export async function runFanout(row: FanoutRow): Promise<FanoutResult> {
     const before = await reading(server, viewers);
     await sleep(row.measureMs);
     const after = await reading(server, viewers);
+    if (after.stats.encodes > 0) throw new Error(`PushCam re-encoded ${after.stats.encodes} frames: the bench meant it to pass them through`);
     return {
       connected,
       ...rates(before, after),
       idleRssBytes: idle.rssBytes,
-      startRssBytes: before.proc.rssBytes,
       endRssBytes: after.proc.rssBytes,
       peakRssBytes: after.proc.peakRssBytes,
       queuedBytes: after.stats.queuedBytes,
@@ -76,6 +80,7 @@ export async function runFanout(row: FanoutRow): Promise<FanoutResult> {
 }
 
 interface Reading {
+  machineSeconds: number;
   proc: ProcSample;
   counters: Counters;
   stats: ServerStats;
@@ -86,22 +91,31 @@ async function reading(server: Child, viewers: Child): Promise<Reading> {
   viewers.send({ type: 'mark' });
   server.send({ type: 'stats' });
   const proc = sampleProc(server.pid);
+  const machineSeconds = machineBusySeconds();
   const [counters, stats] = await Promise.all([viewers.next<Counters>('counters', MARK_TIMEOUT_MS), server.next<ServerStats>('stats', MARK_TIMEOUT_MS)]);
-  return { proc, counters, stats };
+  return { machineSeconds, proc, counters, stats };
 }
 
-type Rates = Pick<FanoutResult, 'fpsMedian' | 'fpsMin' | 'deliveredBytesPerSecond' | 'serverCpuPercent' | 'clientCpuPercent' | 'skippedPerViewerPerSecond'>;
+type Rates = Pick<FanoutResult, 'fpsAll' | 'fpsMedian' | 'fpsMin' | 'ageMedianMs' | 'ageP95Ms' | 'deliveredBytesPerSecond' | 'serverCpuPercent' | 'clientCpuPercent' | 'otherCpuPercent' | 'skippedPerViewerPerSecond'>;
 
 function rates(before: Reading, after: Reading): Rates {
   const seconds = (after.counters.at - before.counters.at) / 1000;
   const fps = after.counters.frames.map((n, i) => (n - before.counters.frames[i]) / seconds);
   const skipped = after.stats.skippedFrames !== null && before.stats.skippedFrames !== null ? after.stats.skippedFrames - before.stats.skippedFrames : null;
+  const serverSeconds = after.proc.cpuSeconds - before.proc.cpuSeconds;
+  const clientSeconds = (after.counters.cpuMicros - before.counters.cpuMicros) / 1e6;
+  const machineSeconds = after.machineSeconds - before.machineSeconds;
   return {
+    otherCpuPercent: Math.max(0, ((machineSeconds - serverSeconds - clientSeconds) / seconds) * 100),
     skippedPerViewerPerSecond: skipped === null || fps.length === 0 ? null : skipped / fps.length / seconds,
     fpsMedian: median(fps),
+    fpsAll: fps,
     fpsMin: fps.length ? Math.min(...fps) : Number.NaN,
+    // The second reading's ages are exactly the frames read inside the window.
+    ageMedianMs: median(after.counters.ages),
+    ageP95Ms: quantile(after.counters.ages, 0.95),
     deliveredBytesPerSecond: (after.counters.bytes - before.counters.bytes) / seconds,
-    serverCpuPercent: ((after.proc.cpuSeconds - before.proc.cpuSeconds) / seconds) * 100,
-    clientCpuPercent: ((after.counters.cpuMicros - before.counters.cpuMicros) / 1e6 / seconds) * 100,
+    serverCpuPercent: (serverSeconds / seconds) * 100,
+    clientCpuPercent: (clientSeconds / seconds) * 100,
   };
 }

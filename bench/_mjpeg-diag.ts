@@ -38,7 +38,7 @@ process.on('message', (message: unknown) => {
   if (!isMessage(message, 'stats')) return;
   let queued = 0;
   for (const res of clients.values()) queued += res.writableLength;
-  const stats: ServerStats = { type: 'stats', skippedFrames: null, queuedBytes: queued };
+  const stats: ServerStats = { type: 'stats', skippedFrames: null, queuedBytes: queued, encodes: 0 };
   process.send?.(stats);
 });
 import { monitorEventLoopDelay } from 'node:perf_hooks';

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
 import { Encoder } from '../server/encoder/encoder.js';
 import type { EncodeSettings, RawImage } from '../server/types.js';
 import { median, quantile } from './stats.js';
@@ -24,12 +25,27 @@ export interface EncodeBudget {
  */
 export async function timeEncoder(picture: RawImage, settings: Partial<EncodeSettings>, budget: EncodeBudget): Promise<EncodeTiming> {
   const encoder = new Encoder(settings);
-  const once = async (): Promise<{ ms: number; bytes: number }> => {
+  return timeRuns(budget, async () => {
     const image: RawImage = { ...picture, data: Buffer.from(picture.data) };
     const started = performance.now();
     const { jpeg } = await encoder.encode({ kind: 'raw', image });
     return { ms: performance.now() - started, bytes: jpeg.length };
-  };
+  });
+}
+
+/**
+ * The same encode straight through sharp, as the Encoder does it at the end: shows how much of
+ * the Encoder's time is sharp's own and how much is the Encoder's work around it.
+ */
+export async function timeBareSharp(picture: RawImage, quality: number, budget: EncodeBudget): Promise<EncodeTiming> {
+  return timeRuns(budget, async () => {
+    const started = performance.now();
+    const jpeg = await sharp(picture.data, { raw: picture }).jpeg({ quality, optimiseCoding: false }).toBuffer();
+    return { ms: performance.now() - started, bytes: jpeg.length };
+  });
+}
+
+async function timeRuns(budget: EncodeBudget, once: () => Promise<{ ms: number; bytes: number }>): Promise<EncodeTiming> {
   for (let i = 0; i < budget.warmupRuns; i++) await once();
   const times: number[] = [];
   let bytes = 0;

@@ -33,6 +33,8 @@ export interface Counters {
   at: number;
   /** Frames (boundaries) each healthy viewer has seen so far. */
   frames: number[];
+  /** Age, ms, of every frame the healthy viewers read since the previous mark. */
+  ages: number[];
   bytes: number;
   /** This client process's own CPU time, µs, to tell whether the clients were the bottleneck. */
   cpuMicros: number;
@@ -47,6 +49,8 @@ export interface ServerStats {
   type: 'stats';
   skippedFrames: number | null;
   queuedBytes: number | null;
+  /** Frames PushCam's encoder re-encoded instead of passing through: must stay 0. */
+  encodes: number;
 }
 
 /** The User-Agent a stalled viewer sends, so the server's own stats can leave it out. */

@@ -22,12 +22,16 @@ export interface ProcSample {
   peakRssBytes: number;
 }
 
-export function sampleProc(pid: number): ProcSample {
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+/** Fields 3 onwards of /proc/<pid>/stat; the name (field 2) is in parentheses and may hold spaces. */
+function statFields(pid: number | 'self'): number[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+}
+
+export function sampleProc(pid: number): ProcSample {
+  // utime and stime are fields 14 and 15 of the line, 11 and 12 here.
+  const fields = statFields(pid);
+  const ticks = fields[11] + fields[12];
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return { cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: statusKb(status, 'VmRSS') * 1024, peakRssBytes: statusKb(status, 'VmHWM') * 1024 };
 }
@@ -35,4 +39,22 @@ export function sampleProc(pid: number): ProcSample {
 function statusKb(status: string, field: string): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
   return match ? Number(match[1]) : Number.NaN;
+}
+
+/**
+ * CPU time the whole machine has spent busy so far, seconds, summed over cores (from /proc/stat).
+ * The bench subtracts its own processes from it to show how much other work competed for the cores.
+ */
+export function machineBusySeconds(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: all but idle and iowait are busy.
+  const [user, nice, system, , , irq, softirq, steal] = cpu;
+  return (user + nice + system + irq + softirq + (steal || 0)) / TICKS_PER_SECOND;
+}
+
+/** CPU time of this process and of the children it has waited for (tjbench), seconds. */
+export function ownCpuSeconds(): number {
+  // utime, stime, cutime, cstime: fields 14 to 17.
+  const f = statFields('self');
+  return (f[11] + f[12] + f[13] + f[14]) / TICKS_PER_SECOND;
 }

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ticker } from '../server/source/ticker.js';
 import type { FrameSource, SourceImage, SourceState, SourceStatus } from '../server/types.js';
+import { stampJpeg } from './stamp.js';
 
 /** The pre-encoded frames the parent wrote, in name order; both servers under test load the same. */
 export async function loadRing(dir: string): Promise<Buffer[]> {
@@ -51,9 +52,10 @@ export class RingSource implements FrameSource {
 }
 
 /**
- * Frame `n` of the ring as a new buffer, as a camera makes one per frame: a server that keeps old
- * frames for slow viewers then pays for each one it keeps, not for 30 shared buffers.
+ * Frame `n` of the ring as a new buffer, as a camera makes one per frame (a server that keeps old
+ * frames for slow viewers then pays for each one it keeps, not for 30 shared buffers), stamped
+ * with the time it was made so viewers can measure how late they see it.
  */
 export function nextFrame(frames: readonly Buffer[], n: number): Buffer {
-  return Buffer.from(frames[n % frames.length]);
+  return stampJpeg(frames[n % frames.length]);
 }

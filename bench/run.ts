@@ -8,9 +8,10 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Encoder } from '../server/encoder/encoder.js';
 import { killAllChildren } from './children.js';
-import { type EncodeTiming, timeEncoder } from './encode-bench.js';
+import { type EncodeTiming, timeBareSharp, timeEncoder } from './encode-bench.js';
 import { type FanoutResult, runFanout, type ServerKind } from './fanout.js';
 import { machineNote } from './machine.js';
+import { machineBusySeconds, ownCpuSeconds } from './proc.js';
 import { kb, mb, num, table } from './markdown.js';
 import { testPicture } from './picture.js';
 import { sum } from './stats.js';
@@ -46,6 +47,7 @@ const cell = (t: EncodeTiming): string => `${num(t.medianMs)} / ${num(t.p95Ms)}`
 
 interface EncodeRow {
   size: string;
+  bare: EncodeTiming;
   plain: EncodeTiming;
   overlay: EncodeTiming;
   orient: EncodeTiming;
@@ -62,6 +64,7 @@ async function encodeRows(dir: string): Promise<EncodeRow[]> {
     const quality = { quality: QUALITY };
     rows.push({
       size: `${width}x${height}`,
+      bare: await timeBareSharp(picture, QUALITY, ENCODE_BUDGET),
       plain: await timeEncoder(picture, quality, ENCODE_BUDGET),
       overlay: await timeEncoder(picture, { ...quality, ...OVERLAY }, ENCODE_BUDGET),
       orient: await timeEncoder(picture, { ...quality, ...ORIENT }, ENCODE_BUDGET),
@@ -71,21 +74,33 @@ async function encodeRows(dir: string): Promise<EncodeRow[]> {
   return rows;
 }
 
-function encodeTable(rows: readonly EncodeRow[]): string {
-  const header = ['frame', 'PushCam Encoder, ms', '+ timestamp + text', '+ mirror + rotate 90', 'tjbench, ms', 'JPEG size (PushCam / tjbench)'];
+/** The encode rows, and how much of a core the rest of the machine used meanwhile. */
+async function measureEncode(dir: string): Promise<{ rows: EncodeRow[]; otherCpuPercent: number }> {
+  const started = { at: performance.now(), machine: machineBusySeconds(), own: ownCpuSeconds() };
+  const rows = await encodeRows(dir);
+  const seconds = (performance.now() - started.at) / 1000;
+  const other = machineBusySeconds() - started.machine - (ownCpuSeconds() - started.own);
+  return { rows, otherCpuPercent: Math.max(0, (other / seconds) * 100) };
+}
+
+function encodeTable({ rows, otherCpuPercent }: { rows: readonly EncodeRow[]; otherCpuPercent: number }): string {
+  const header = ['frame', 'PushCam Encoder', '+ timestamp + text', '+ mirror + rotate 90', 'sharp alone', 'tjbench', 'JPEG size (PushCam / tjbench)'];
   const body = rows.map((r) => [
     r.size,
     cell(r.plain),
     cell(r.overlay),
     cell(r.orient),
+    cell(r.bare),
     r.tj ? `${num(r.tj.ms)} (${r.tj.subsampling})` : 'not installed',
     `${kb(r.plain.bytes)} / ${r.tj ? kb(r.tj.bytes) : '–'}`,
   ]);
-  const runs = Math.min(...rows.flatMap((r) => [r.plain.runs, r.overlay.runs, r.orient.runs]));
+  const runs = Math.min(...rows.flatMap((r) => [r.bare.runs, r.plain.runs, r.overlay.runs, r.orient.runs]));
   const note =
     `Raw RGB to JPEG q${QUALITY}, 4:2:0, one frame at a time, on a camera-like test picture (gradients, soft texture, hard edges, grain; bench/picture.ts). ` +
-    `PushCam columns: \`Encoder\` from server/encoder/encoder.ts with default settings (Huffman optimisation off), median / p95 over at least ${runs} runs after a warm-up. ` +
-    `tjbench: \`tjbench frame.ppm ${QUALITY} -rgb -subsamp 420 -componly\`, the same pixels, its compression throughput as ms per frame; JPEG size from its compression ratio.`;
+    `PushCam columns: \`Encoder\` from server/encoder/encoder.ts with default settings (Huffman optimisation off), then with a timestamp and a text overlay, then mirrored and rotated 90°; median / p95 over at least ${runs} runs after a warm-up. ` +
+    `"sharp alone": the same encode as one sharp call, without the Encoder around it. ` +
+    `tjbench: \`tjbench frame.ppm ${QUALITY} -rgb -subsamp 420 -componly\` on the same pixels, its compression throughput as ms per frame (its average, not a median); JPEG size from its compression ratio. ` +
+    `Meanwhile the rest of the machine used ${num(otherCpuPercent, 0)} % of one core.`;
   return `${table(header, body)}\n\n${note}`;
 }
 
@@ -142,30 +157,27 @@ function backlog(r: FanoutResult): string {
   return '–';
 }
 
-function rss(r: FanoutResult): string {
-  const growth = (r.endRssBytes - r.startRssBytes) / 2 ** 20;
-  return `${mb(r.idleRssBytes)} → ${mb(r.endRssBytes)} (${growth >= 0 ? '+' : ''}${num(growth, 0)} in window)`;
-}
 
 function fanoutTable(lines: readonly FanoutLine[], avgFrameBytes: number): string {
-  const header = ['viewers', 'server', 'fps per healthy viewer (median / min)', 'delivered, MB/s', 'server CPU, % of one core', 'server RSS idle → end', 'server peak RSS', 'held back (per healthy viewer / in total)', "viewers' process CPU"];
+  const header = ['viewers', 'server', 'fps per healthy viewer (median / min)', 'delivered, MB/s', 'server CPU, % of one core', 'server RSS idle → end (peak)', 'held back', "viewers' process CPU", 'rest of machine CPU'];
   const body = lines.map((l) => [
     viewersLabel(l),
     SERVER_NAME[l.server] + connectedNote(l),
     `${num(l.result.fpsMedian)} / ${num(l.result.fpsMin)}`,
     num(l.result.deliveredBytesPerSecond / 2 ** 20, 0),
     `${num(l.result.serverCpuPercent, 0)} %`,
-    rss(l.result),
-    mb(l.result.peakRssBytes),
+    `${mb(l.result.idleRssBytes)} → ${mb(l.result.endRssBytes)} (${mb(l.result.peakRssBytes)})`,
     backlog(l.result),
     `${num(l.result.clientCpuPercent, 0)} %`,
+    `${num(l.result.otherCpuPercent, 0)} %`,
   ]);
   const note =
     `640x480 at ${FPS} fps: a ring of ${RING_FRAMES} different frames encoded once beforehand at q${QUALITY} (${kb(avgFrameBytes)} on average), handed out as a new buffer per frame as a camera would; PushCam's encoder passes them through, so only fan-out is measured. ` +
     `mjpeg-server gets the same frames on the same schedule and writes each to every client (\`createReqHandler(req, res)\`, \`handler.write(jpeg)\`, its documented use). ` +
     `Each server runs alone in a fresh child process (CPU and memory from /proc, all its threads; peak = VmHWM); the viewers are raw HTTP connections in another child process, counting parts by boundary; ` +
     `${WARMUP_MS / 1000} s warm-up, then ${MEASURE_MS / 1000} s measured. Stalled viewers send the request and never read. ` +
-    `"Held back": frames PushCam skipped for a healthy viewer (it keeps only the newest), bytes mjpeg-server's responses hold unsent at the end (it keeps everything). Loopback only. PushCam was started with maxClients 1000 (its default is 32).`;
+    `"Held back": frames PushCam skipped per healthy viewer (it keeps only the newest frame), bytes mjpeg-server's responses hold unsent at the end (it keeps every frame; the stalled viewers share the same frame buffers, so RSS grows less than this). ` +
+    `"Rest of machine": all CPU time not charged to the two children (other processes and kernel network work), % of one core; high values mean the row was disturbed. Loopback only. PushCam was started with maxClients 1000 (its default is 32).`;
   return `${table(header, body)}\n\n${note}`;
 }
 
@@ -177,7 +189,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'pushcam-bench-'));
   try {
     const machine = machineNote();
-    const encode = encodeTable(await encodeRows(dir));
+    const encode = encodeTable(await measureEncode(dir));
     progress('encoding the fan-out frames');
     const framesDir = join(dir, 'frames');
     const avgFrameBytes = await writeRing(framesDir);

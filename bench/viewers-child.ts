@@ -3,6 +3,7 @@
 // parent's own work never competes with them, and their CPU can be reported on its own.
 import { connect } from 'node:net';
 import { BoundaryCounter } from './boundary-counter.js';
+import { StampReader } from './stamp.js';
 import { exitWithParent } from './child-life.js';
 import { type ConnectViewers, type Counters, isMessage, STALLED_AGENT, type ViewersConnected } from './messages.js';
 
@@ -10,7 +11,13 @@ const CONNECT_TIMEOUT_MS = 15_000;
 const HEADER_END = Buffer.from('\r\n\r\n');
 
 exitWithParent();
-const healthy: BoundaryCounter[] = [];
+const healthy: Reader[] = [];
+
+/** What a reading viewer keeps: its frame count and the stamps of the frames it read. */
+interface Reader {
+  counter: BoundaryCounter;
+  stamps: StampReader;
+}
 
 function request(path: string, agent = 'pushcam-bench'): string {
   return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: ${agent}\r\nAccept: */*\r\n\r\n`;
@@ -24,17 +31,17 @@ function boundaryOf(head: string): { boundary: string } | { failure: string } {
   return match ? { boundary: match[1].trim() } : { failure: 'no boundary' };
 }
 
-/** One reading viewer: resolves with its counter once the response head has arrived. */
-function openReader(port: number, path: string): Promise<BoundaryCounter> {
+/** One reading viewer: resolves once the response head has arrived. */
+function openReader(port: number, path: string): Promise<Reader> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     let head = Buffer.alloc(0);
-    let counter: BoundaryCounter | undefined;
+    let reader: Reader | undefined;
     const timer = setTimeout(() => reject(new Error('timeout')), CONNECT_TIMEOUT_MS);
     socket.once('connect', () => socket.write(request(path)));
     socket.on('error', (err) => reject(err));
     socket.on('data', (chunk: Buffer) => {
-      if (counter) return counter.push(chunk);
+      if (reader) return take(reader, chunk);
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf(HEADER_END);
       if (end === -1) return;
@@ -44,11 +51,16 @@ function openReader(port: number, path: string): Promise<BoundaryCounter> {
         socket.destroy();
         return reject(new Error(found.failure));
       }
-      counter = new BoundaryCounter(Buffer.from(`--${found.boundary}`));
-      counter.push(head.subarray(end + HEADER_END.length));
-      resolve(counter);
+      reader = { counter: new BoundaryCounter(Buffer.from(`--${found.boundary}`)), stamps: new StampReader() };
+      take(reader, head.subarray(end + HEADER_END.length));
+      resolve(reader);
     });
   });
+}
+
+function take(reader: Reader, chunk: Buffer): void {
+  reader.counter.push(chunk);
+  reader.stamps.push(chunk);
 }
 
 /** A stalled viewer: asks for the stream, then never reads, so the server's writes back up. */
@@ -86,8 +98,9 @@ function counters(): Counters {
   return {
     type: 'counters',
     at: performance.now(),
-    frames: healthy.map((c) => c.count),
-    bytes: healthy.reduce((n, c) => n + c.bytes, 0),
+    frames: healthy.map((r) => r.counter.count),
+    ages: healthy.flatMap((r) => r.stamps.take()),
+    bytes: healthy.reduce((n, r) => n + r.counter.bytes, 0),
     cpuMicros: cpu.user + cpu.system,
   };
 }

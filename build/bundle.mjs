@@ -41,3 +41,33 @@ for (const page of readdirSync(join(root, 'renderer'), { withFileTypes: true }))
     target: 'chrome120',
   });
 }
+
+// Electron: the main process and the preload, as CommonJS (Electron requires both; a sandboxed
+// preload can require nothing but `electron`, so it is one self-contained file). Electron 45 runs
+// Node 22 and Chromium 140. The core's code reads import.meta.url to find the package folder;
+// CommonJS has no import.meta, so it gets the bundle's own file URL instead.
+await build({
+  ...common,
+  entryPoints: ['electron/main.ts'],
+  outfile: join(out, 'electron/main.cjs'),
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  packages: 'external',
+  define: { 'import.meta.url': '__pushcamFileUrl' },
+  banner: { js: 'const __pushcamFileUrl = require("node:url").pathToFileURL(__filename).href;' },
+});
+await build({
+  ...common,
+  entryPoints: ['electron/preload.ts'],
+  outfile: join(out, 'electron/preload.cjs'),
+  platform: 'node',
+  format: 'cjs',
+  target: 'chrome140',
+  external: ['electron'],
+});
+// The tray's icons travel with the main process (build/ is not part of the packaged app).
+mkdirSync(join(out, 'electron/icons'), { recursive: true });
+for (const icon of ['tray.png', 'tray@2x.png', 'tray-live.png', 'tray-live@2x.png']) {
+  cpSync(join(root, 'build/icons', icon), join(out, 'electron/icons', icon));
+}

@@ -160,6 +160,7 @@ let sample: Uint8ClampedArray | null = null;
 let changedAt = 0;
 let seqAtChange = 0;
 let latestSeq = 0;
+let attempt = 0;
 
 function goLive(): void {
   const signal = enter('connecting');
@@ -175,7 +176,10 @@ function goLive(): void {
     { signal },
   );
   img.addEventListener('error', () => void streamBroken(signal), { signal });
-  setPicture(url('stream.mjpg'));
+  // A new address every time: for an unchanged src whose stream has ended cleanly (which is how
+  // a server that closes or restarts looks, as the stream has no length), Chromium shows the old
+  // last frame again without asking the server.
+  setPicture(url('stream.mjpg', { n: String(++attempt) }));
 }
 
 async function healthy(signal: AbortSignal): Promise<boolean> {

@@ -1,0 +1,60 @@
+import { performance } from 'node:perf_hooks';
+
+// Frame age at the viewer: each frame the servers send carries the time it was made, in a JPEG
+// comment (COM) segment, which decoders skip and PushCam passes through untouched. A viewer
+// that reads it knows how late it is, which frame counts alone cannot tell (a viewer can get
+// 30 fps that are all seconds old, when a socket buffer holds a backlog).
+
+const MARKER = Buffer.from('pushcam-bench-t=');
+const DIGITS = 17;
+const STAMP_LENGTH = MARKER.length + DIGITS;
+const COM = 0xfe;
+
+/** Milliseconds since the epoch with a fraction, comparable between processes on one machine. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** A copy of `jpeg` with a comment segment holding the time now, right after its SOI marker. */
+export function stampJpeg(jpeg: Buffer): Buffer {
+  const payload = Buffer.concat([MARKER, Buffer.from(nowMs().toFixed(3).padStart(DIGITS, '0'))]);
+  const header = Buffer.from([0xff, COM, 0, 0]);
+  // The segment length counts its own two length bytes, not the marker.
+  header.writeUInt16BE(payload.length + 2, 2);
+  return Buffer.concat([jpeg.subarray(0, 2), header, payload, jpeg.subarray(2)]);
+}
+
+/** Reads the stamps out of a stream read in chunks, including stamps split between chunks. */
+export class StampReader {
+  /** Age, ms, of each frame read since the last take(). */
+  private ages: number[] = [];
+  // The last STAMP_LENGTH - 1 bytes: the most of a stamp that a chunk can end with.
+  private tail = Buffer.alloc(0);
+
+  push(chunk: Buffer): void {
+    const now = nowMs();
+    if (this.tail.length > 0) {
+      const seam = Buffer.concat([this.tail, chunk.subarray(0, STAMP_LENGTH)]);
+      const at = seam.indexOf(MARKER);
+      if (at !== -1 && at < this.tail.length && at + STAMP_LENGTH <= seam.length) this.read(seam, at, now);
+    }
+    for (let at = chunk.indexOf(MARKER); at !== -1; at = chunk.indexOf(MARKER, at + STAMP_LENGTH)) {
+      // A stamp that runs past the chunk's end is read from the seam with the next chunk.
+      if (at + STAMP_LENGTH <= chunk.length) this.read(chunk, at, now);
+    }
+    const joined = chunk.length >= STAMP_LENGTH - 1 ? chunk : Buffer.concat([this.tail, chunk]);
+    this.tail = Buffer.from(joined.subarray(Math.max(0, joined.length - (STAMP_LENGTH - 1))));
+  }
+
+  /** The ages read since the last call, and a fresh start. */
+  take(): number[] {
+    const ages = this.ages;
+    this.ages = [];
+    return ages;
+  }
+
+  private read(data: Buffer, at: number, now: number): void {
+    const sent = Number(data.toString('latin1', at + MARKER.length, at + STAMP_LENGTH));
+    if (Number.isFinite(sent)) this.ages.push(now - sent);
+  }
+}

@@ -1,0 +1,45 @@
+// The PushCam window: one page on the control contract, whether the Electron preload carries it
+// or the loopback WebSocket does. Every part binds to its static elements in index.html and is
+// handed each new state; nothing is rebuilt that the user might be using.
+
+import type { ControlClient, ControlState, Settings } from '../../server/control/contract.js';
+import { Capture } from '../capture/capture.js';
+import { bindBroadcast } from './broadcast.js';
+import { bindCameraField } from './camera-field.js';
+import { controlClient } from './client.js';
+import { byTestId, errorMessage, setText } from './dom.js';
+import { bindNotices } from './notices.js';
+import { bindPreview } from './preview.js';
+import { bindSettings } from './settings.js';
+import { bindShare } from './share.js';
+import { bindStats } from './stats.js';
+import { bindViewers } from './viewers.js';
+
+function bindWindow(client: ControlClient): (state: ControlState) => void {
+  const apply = (patch: Partial<Settings>): Promise<ControlState> => client.call('updateSettings', patch);
+  const parts = [bindBroadcast(client, apply), bindCameraField(apply), bindShare(client, apply), bindViewers(client), bindNotices()];
+  const showSettings = bindSettings(apply);
+  return (state) => {
+    for (const show of parts) show(state);
+    showSettings(state.settings);
+  };
+}
+
+async function main(): Promise<void> {
+  const client = await controlClient();
+  const show = bindWindow(client);
+  client.on('state', show);
+  client.on('stats', bindStats());
+  bindPreview(client);
+  const state = await client.call('getState');
+  show(state);
+  // In the desktop app this window is the camera; otherwise a headless capture page is.
+  if (state.captureInWindow) new Capture(client);
+  document.body.dataset.ready = 'true';
+}
+
+main().catch((err: unknown) => {
+  const status = byTestId('status-text', HTMLElement);
+  setText(status, `Cannot reach PushCam: ${errorMessage(err)}`);
+  byTestId('status', HTMLElement).dataset.tone = 'error';
+});

@@ -1,0 +1,40 @@
+// How numbers read in the window: short, with units, and stable in width where they tick.
+
+export function formatFps(intervalMs: number): string {
+  if (!Number.isFinite(intervalMs) || intervalMs <= 0) return '';
+  const fps = 1000 / intervalMs;
+  if (fps >= 1) return `${trim(fps)} fps`;
+  return `1 frame every ${formatDuration(intervalMs)}`;
+}
+
+/** "45 s", "2 min 05 s", "1 h 02 min". */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${pad(seconds % 60)} s`;
+  return `${Math.floor(minutes / 60)} h ${pad(minutes % 60)} min`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${trim(bytes / 1024)} kB`;
+  if (bytes < 1024 * 1024 * 1024) return `${trim(bytes / 1024 / 1024)} MB`;
+  return `${trim(bytes / 1024 / 1024 / 1024)} GB`;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** One decimal below 10, none above: "2.5", "12". */
+function trim(n: number): string {
+  return n < 10 ? String(Math.round(n * 10) / 10) : String(Math.round(n));
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}

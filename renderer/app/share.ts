@@ -1,0 +1,122 @@
+import type { ControlClient, ControlState } from '../../server/control/contract.js';
+import { copyText } from './copy.js';
+import { byTestId, el, errorMessage, setText } from './dom.js';
+import { type ApplySettings, liveField } from './field.js';
+
+// The share card: the viewer links with copy buttons, the first one as a QR code, the access
+// key (hidden until asked for), and open access behind its own switch.
+
+const HIDDEN_KEY = '•'.repeat(16);
+
+export function bindShare(client: ControlClient, apply: ApplySettings): (state: ControlState) => void {
+  const showUrls = bindUrls();
+  const showQr = bindQr();
+  const showKey = bindKey(client);
+  const openAccess = byTestId('open-access', HTMLInputElement);
+  const openAccessField = liveField(
+    {
+      controls: [openAccess],
+      error: byTestId('open-access-error', HTMLElement),
+      read: () => ({ openAccess: openAccess.checked }),
+      write: (settings) => {
+        openAccess.checked = settings.openAccess;
+      },
+    },
+    apply,
+  );
+  const card = byTestId('share-card', HTMLElement);
+  return (state) => {
+    showUrls(state.share.urls);
+    showQr(state.share.qrSvg);
+    showKey(state.share.key);
+    openAccessField.show(state.settings);
+    card.dataset.open = String(state.settings.openAccess);
+  };
+}
+
+function bindUrls(): (urls: string[]) => void {
+  const list = byTestId('share-urls', HTMLUListElement);
+  const empty = byTestId('share-empty', HTMLElement);
+  let shown = '';
+  return (urls) => {
+    empty.hidden = urls.length > 0;
+    const key = urls.join('\n');
+    if (key === shown) return;
+    shown = key;
+    list.replaceChildren(...urls.map(urlRow));
+  };
+}
+
+function urlRow(url: string): HTMLLIElement {
+  const text = el('code', { className: 'url', text: url, attrs: { 'data-testid': 'share-url' } });
+  const copy = el('button', { className: 'button small', text: 'Copy', attrs: { type: 'button', 'data-testid': 'copy-url', 'aria-label': `Copy ${url}` } });
+  copy.addEventListener('click', () => void copyText(url, copy, text));
+  return el('li', { className: 'url-row' }, [text, copy]);
+}
+
+/**
+ * The QR code arrives as SVG text. Shown through a blob: URL in an <img>, it is only ever an
+ * image: nothing in it can run or reach the page.
+ */
+function bindQr(): (svgText: string) => void {
+  const img = byTestId('qr', HTMLImageElement);
+  let shown = '';
+  return (svgText) => {
+    if (svgText === shown) return;
+    shown = svgText;
+    const previous = img.src;
+    if (svgText) img.src = URL.createObjectURL(new Blob([svgText], { type: 'image/svg+xml' }));
+    else img.removeAttribute('src');
+    img.hidden = !svgText;
+    if (previous.startsWith('blob:')) URL.revokeObjectURL(previous);
+  };
+}
+
+function bindKey(client: ControlClient): (key: string) => void {
+  const text = byTestId('key', HTMLElement);
+  const toggle = byTestId('show-key', HTMLButtonElement);
+  const copy = byTestId('copy-key', HTMLButtonElement);
+  let key = '';
+  const render = (): void => {
+    const visible = toggle.getAttribute('aria-pressed') === 'true';
+    setText(text, visible ? key : HIDDEN_KEY);
+    setText(toggle, visible ? 'Hide' : 'Show');
+  };
+  toggle.addEventListener('click', () => {
+    toggle.setAttribute('aria-pressed', String(toggle.getAttribute('aria-pressed') !== 'true'));
+    render();
+  });
+  copy.addEventListener('click', () => {
+    // The fallback selects the key on screen, so it must be there to select.
+    toggle.setAttribute('aria-pressed', 'true');
+    render();
+    void copyText(key, copy, text);
+  });
+  bindNewKey(client);
+  return (newKey) => {
+    key = newKey;
+    render();
+  };
+}
+
+/** "New key" asks first: everyone watching is dropped and the old links stop working. */
+function bindNewKey(client: ControlClient): void {
+  const button = byTestId('new-key', HTMLButtonElement);
+  const dialog = byTestId('new-key-dialog', HTMLDialogElement);
+  const error = byTestId('new-key-error', HTMLElement);
+  button.addEventListener('click', () => {
+    // Escape closes the dialog without a value, so an earlier "confirm" must not linger.
+    dialog.returnValue = '';
+    dialog.showModal();
+  });
+  byTestId('confirm-new-key', HTMLButtonElement, dialog).addEventListener('click', () => dialog.close('confirm'));
+  byTestId('cancel-new-key', HTMLButtonElement, dialog).addEventListener('click', () => dialog.close('cancel'));
+  dialog.addEventListener('close', () => {
+    if (dialog.returnValue !== 'confirm') return;
+    error.hidden = true;
+    client.call('newKey').catch((err: unknown) => {
+      setText(error, `Could not make a new key: ${errorMessage(err)}`);
+      error.hidden = false;
+    });
+  });
+}

@@ -1,0 +1,80 @@
+import type { ControlClient, ControlState, ViewerRow } from '../../server/control/contract.js';
+import { byTestId, el, errorMessage, setText } from './dom.js';
+import { formatBytes, formatCount, formatDuration, plural } from './format.js';
+
+// The viewer table: one row per open stream, updated in place (a row being kicked keeps its
+// focus and its disabled button), with the count in the window's header.
+
+const COLUMNS = ['address', 'client', 'connected', 'fps', 'sent', 'skipped', 'data'] as const;
+type Column = (typeof COLUMNS)[number];
+
+interface Row {
+  tr: HTMLTableRowElement;
+  cells: Record<Column, HTMLTableCellElement>;
+}
+
+export function bindViewers(client: ControlClient): (state: ControlState) => void {
+  const body = byTestId('viewers-body', HTMLTableSectionElement);
+  const empty = byTestId('viewers-empty', HTMLElement);
+  const table = byTestId('viewers-table', HTMLTableElement);
+  const count = byTestId('clients-count', HTMLElement);
+  const limit = byTestId('viewers-limit', HTMLElement);
+  const rows = new Map<number, Row>();
+
+  return (state) => {
+    const { viewers } = state;
+    setText(count, plural(viewers.length, 'viewer', 'viewers'));
+    count.dataset.count = String(viewers.length);
+    setText(limit, `${viewers.length} of ${state.settings.maxClients}`);
+    empty.hidden = viewers.length > 0;
+    table.hidden = viewers.length === 0;
+    const now = Date.now();
+    for (const [id, row] of rows) {
+      if (viewers.some((v) => v.id === id)) continue;
+      row.tr.remove();
+      rows.delete(id);
+    }
+    for (const viewer of viewers) {
+      let row = rows.get(viewer.id);
+      if (!row) {
+        row = newRow(client, viewer);
+        rows.set(viewer.id, row);
+        body.append(row.tr);
+      }
+      fillRow(row, viewer, now);
+    }
+  };
+}
+
+function newRow(client: ControlClient, viewer: ViewerRow): Row {
+  const cells = Object.fromEntries(COLUMNS.map((c) => [c, el('td', { className: `col-${c}` })])) as Record<Column, HTMLTableCellElement>;
+  const kick = el('button', {
+    className: 'button small danger',
+    text: 'Kick',
+    attrs: { type: 'button', 'data-testid': 'kick', 'aria-label': `Disconnect the viewer at ${viewer.ip}` },
+  });
+  kick.addEventListener('click', () => {
+    kick.disabled = true;
+    client.call('kick', viewer.id).catch((err: unknown) => {
+      // Gone already is what the user wanted; anything else they should hear about.
+      if (!/no viewer/.test(errorMessage(err))) kick.title = errorMessage(err);
+      kick.disabled = false;
+    });
+  });
+  const tr = el('tr', { attrs: { 'data-testid': 'viewer-row', 'data-viewer-id': String(viewer.id) } }, [
+    ...COLUMNS.map((c) => cells[c]),
+    el('td', { className: 'col-kick' }, [kick]),
+  ]);
+  return { tr, cells };
+}
+
+function fillRow({ cells }: Row, viewer: ViewerRow, now: number): void {
+  setText(cells.address, viewer.ip.replace(/^::ffff:/, ''));
+  setText(cells.client, viewer.client);
+  cells.client.title = viewer.userAgent;
+  setText(cells.connected, formatDuration(now - viewer.since));
+  setText(cells.fps, String(viewer.fps));
+  setText(cells.sent, formatCount(viewer.framesSent));
+  setText(cells.skipped, formatCount(viewer.framesDropped));
+  setText(cells.data, formatBytes(viewer.bytesSent));
+}

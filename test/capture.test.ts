@@ -1,0 +1,353 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { WebSocketServer } from 'ws';
+import { findBrowser, launchCapturePage } from '../server/capture/headless-browser.js';
+import { packageRoot } from '../server/config/paths.js';
+import { FRAME_ACK, type CameraFrameMeta } from '../server/control/contract.js';
+import { ControlService } from '../server/control/service.js';
+import { startControlServer } from '../server/control/ws-server.js';
+import { frameFromPortMessage, parseWireFrame } from '../server/source/camera.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium, newPage } from './helpers/chromium.js';
+import { eventually } from './helpers/server.js';
+
+// Capture in real Chromium with its fake camera: the worker on its own against a WebSocket and a
+// MessagePort this test controls (sizes, protocol, pacing, costs), then the capture page against
+// the real core (PushCam's ControlService behind its loopback WebSocket server).
+
+const CAPTURE_DIR = join(packageRoot(), 'dist/renderer/capture');
+if (!existsSync(join(CAPTURE_DIR, 'capture-worker.js'))) {
+  throw new Error(`the capture page is not built (${CAPTURE_DIR}); run \`npm run build\` first`);
+}
+
+interface Arrival {
+  meta: CameraFrameMeta;
+  at: number;
+}
+
+/** What the worker posts once a second (renderer/capture/capture-worker.ts). */
+interface Stats {
+  captured: number;
+  skipped: number;
+  copyMs: number;
+  ackMs: number;
+  width: number;
+  height: number;
+}
+
+/** Frames a second over the arrivals in the last `windowMs`. */
+function rateOver(arrivals: Arrival[], windowMs: number): number {
+  const since = performance.now() - windowMs;
+  const recent = arrivals.filter((a) => a.at >= since);
+  if (recent.length < 2) return 0;
+  return ((recent.length - 1) * 1000) / (recent[recent.length - 1].at - recent[0].at);
+}
+
+function median(values: number[]): number {
+  const sorted = values.filter((v) => v > 0).sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+/**
+ * A loopback server with a blank page, the built capture worker, and a /frames WebSocket that
+ * records every frame and answers it with FRAME_ACK after `ackDelayMs`.
+ */
+async function frameServer(t: TestContext) {
+  const worker = readFileSync(join(CAPTURE_DIR, 'capture-worker.js'));
+  const http = createServer((req, res) => {
+    if (req.url === '/capture-worker.js') res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(worker);
+    else res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>worker test</title>');
+  });
+  const wss = new WebSocketServer({ server: http, path: '/frames', maxPayload: 64 * 1024 * 1024 });
+  const state = { arrivals: [] as Arrival[], ackDelayMs: 0, unacknowledged: 0, mostInFlight: 0, connections: 0, closed: 0 };
+  wss.on('connection', (socket) => {
+    state.connections++;
+    socket.on('close', () => state.closed++);
+    socket.on('message', (data: Buffer) => {
+      state.arrivals.push({ meta: parseWireFrame(data).meta, at: performance.now() });
+      state.unacknowledged++;
+      state.mostInFlight = Math.max(state.mostInFlight, state.unacknowledged);
+      setTimeout(() => {
+        state.unacknowledged--;
+        socket.send(FRAME_ACK);
+      }, state.ackDelayMs);
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    for (const client of wss.clients) client.terminate();
+    await new Promise((resolve) => wss.close(resolve));
+    await new Promise((resolve) => http.close(resolve));
+  });
+  const { port } = http.address() as { port: number };
+  return { state, page: `http://127.0.0.1:${port}/`, frames: `ws://127.0.0.1:${port}/frames` };
+}
+
+async function browserFor(t: TestContext, launch: () => Promise<Browser> = launchChromium): Promise<Browser> {
+  const browser = await launch();
+  t.after(() => browser.close());
+  return browser;
+}
+
+/** Opens the fake camera in the page and starts the worker on it, sending to `channel`. */
+async function startWorker(page: Page, o: { channel: 'port' | string; intervalMs: number; width: number; height: number }): Promise<void> {
+  await page.evaluate(async ({ channel, intervalMs, width, height }) => {
+    type Processor = new (init: { track: MediaStreamTrack }) => { readable: ReadableStream };
+    const g = globalThis as unknown as Record<string, unknown> & { MediaStreamTrackProcessor: Processor };
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: width }, height: { ideal: height } } });
+    const [track] = stream.getVideoTracks();
+    const frames = new g.MediaStreamTrackProcessor({ track }).readable;
+    const worker = new Worker('/capture-worker.js', { type: 'module' });
+    const stats: unknown[] = [];
+    Object.assign(g, { worker, track, stats, portFrames: [] });
+    worker.onmessage = (event) => stats.push(event.data);
+    if (channel !== 'port') {
+      worker.postMessage({ frames, channel: { kind: 'websocket', url: channel }, intervalMs }, [frames]);
+      return;
+    }
+    // The core's end of the port, here in the page: keep what arrives, answer at once.
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = (event) => {
+      (g.portFrames as unknown[]).push(event.data);
+      port1.postMessage('ack');
+    };
+    worker.postMessage({ frames, channel: { kind: 'port', port: port2 }, intervalMs }, [frames, port2]);
+  }, o);
+}
+
+function workerStats(page: Page): Promise<Stats[]> {
+  return page.evaluate(() => {
+    const reports = (globalThis as unknown as { stats: ({ stats: Stats } | { failed: string })[] }).stats;
+    return reports.flatMap((report) => {
+      if ('failed' in report) throw new Error(`the worker failed: ${report.failed}`);
+      return [report.stats];
+    });
+  });
+}
+
+describe('capture worker in Chromium', () => {
+  it('sends frames of the asked size over a WebSocket, one at a time, and reports its costs', async (t) => {
+    const server = await frameServer(t);
+    const page = await newPage(await browserFor(t));
+    await page.goto(server.page);
+    await startWorker(page, { channel: server.frames, intervalMs: 50, width: 1280, height: 720 });
+    await eventually(() => server.state.arrivals.length >= 20, '20 frames', 15_000);
+    assert.deepEqual(server.state.arrivals[0].meta, { width: 1280, height: 720, channels: 4 });
+    assert.equal(server.state.mostInFlight, 1);
+    await eventually(async () => (await workerStats(page)).length >= 3, 'three stats reports');
+    const stats = await workerStats(page);
+    const copyMs = median(stats.map((s) => s.copyMs));
+    const ackMs = median(stats.map((s) => s.ackMs));
+    assert.ok(copyMs > 0 && ackMs > 0, `copyTo ${copyMs} ms, send to ack ${ackMs} ms`);
+    t.diagnostic(`1280x720 RGBA over WebSocket: copyTo ${copyMs} ms, send to acknowledgement ${ackMs} ms (median of per-second means)`);
+  });
+
+  it('waits for each acknowledgement, counting the capture times it skips', async (t) => {
+    const server = await frameServer(t);
+    server.state.ackDelayMs = 400;
+    const page = await newPage(await browserFor(t));
+    await page.goto(server.page);
+    await startWorker(page, { channel: server.frames, intervalMs: 50, width: 320, height: 240 });
+    await eventually(() => server.state.arrivals.length >= 5, '5 frames', 15_000);
+    assert.equal(server.state.mostInFlight, 1);
+    const gaps = server.state.arrivals.slice(1).map((a, i) => a.at - server.state.arrivals[i].at);
+    assert.ok(Math.min(...gaps) >= 380, `gaps between frames ${gaps.map(Math.round).join(', ')} ms`);
+    await eventually(async () => (await workerStats(page)).some((s) => s.skipped > 0), 'skipped capture times in the stats');
+  });
+
+  it('keeps to the interval, takes a new one live, and stops on command', async (t) => {
+    const server = await frameServer(t);
+    const page = await newPage(await browserFor(t));
+    await page.goto(server.page);
+    await startWorker(page, { channel: server.frames, intervalMs: 200, width: 640, height: 480 });
+    await sleep(3000);
+    const slow = rateOver(server.state.arrivals, 2500);
+    assert.ok(slow > 4 && slow <= 5.3, `${slow.toFixed(2)} fps at 200 ms`);
+    await page.evaluate(() => (globalThis as unknown as { worker: Worker }).worker.postMessage({ intervalMs: 100 }));
+    await sleep(2500);
+    const fast = rateOver(server.state.arrivals, 2000);
+    assert.ok(fast > 8 && fast <= 10.5, `${fast.toFixed(2)} fps at 100 ms`);
+    await page.evaluate(() => (globalThis as unknown as { worker: Worker }).worker.postMessage({ stop: true }));
+    await eventually(() => server.state.closed === 1, 'the frame socket to close');
+    const count = server.state.arrivals.length;
+    await sleep(500);
+    assert.equal(server.state.arrivals.length, count);
+  });
+
+  it('sends frames over a MessagePort in the format the core reads, at a measured cost', async (t) => {
+    const server = await frameServer(t);
+    const page = await newPage(await browserFor(t));
+    await page.goto(server.page);
+    await startWorker(page, { channel: 'port', intervalMs: 50, width: 1280, height: 720 });
+    await eventually(async () => (await workerStats(page)).filter((s) => s.captured > 0).length >= 3, 'three stats reports with frames', 15_000);
+    // The port's far end is in the page: check one message's shape there, in the core's reader's terms.
+    const message = await page.evaluate(() => {
+      const frames = (globalThis as unknown as { portFrames: { width: number; height: number; channels: number; pixels: ArrayBuffer }[] }).portFrames;
+      const { width, height, channels, pixels } = frames[frames.length - 1];
+      return { width, height, channels, pixels: Array.from(new Uint8Array(pixels, 0, 64)), byteLength: pixels.byteLength };
+    });
+    const { meta } = frameFromPortMessage({ ...message, pixels: new ArrayBuffer(message.byteLength) });
+    assert.deepEqual(meta, { width: 1280, height: 720, channels: 4 });
+    assert.ok(message.pixels.some((v) => v !== 0), 'the pixels hold a picture');
+    const stats = await workerStats(page);
+    t.diagnostic(`1280x720 RGBA over a MessagePort: copyTo ${median(stats.map((s) => s.copyMs))} ms, send to acknowledgement ${median(stats.map((s) => s.ackMs))} ms`);
+  });
+});
+
+/** The real core: a ControlService behind its loopback WebSocket server, and what reaches it. */
+async function core(t: TestContext, settings: { width: number; height: number; intervalMs: number }) {
+  const logs: string[] = [];
+  const service = await ControlService.create({
+    settingsFile: null,
+    initial: settings,
+    configDir: mkdtempSync(join(tmpdir(), 'pushcam-capture-test-')),
+    key: 'capture-test-key-0123456789',
+    host: '127.0.0.1',
+    captureInWindow: false,
+    log: (line) => logs.push(line),
+  });
+  const control = await startControlServer(service, { log: (line) => logs.push(line) });
+  t.after(async () => {
+    await control.close();
+    await service.close();
+  });
+  const arrivals: Arrival[] = [];
+  const accept = service.acceptFrame.bind(service);
+  service.acceptFrame = (meta, pixels) => {
+    arrivals.push({ meta, at: performance.now() });
+    accept(meta, pixels);
+  };
+  return { service, control, arrivals, logs };
+}
+
+/** Records every camera track the page opens, so the test can see them stop (or end them). */
+function recordTracks(): void {
+  const devices = navigator.mediaDevices;
+  const open = devices.getUserMedia.bind(devices);
+  const tracks: MediaStreamTrack[] = [];
+  Object.assign(globalThis, { cameraTracks: tracks });
+  devices.getUserMedia = async (constraints) => {
+    const stream = await open(constraints);
+    tracks.push(...stream.getVideoTracks());
+    return stream;
+  };
+}
+
+function trackStates(page: Page): Promise<string[]> {
+  return page.evaluate(() => (globalThis as unknown as { cameraTracks: MediaStreamTrack[] }).cameraTracks.map((track) => track.readyState));
+}
+
+async function capturePage(browser: Browser, url: string): Promise<Page> {
+  const page = await newPage(browser);
+  await page.context().addInitScript(recordTracks);
+  await page.goto(url);
+  await page.getByText('connected: capturing whenever PushCam asks').waitFor({ timeout: 10_000 });
+  return page;
+}
+
+describe('capture page with the PushCam core', () => {
+  it('captures at the asked size and interval while frames are wanted, and lets the camera go after', async (t) => {
+    const { service, control, arrivals } = await core(t, { width: 640, height: 480, intervalMs: 200 });
+    const page = await capturePage(await browserFor(t), control.capturePageUrl);
+    const release = service.hub.hold();
+    await eventually(() => arrivals.length >= 3, 'camera frames in the core', 10_000);
+    assert.deepEqual(arrivals[0].meta, { width: 640, height: 480, channels: 4 });
+    assert.deepEqual(service.getState().source, { kind: 'camera', state: 'running' });
+    await sleep(2500);
+    const rate = rateOver(arrivals, 2000);
+    assert.ok(rate > 4 && rate <= 5.3, `${rate.toFixed(2)} fps at 200 ms`);
+    assert.ok(service.hub.latest, 'the core encoded a frame');
+
+    await service.updateSettings({ width: 320, height: 240 });
+    await eventually(() => arrivals[arrivals.length - 1].meta.width === 320, 'frames of the new size', 10_000);
+    assert.deepEqual(arrivals[arrivals.length - 1].meta, { width: 320, height: 240, channels: 4 });
+    const states = await trackStates(page);
+    assert.deepEqual(states, ['ended', 'live'], 'the first camera track was stopped for the new size');
+
+    release();
+    await eventually(async () => (await trackStates(page)).every((s) => s === 'ended'), 'the camera to be let go', 10_000);
+    const count = arrivals.length;
+    await sleep(600);
+    assert.equal(arrivals.length, count, 'no frames after capture stopped');
+  });
+
+  it('reports an unplugged camera, shows viewers why, and resumes by itself', async (t) => {
+    const { service, control, arrivals } = await core(t, { width: 320, height: 240, intervalMs: 100 });
+    const page = await capturePage(await browserFor(t), control.capturePageUrl);
+    const release = service.hub.hold();
+    t.after(release);
+    await eventually(() => arrivals.length >= 2, 'camera frames in the core', 10_000);
+    const framesBefore = service.hub.latest?.seq ?? 0;
+    // The fake camera cannot be unplugged; its track ending is what unplugging looks like to the page.
+    await page.evaluate(() => (globalThis as unknown as { cameraTracks: MediaStreamTrack[] }).cameraTracks[0].dispatchEvent(new Event('ended')));
+    await eventually(() => service.getState().source.state === 'error', 'the camera error in the state');
+    assert.deepEqual(service.getState().source, { kind: 'camera', state: 'error', error: 'The camera was unplugged' });
+    await eventually(() => (service.hub.latest?.seq ?? 0) > framesBefore, 'the "camera unavailable" picture');
+    const stoppedAt = arrivals.length;
+    await eventually(() => service.getState().source.state === 'running', 'capture to resume', 10_000);
+    await eventually(() => arrivals.length > stoppedAt + 2, 'frames again', 10_000);
+  });
+
+  it('reports a denied camera and shows viewers a picture that says so', async (t) => {
+    const { service, control } = await core(t, { width: 320, height: 240, intervalMs: 100 });
+    // No fake permission UI: headless Chromium then denies camera access, as a user can.
+    const args = [...CHROMIUM_ARGS.filter((arg) => arg !== '--use-fake-ui-for-media-stream'), '--deny-permission-prompts'];
+    const browser = await browserFor(t, () => chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args }));
+    await capturePage(browser, control.capturePageUrl);
+    const release = service.hub.hold();
+    t.after(release);
+    await eventually(() => service.getState().source.state === 'error', 'the camera error in the state', 10_000);
+    assert.deepEqual(service.getState().source, {
+      kind: 'camera',
+      state: 'error',
+      error: 'Camera access was denied: allow it in the system or browser settings',
+    });
+    await eventually(() => service.hub.latest !== null, 'the "camera unavailable" picture');
+  });
+});
+
+describe('headless capture browser', () => {
+  it('finds the browser it is given, or on PATH, and names what it looked for when there is none', (t) => {
+    assert.equal(findBrowser(CHROMIUM_PATH), CHROMIUM_PATH);
+    assert.throws(() => findBrowser('/nonexistent/chrome'), /--browser \/nonexistent\/chrome: not an executable file/);
+    const bin = mkdtempSync(join(tmpdir(), 'pushcam-path-'));
+    const fake = join(bin, 'google-chrome');
+    writeFileSync(fake, '#!/bin/sh\n');
+    chmodSync(fake, 0o755);
+    const path = process.env.PATH;
+    t.after(() => {
+      process.env.PATH = path;
+    });
+    process.env.PATH = bin;
+    assert.equal(findBrowser(), fake);
+    assert.equal(findBrowser('google-chrome'), fake);
+    process.env.PATH = '';
+    assert.throws(
+      () => findBrowser(),
+      (err: Error) => err.message.startsWith('no Chrome or Chromium found (looked for: chromium on PATH, chromium-browser on PATH') && err.message.endsWith('install one or pass --browser PATH'),
+    );
+  });
+
+  it('runs the capture page with the fake camera until closed, then removes its profile', async (t) => {
+    const { service, control, arrivals } = await core(t, { width: 320, height: 240, intervalMs: 100 });
+    const profiles = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith('pushcam-browser-'));
+    const before = new Set(profiles());
+    const logs: string[] = [];
+    const browser = launchCapturePage({ browser: findBrowser(CHROMIUM_PATH), url: control.capturePageUrl, fakeCamera: true, log: (line) => logs.push(line) });
+    t.after(() => browser.close());
+    const release = service.hub.hold();
+    t.after(release);
+    await eventually(() => arrivals.length >= 3, 'camera frames from the headless browser', 20_000);
+    assert.deepEqual(arrivals[0].meta, { width: 320, height: 240, channels: 4 });
+    const profile = profiles().find((name) => !before.has(name));
+    assert.ok(profile, 'a fresh profile folder');
+    await browser.close();
+    assert.ok(!existsSync(join(tmpdir(), profile)), 'the profile folder is removed');
+    assert.deepEqual(logs, [], 'no complaint about the browser exiting');
+  });
+});

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { CaptureRequest, ControlEvents, PreviewFrame, Stats } from '../server/control/contract.js';
+import { ControlService } from '../server/control/service.js';
+import { LINGER_MS } from '../server/pipeline.js';
+import { MjpegClient } from './helpers/mjpeg-client.js';
+import { eventually } from './helpers/server.js';
+
+async function makeService(t: TestContext, initial: Record<string, unknown> = {}): Promise<ControlService> {
+  const dir = await mkdtemp(join(tmpdir(), 'pushcam-service-'));
+  const service = await ControlService.create({
+    settingsFile: null,
+    initial: { port: 0, lanAccess: false, ...initial },
+    configDir: dir,
+    captureInWindow: true,
+    log: () => {},
+  });
+  t.after(() => service.close());
+  return service;
+}
+
+/** Every event of one kind the service emits from now on. */
+function record<E extends keyof ControlEvents>(service: ControlService, event: E): ControlEvents[E][] {
+  const seen: ControlEvents[E][] = [];
+  service.on(event, ((data: ControlEvents[E]) => seen.push(data)) as never);
+  return seen;
+}
+
+/** A camera frame as the capture side sends it: RGBA, one flat colour. */
+function rgba(width: number, height: number, shade: number): Buffer {
+  return Buffer.alloc(width * height * 4, shade);
+}
+
+/** Feeds frames while the capture request says to, like the capture worker does. */
+function fakeCamera(service: ControlService, t: TestContext): void {
+  let shade = 0;
+  const timer = setInterval(() => {
+    if (service.getState().capture.active) service.acceptFrame({ width: 64, height: 48, channels: 4 }, rgba(64, 48, (shade += 10) % 256));
+  }, 30);
+  t.after(() => clearInterval(timer));
+}
+
+test('start broadcasts on a port with share URLs, key and QR; stop frees it', async (t) => {
+  const service = await makeService(t);
+  const state = await service.start();
+  assert.equal(state.broadcast.state, 'broadcasting');
+  const port = state.broadcast.port!;
+  assert.ok(port > 0);
+  assert.deepEqual(state.share.urls, [`http://127.0.0.1:${port}/?key=${state.share.key}`]);
+  assert.match(state.share.qrSvg, /^<svg[\s\S]*<\/svg>\s*$/);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  const stopped = await service.stop();
+  assert.equal(stopped.broadcast.state, 'stopped');
+  assert.deepEqual(stopped.share.urls, []);
+  await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+});
+
+test('a busy port is an error state naming a free port to use', async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  t.after(() => blocker.close());
+  const busy = (blocker.address() as { port: number }).port;
+  const service = await makeService(t, { port: busy });
+  const state = await service.start();
+  assert.equal(state.broadcast.state, 'error');
+  assert.equal(state.broadcast.error, `Port ${busy} is in use by another program.`);
+  assert.ok(state.broadcast.suggestedPort && state.broadcast.suggestedPort !== busy);
+  const fixed = await service.updateSettings({ port: state.broadcast.suggestedPort });
+  assert.equal(fixed.settings.port, state.broadcast.suggestedPort);
+  assert.equal((await service.start()).broadcast.state, 'broadcasting');
+});
+
+test('camera frames reach an HTTP viewer; capture is asked for only while someone watches', async (t) => {
+  const service = await makeService(t);
+  const captures = record(service, 'capture');
+  fakeCamera(service, t);
+  const state = await service.start();
+  assert.equal(state.capture.active, false, 'nobody watching: no capture');
+  const viewer = await MjpegClient.open(state.share.urls[0].replace('/?', '/stream.mjpg?'));
+  const parts = await viewer.waitForParts(3);
+  assert.equal(parts[0].headers['content-type'], 'image/jpeg');
+  assert.ok(captures.some((c: CaptureRequest) => c.active));
+  const row = service.getState().viewers[0];
+  assert.equal(row.client, 'unknown client');
+  viewer.close();
+  await eventually(() => captures.at(-1)?.active === false, 'capture to stop', LINGER_MS + 2000);
+});
+
+test('settings apply live: quality and overlays to the encoder, size and interval to the capture side', async (t) => {
+  const service = await makeService(t);
+  const captures = record(service, 'capture');
+  await service.updateSettings({ intervalMs: 250, width: 640, height: 480 });
+  assert.deepEqual(
+    { ...captures.at(-1), active: undefined },
+    { active: undefined, cameraId: '', cameraLabel: '', width: 640, height: 480, intervalMs: 250 },
+  );
+  await assert.rejects(service.updateSettings({ quality: 0 }), /quality must be a whole number from 1 to 100/);
+  await assert.rejects(service.updateSettings({ nonsense: true } as never), /unknown setting "nonsense"/);
+});
+
+test('changing who can connect restarts the server; a new key drops viewers and old links', async (t) => {
+  const service = await makeService(t);
+  fakeCamera(service, t);
+  const first = await service.start();
+  const oldUrl = first.share.urls[0];
+  const viewer = await MjpegClient.open(oldUrl.replace('/?', '/stream.mjpg?'));
+  await viewer.waitForParts(1);
+  const renewed = await service.newKey();
+  assert.notEqual(renewed.share.key, first.share.key);
+  await viewer.waitForEnd();
+  const base = `http://127.0.0.1:${renewed.broadcast.port}`;
+  assert.equal((await fetch(`${base}/status.json?key=${first.share.key}`)).status, 401);
+  assert.equal((await fetch(`${base}/status.json?key=${renewed.share.key}`)).status, 200);
+
+  const open = await service.updateSettings({ openAccess: true });
+  assert.equal(open.broadcast.state, 'broadcasting');
+  assert.equal((await fetch(`http://127.0.0.1:${open.broadcast.port}/status.json`)).status, 200);
+  assert.doesNotMatch(open.share.urls[0], /key=/);
+});
+
+test('kick ends one viewer; an unknown viewer is an error', async (t) => {
+  const service = await makeService(t);
+  fakeCamera(service, t);
+  const state = await service.start();
+  const viewer = await MjpegClient.open(state.share.urls[0].replace('/?', '/stream.mjpg?'));
+  await viewer.waitForParts(1);
+  const [row] = service.getState().viewers;
+  assert.equal(service.kick(row.id).viewers.length >= 0, true);
+  await viewer.waitForEnd();
+  assert.throws(() => service.kick(9999), /no viewer 9999 is connected/);
+  assert.throws(() => service.kick('1' as never), /viewerId must be a whole number/);
+});
+
+test('the preview gets what viewers get, at most 10 frames a second, without broadcasting', async (t) => {
+  const service = await makeService(t, { mirror: true });
+  const previews = record(service, 'preview');
+  fakeCamera(service, t);
+  service.setPreview(true);
+  await eventually(() => previews.length >= 5, 'preview frames');
+  const started = performance.now();
+  const count = previews.length;
+  await new Promise((r) => setTimeout(r, 1000));
+  const rate = (previews.length - count) / ((performance.now() - started) / 1000);
+  assert.ok(rate <= 11, `preview at ${rate.toFixed(1)} fps`);
+  const frame = previews.at(-1) as PreviewFrame;
+  assert.deepEqual([frame.width, frame.height, frame.jpeg[0], frame.jpeg[1]], [64, 48, 0xff, 0xd8]);
+  assert.equal(service.getState().broadcast.state, 'stopped');
+  service.setPreview(false);
+  assert.throws(() => service.setPreview('yes' as never), /true or false/);
+});
+
+test('stats every second: capture rate, encode time, outgoing data', async (t) => {
+  const service = await makeService(t);
+  const stats = record(service, 'stats');
+  fakeCamera(service, t);
+  const state = await service.start();
+  const viewer = await MjpegClient.open(state.share.urls[0].replace('/?', '/stream.mjpg?'));
+  t.after(() => viewer.close());
+  await eventually(() => stats.filter((s: Stats) => s.captureFps > 0).length >= 2, 'two busy seconds', 6000);
+  const last = stats.at(-1) as Stats;
+  assert.ok(last.captureFps > 10 && last.captureFps < 50, `capture ${last.captureFps} fps`);
+  assert.ok(last.encodeMs > 0);
+  assert.ok(last.outKBps > 0);
+  assert.ok(service.getState().viewers[0].fps > 5);
+});
+
+test('a camera fault shows viewers a "camera unavailable" picture and the reason in the state', async (t) => {
+  const service = await makeService(t);
+  const state = await service.start();
+  const viewer = await MjpegClient.open(state.share.urls[0].replace('/?', '/stream.mjpg?'));
+  t.after(() => viewer.close());
+  service.reportCamera({ state: 'error', fault: 'unplugged', message: 'The camera was unplugged' });
+  await viewer.waitForParts(1);
+  const after = service.getState();
+  assert.equal(after.source.state, 'error');
+  assert.equal(after.source.error, 'The camera was unplugged');
+  const status = (await (await fetch(state.share.urls[0].replace('/?', '/status.json?'))).json()) as { source: { error: string } };
+  assert.equal(status.source.error, 'The camera was unplugged');
+});

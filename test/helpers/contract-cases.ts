@@ -1,0 +1,182 @@
+// The control contract's cases, the same for both adapters: test/control-ipc.test.ts runs them
+// through the Electron IPC adapter, the WebSocket adapter's test through /control. Each case gets
+// a fresh client over a real ControlService, made by the adapter's test.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import type { CallName, ControlClient, ControlEvents, EventName } from '../../server/control/contract.js';
+
+export interface ContractClient {
+  client: ControlClient;
+  close(): Promise<void>;
+}
+
+export type MakeClient = () => Promise<ContractClient>;
+
+export function contractCases(makeClient: MakeClient): void {
+  const open = async (t: TestContext): Promise<ControlClient> => {
+    const { client, close } = await makeClient();
+    t.after(close);
+    return client;
+  };
+
+  test('contract: getState answers the settings, a stopped broadcast and the key', async (t) => {
+    const client = await open(t);
+    const state = await client.call('getState');
+    assert.equal(state.broadcast.state, 'stopped');
+    assert.equal(state.broadcast.port, null);
+    assert.equal(typeof state.settings.quality, 'number');
+    assert.match(state.share.key, /^[A-Za-z0-9_-]{16,}$/);
+    assert.deepEqual(state.share.urls, []);
+    assert.deepEqual(state.viewers, []);
+  });
+
+  test('contract: updateSettings answers the new state and tells the listeners', async (t) => {
+    const client = await open(t);
+    const told = nextEvent(client, 'state', (s) => s.settings.quality === 55);
+    const state = await client.call('updateSettings', { quality: 55, mirror: true });
+    assert.equal(state.settings.quality, 55);
+    assert.equal(state.settings.mirror, true);
+    assert.equal((await told).settings.quality, 55);
+    assert.equal((await client.call('getState')).settings.quality, 55);
+  });
+
+  test('contract: a bad setting is refused with a one-line reason naming it', async (t) => {
+    const client = await open(t);
+    await assertRefused(client.call('updateSettings', { quality: 1000 }), /^quality must be a whole number from 1 to 100$/);
+    await assertRefused(client.call('updateSettings', { bogus: 1 } as never), /unknown setting "bogus"/);
+    assert.equal((await client.call('getState')).settings.quality === 1000, false);
+  });
+
+  test('contract: a capture setting change sends a capture request', async (t) => {
+    const client = await open(t);
+    const told = nextEvent(client, 'capture', (c) => c.intervalMs === 250);
+    await client.call('updateSettings', { intervalMs: 250 });
+    const request = await told;
+    assert.equal(request.intervalMs, 250);
+    assert.equal(typeof request.active, 'boolean');
+  });
+
+  test('contract: start serves viewers on the chosen port, stop ends it', async (t) => {
+    const client = await open(t);
+    const port = await freePort();
+    await client.call('updateSettings', { port, lanAccess: false });
+    const started = await client.call('start');
+    assert.equal(started.broadcast.state, 'broadcasting');
+    assert.equal(started.broadcast.port, port);
+    assert.equal(started.share.urls[0], `http://127.0.0.1:${port}/?key=${started.share.key}`);
+    assert.match(started.share.qrSvg, /^<svg/);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    const stopped = await client.call('stop');
+    assert.equal(stopped.broadcast.state, 'stopped');
+    assert.deepEqual(stopped.share.urls, []);
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+  });
+
+  test('contract: a busy port is reported in the state with a free one suggested', async (t) => {
+    const client = await open(t);
+    const busy = await listen();
+    t.after(() => new Promise((resolve) => busy.server.close(resolve)));
+    await client.call('updateSettings', { port: busy.port, lanAccess: false });
+    const state = await client.call('start');
+    assert.equal(state.broadcast.state, 'error');
+    assert.match(state.broadcast.error ?? '', new RegExp(`${busy.port}`));
+    assert.equal(typeof state.broadcast.suggestedPort, 'number');
+    assert.notEqual(state.broadcast.suggestedPort, busy.port);
+  });
+
+  test('contract: kicking a viewer that is not there is refused', async (t) => {
+    const client = await open(t);
+    await assertRefused(client.call('kick', 424242), /no viewer 424242/);
+    await assertRefused(client.call('kick', 'x' as never), /whole number/);
+  });
+
+  test('contract: newKey makes a new key', async (t) => {
+    const client = await open(t);
+    const before = (await client.call('getState')).share.key;
+    const after = (await client.call('newKey')).share.key;
+    assert.notEqual(after, before);
+    assert.equal((await client.call('getState')).share.key, after);
+  });
+
+  test('contract: setPreview and reportCamera answer nothing; bad arguments are refused', async (t) => {
+    const client = await open(t);
+    assert.equal(await client.call('setPreview', true), undefined);
+    assert.equal(await client.call('setPreview', false), undefined);
+    assert.equal(await client.call('reportCamera', { state: 'idle' }), undefined);
+    await assertRefused(client.call('setPreview', 'yes' as never), /true or false/);
+  });
+
+  test('contract: a name outside the contract is refused', async (t) => {
+    const client = await open(t);
+    await assertRefused(client.call('close' as CallName), /close/);
+    assert.throws(() => client.on('bogus' as EventName, () => undefined), /bogus/);
+  });
+
+  test('contract: stats arrive every second; an unsubscribed listener hears nothing more', async (t) => {
+    const client = await open(t);
+    const stats = await nextEvent(client, 'stats', () => true, 3000);
+    assert.equal(typeof stats.captureFps, 'number');
+    let heard = 0;
+    const unsubscribe = client.on('state', () => heard++);
+    const stillListening = nextEvent(client, 'state', (s) => s.settings.text === 'two');
+    await client.call('updateSettings', { text: 'one' });
+    unsubscribe();
+    const before = heard;
+    await client.call('updateSettings', { text: 'two' });
+    await stillListening;
+    assert.equal(heard, before);
+  });
+
+  test('contract: openFrameChannel answers where camera frames go', async (t) => {
+    const client = await open(t);
+    const channel = await client.openFrameChannel();
+    assert.ok(channel.kind === 'port' || channel.kind === 'websocket');
+    if (channel.kind === 'port') channel.port.close();
+  });
+}
+
+/** The next `event` that `match` accepts; fails after `timeoutMs`. */
+export function nextEvent<E extends EventName>(
+  client: ControlClient,
+  event: E,
+  match: (data: ControlEvents[E]) => boolean,
+  timeoutMs = 5000,
+): Promise<ControlEvents[E]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`no matching "${event}" event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const unsubscribe = client.on(event, (data) => {
+      if (!match(data)) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(data);
+    });
+  });
+}
+
+/** A call that must fail with a one-line reason matching `reason`. */
+export async function assertRefused(call: Promise<unknown>, reason: RegExp): Promise<void> {
+  await assert.rejects(call, (err: Error) => {
+    assert.ok(err instanceof Error, 'rejects with an Error');
+    assert.doesNotMatch(err.message, /\n/, 'one line');
+    assert.match(err.message, reason);
+    return true;
+  });
+}
+
+async function listen(): Promise<{ server: Server; port: number }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  return { server, port: address.port };
+}
+
+async function freePort(): Promise<number> {
+  const { server, port } = await listen();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
