@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import WebSocket from 'ws';
+import { FRAME_ACK } from '../server/control/contract.js';
+import { ControlService } from '../server/control/service.js';
+import { type ControlServer, startControlServer } from '../server/control/ws-server.js';
+import { connectControl } from '../renderer/shared/ws-client.js';
+import { eventually } from './helpers/server.js';
+
+async function makeControl(t: TestContext): Promise<{ service: ControlService; control: ControlServer }> {
+  const dir = await mkdtemp(join(tmpdir(), 'pushcam-ws-'));
+  const service = await ControlService.create({ settingsFile: null, initial: { port: 0, lanAccess: false }, configDir: dir, captureInWindow: true, log: () => {} });
+  const control = await startControlServer(service, { log: () => {} });
+  t.after(async () => {
+    await control.close();
+    await service.close();
+  });
+  return { service, control };
+}
+
+/** Tries a WebSocket upgrade; resolves with 'open' or the HTTP status it was refused with. */
+function upgrade(url: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('open', () => {
+      ws.close();
+      resolve('open');
+    });
+    ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+    ws.on('error', (err) => resolve(`error: ${err.message}`));
+  });
+}
+
+function get(port: number, path: string, host: string): Promise<{ status: number; csp: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, csp: String(res.headers['content-security-policy'] ?? '') });
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+test('the control server listens on loopback only and prints a panel URL with its token', async (t) => {
+  const { control } = await makeControl(t);
+  assert.match(control.panelUrl, new RegExp(`^http://127\\.0\\.0\\.1:${control.port}/app/#token=[A-Za-z0-9_-]{22}$`));
+  assert.match(control.capturePageUrl, /\/capture\/#token=/);
+});
+
+test('the WebSocket needs the token, a Host naming this server, and our own Origin', async (t) => {
+  const { control } = await makeControl(t);
+  const base = `ws://127.0.0.1:${control.port}`;
+  const origin = `http://127.0.0.1:${control.port}`;
+  assert.equal(await upgrade(`${base}/control?token=${control.token}`, { origin }), 'open');
+  assert.equal(await upgrade(`${base}/frames?token=${control.token}`), 'open', 'non-browser clients send no Origin');
+  assert.equal(await upgrade(`${base}/control?token=wrong`, { origin }), '403');
+  assert.equal(await upgrade(`${base}/control`, { origin }), '403');
+  assert.equal(await upgrade(`${base}/control?token=${control.token}`, { origin: 'http://evil.example' }), '403');
+  assert.equal(await upgrade(`${base}/control?token=${control.token}`, { host: `evil.example:${control.port}` }), '403', 'DNS rebinding');
+  assert.equal(await upgrade(`${base}/other?token=${control.token}`), '403');
+});
+
+test('pages come with a strict CSP, and only under a Host naming this server', async (t) => {
+  const { control } = await makeControl(t);
+  const ok = await get(control.port, '/capture/', `127.0.0.1:${control.port}`);
+  assert.equal(ok.status, 200);
+  assert.match(ok.csp, /default-src 'none'/);
+  assert.equal((await get(control.port, '/capture/', `attacker.example:${control.port}`)).status, 403);
+});
+
+test('calls and events through the real browser client', async (t) => {
+  const { control } = await makeControl(t);
+  const client = await connectControl(`ws://127.0.0.1:${control.port}/control?token=${control.token}`, WebSocket as never);
+  const states: unknown[] = [];
+  const off = client.on('state', (s) => states.push(s));
+  const state = await client.call('getState');
+  assert.equal(state.broadcast.state, 'stopped');
+  const started = await client.call('start');
+  assert.equal(started.broadcast.state, 'broadcasting');
+  assert.ok(states.length >= 1, 'state events arrive');
+  off();
+  await assert.rejects(client.call('updateSettings', { quality: 1000 }), { message: 'quality must be a whole number from 1 to 100' });
+  await assert.rejects(client.call('nope' as never), { message: 'unknown call "nope"' });
+  assert.deepEqual(await client.openFrameChannel(), { kind: 'websocket', url: `ws://127.0.0.1:${control.port}/frames?token=${control.token}` });
+});
+
+test('camera frames over /frames: each acked, bad ones refused without harm', async (t) => {
+  const { service, control } = await makeControl(t);
+  service.setPreview(true);
+  const ws = new WebSocket(`ws://127.0.0.1:${control.port}/frames?token=${control.token}`);
+  await new Promise((r) => ws.once('open', r));
+  const acks: string[] = [];
+  ws.on('message', (m) => acks.push(m.toString()));
+  const header = Buffer.alloc(12);
+  header.writeUInt32LE(32, 0);
+  header.writeUInt32LE(24, 4);
+  header.writeUInt32LE(4, 8);
+  ws.send(Buffer.concat([header, Buffer.alloc(32 * 24 * 4, 128)]));
+  ws.send(Buffer.concat([header, Buffer.alloc(10)]));
+  ws.send('not a frame');
+  await new Promise<void>((resolve) => {
+    const check = setInterval(() => acks.length === 3 && (clearInterval(check), resolve()), 10);
+  });
+  assert.deepEqual(acks, [FRAME_ACK, FRAME_ACK, FRAME_ACK]);
+  await eventually(() => service.hub.latest !== null, 'the good frame to be encoded');
+  assert.equal(service.hub.latest?.width, 32);
+  ws.close();
+});
