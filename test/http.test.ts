@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { get } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,17 @@ async function stillFile(): Promise<string> {
   return path;
 }
 
+/** A GET as programs send it: node:http, without the Sec-Fetch headers fetch() adds. */
+function plainGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers as Record<string, string>, body }));
+    }).on('error', reject);
+  });
+}
+
 /** Sends raw bytes and returns the status line of the answer. */
 function rawRequest(port: number, bytes: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -42,12 +54,21 @@ test('/healthz answers ok without a key', async (t) => {
 
 test('every other route needs the key, and says how to give it', async (t) => {
   const s = await startTestServer(t);
+  // As programs ask (ffmpeg, VLC, Home Assistant): plain HTTP, no Sec-Fetch headers.
   for (const path of ['/', '/stream.mjpg', '/snapshot.jpg', '/status.json', '/?action=stream', '/viewer.js']) {
-    const res = await fetch(s.bare(path));
+    const res = await plainGet(s.bare(path));
     assert.equal(res.status, 401, path);
-    assert.match(res.headers.get('www-authenticate') ?? '', /^Basic /, path);
-    assert.match(((await res.json()) as { error: string }).error, /access key/);
+    assert.match(res.headers['www-authenticate'] ?? '', /^Basic /, path);
+    assert.match((JSON.parse(res.body) as { error: string }).error, /access key/);
   }
+  // A browser's own fetch gets no challenge (no login box); a browser navigation gets a page.
+  const fromPage = await plainGet(s.bare('/status.json'), { 'sec-fetch-mode': 'cors' });
+  assert.equal(fromPage.status, 401);
+  assert.equal(fromPage.headers['www-authenticate'], undefined);
+  const navigation = await plainGet(s.bare('/'), { 'sec-fetch-mode': 'navigate' });
+  assert.equal(navigation.status, 401);
+  assert.match(navigation.headers['content-type'] ?? '', /text\/html/);
+  assert.match(navigation.body, /needs its access key[\s\S]*<input name="key"/);
   const wrong = await fetch(s.bare('/status.json?key=not-the-key'));
   assert.equal(wrong.status, 401);
 });

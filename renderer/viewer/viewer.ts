@@ -111,6 +111,7 @@ function setPicture(src: string | null): void {
 
 function showSnapshot(snapshot: Snapshot): void {
   setPicture(URL.createObjectURL(snapshot.blob));
+  // Which frame is up, for whoever inspects the page (the browser tests do).
   img.dataset.seq = String(snapshot.seq);
 }
 

@@ -37,14 +37,35 @@ function presentedKeys(req: Request, cookieName: string): string[] {
   return keys;
 }
 
-/** Lets a request through only with the right key (or when the server is open). */
+const KEY_NEEDED = 'This PushCam needs its access key: open the full link you were given.';
+
+/** What a person who opened a link without its key sees: the reason, and a field to paste the key. */
+const KEY_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">
+<title>PushCam: access key needed</title></head>
+<body><h1>PushCam</h1><p data-testid="message">${KEY_NEEDED}</p>
+<form method="get" action="/"><label>Access key <input name="key" autocomplete="off" required></label>
+<button type="submit">Open</button></form></body></html>
+`;
+
+/**
+ * Lets a request through only with the right key (or when the server is open). Programs (ffmpeg,
+ * VLC, Home Assistant: no Sec-Fetch-Mode header) get the Basic challenge they know how to answer.
+ * Browsers get none: it would stall a page's own fetches, or ask a person for a user name PushCam
+ * does not have. A browser that navigates here gets a page that says what to do instead.
+ */
 export function requireKey(access: Access): RequestHandler {
   return (req, res, next) => {
     if (access.key === null) return next();
     const key = access.key;
     if (presentedKeys(req, access.cookieName).some((given) => keyMatches(key, given))) return next();
-    res.set('WWW-Authenticate', 'Basic realm="PushCam", charset="UTF-8"');
-    throw new HttpError(401, 'this PushCam needs its access key: open the full link you were given (?key=...)');
+    const mode = req.get('sec-fetch-mode');
+    if (mode === undefined) res.set('WWW-Authenticate', 'Basic realm="PushCam", charset="UTF-8"');
+    if (mode === 'navigate') {
+      res.status(401).set('Content-Security-Policy', "default-src 'none'; form-action 'self'").type('html').send(KEY_PAGE);
+      return;
+    }
+    throw new HttpError(401, `${KEY_NEEDED} (?key=...)`);
   };
 }
 
