@@ -27,6 +27,9 @@ const HERE = __dirname;
 const RENDERER_ROOT = join(HERE, '..', 'renderer');
 /** A quit must not hang on a viewer's socket or a slow disk. */
 const SHUTDOWN_TIMEOUT_MS = 3000;
+/** A page that crashes again sooner than this is left alone, not reloaded in a loop. */
+const RELOAD_GAP_MS = 10_000;
+const APP_ID = 'app.pushcam.desktop';
 
 let quitting = false;
 
@@ -36,6 +39,8 @@ protocol.registerSchemesAsPrivileged([
 ]);
 
 if (app.requestSingleInstanceLock()) {
+  // Windows shows notifications only for an app with an id (the installer's shortcut carries it).
+  if (process.platform === 'win32') app.setAppUserModelId(APP_ID);
   app.on('before-quit', () => (quitting = true));
   app.whenReady().then(startApp).catch(failToStart);
 } else {
@@ -93,7 +98,20 @@ function createWindow(service: ControlService): BrowserWindow {
   nativeTheme.on('updated', () => {
     if (!win.isDestroyed()) win.setBackgroundColor(windowBackground(theme()));
   });
+  reloadAfterCrash(win);
   return win;
+}
+
+/** The page captures the camera: if it crashes, viewers get a frozen picture until it is back. */
+function reloadAfterCrash(win: BrowserWindow): void {
+  let lastReload = 0;
+  win.webContents.on('render-process-gone', (_event, details) => {
+    if (win.isDestroyed() || details.reason === 'clean-exit') return;
+    console.error(`pushcam: the window's page stopped (${details.reason})`);
+    if (Date.now() - lastReload < RELOAD_GAP_MS) return;
+    lastReload = Date.now();
+    win.loadURL(APP_PAGE).catch((err: unknown) => console.error(`pushcam: reloading the window failed: ${String(err)}`));
+  });
 }
 
 /** macOS gates the camera per app and asks the user once; elsewhere there is no such gate. */

@@ -124,10 +124,13 @@ async function rig(t: TestContext): Promise<Rig> {
   return r;
 }
 
-contractCases(async () => {
-  const { client, close } = await makeRig();
-  return { client, close };
-});
+contractCases(
+  async () => {
+    const { client, close } = await makeRig();
+    return { client, close };
+  },
+  { prefix: 'contract over Electron IPC' },
+);
 
 test('ipc: a handler for every call and the frame port, none left after unregistering', async () => {
   const r = await makeRig();
@@ -135,7 +138,10 @@ test('ipc: a handler for every call and the frame port, none left after unregist
   await r.close();
   assert.deepEqual(
     channels,
-    ['getState', 'kick', 'newKey', 'reportCamera', 'setPreview', 'start', 'stop', 'updateSettings'].map(ipcChannel.call).concat(ipcChannel.framePort).sort(),
+    (['getState', 'kick', 'newKey', 'reportCamera', 'setPreview', 'start', 'stop', 'updateSettings'] as const)
+      .map((name) => ipcChannel.call(name))
+      .concat(ipcChannel.framePort)
+      .sort(),
   );
   assert.equal(r.ipcMain.handlers.size, 0);
 });

@@ -5,22 +5,48 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
-import { FRAME_ACK } from '../server/control/contract.js';
+import { type CallName, FRAME_ACK } from '../server/control/contract.js';
 import { ControlService } from '../server/control/service.js';
 import { type ControlServer, startControlServer } from '../server/control/ws-server.js';
 import { connectControl } from '../renderer/shared/ws-client.js';
+import { contractCases } from './helpers/contract-cases.js';
 import { eventually } from './helpers/server.js';
 
-async function makeControl(t: TestContext): Promise<{ service: ControlService; control: ControlServer }> {
+interface Rig {
+  service: ControlService;
+  control: ControlServer;
+  close(): Promise<void>;
+}
+
+async function makeRig(): Promise<Rig> {
   const dir = await mkdtemp(join(tmpdir(), 'pushcam-ws-'));
-  const service = await ControlService.create({ settingsFile: null, initial: { port: 0, lanAccess: false }, configDir: dir, captureInWindow: true, log: () => {} });
+  const service = await ControlService.create({ settingsFile: join(dir, 'settings.json'), configDir: dir, captureInWindow: true, log: () => {} });
   const control = await startControlServer(service, { log: () => {} });
-  t.after(async () => {
+  const close = async (): Promise<void> => {
     await control.close();
     await service.close();
-  });
-  return { service, control };
+  };
+  return { service, control, close };
 }
+
+async function makeControl(t: TestContext): Promise<Rig> {
+  const rig = await makeRig();
+  t.after(rig.close);
+  return rig;
+}
+
+/** The browser client (renderer/shared/ws-client.ts) over the `ws` package's WebSocket. */
+function wsClient(control: ControlServer): ReturnType<typeof connectControl> {
+  return connectControl(`ws://127.0.0.1:${control.port}/control?token=${control.token}`, WebSocket as never);
+}
+
+contractCases(
+  async () => {
+    const rig = await makeRig();
+    return { client: await wsClient(rig.control), close: rig.close };
+  },
+  { prefix: 'contract over the loopback WebSocket' },
+);
 
 /** Tries a WebSocket upgrade; resolves with 'open' or the HTTP status it was refused with. */
 function upgrade(url: string, headers: Record<string, string> = {}): Promise<string> {
@@ -75,7 +101,7 @@ test('pages come with a strict CSP, and only under a Host naming this server', a
 
 test('calls and events through the real browser client', async (t) => {
   const { control } = await makeControl(t);
-  const client = await connectControl(`ws://127.0.0.1:${control.port}/control?token=${control.token}`, WebSocket as never);
+  const client = await wsClient(control);
   const states: unknown[] = [];
   const off = client.on('state', (s) => states.push(s));
   const state = await client.call('getState');
@@ -85,7 +111,7 @@ test('calls and events through the real browser client', async (t) => {
   assert.ok(states.length >= 1, 'state events arrive');
   off();
   await assert.rejects(client.call('updateSettings', { quality: 1000 }), { message: 'quality must be a whole number from 1 to 100' });
-  await assert.rejects(client.call('nope' as never), { message: 'unknown call "nope"' });
+  await assert.rejects(client.call('nope' as CallName), { message: 'unknown call "nope"' });
   assert.deepEqual(await client.openFrameChannel(), { kind: 'websocket', url: `ws://127.0.0.1:${control.port}/frames?token=${control.token}` });
 });
 

@@ -51,6 +51,7 @@ export function connectControl(url: string, Socket: WebSocketClass = WebSocket):
       });
     },
     on(event, listener) {
+      if (!EVENT_NAMES.includes(event)) throw new Error(`unknown event "${String(event)}"`);
       listeners.get(event)?.add(listener as Listener);
       return () => listeners.get(event)?.delete(listener as Listener);
     },

@@ -134,7 +134,8 @@ async function answer(ws: WebSocket, service: ControlService, text: string, log:
     const args = Array.isArray(message.args) ? message.args : [];
     const handler = service[name] as (...a: unknown[]) => unknown;
     const result = await handler.apply(service, args);
-    ws.send(JSON.stringify({ id, result: result ?? null }));
+    // A call that answers nothing sends no result, so the client resolves with undefined.
+    ws.send(JSON.stringify({ id, result }));
   } catch (err) {
     const reason = err instanceof SyntaxError ? 'not a JSON message' : (err as Error).message;
     if (!(err instanceof Error)) log(`pushcam: control call failed: ${String(err)}`);

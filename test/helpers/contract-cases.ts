@@ -3,7 +3,7 @@
 // a fresh client over a real ControlService, made by the adapter's test.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { test, type TestContext } from 'node:test';
+import { test as nodeTest, type TestContext } from 'node:test';
 import type { CallName, ControlClient, ControlEvents, EventName } from '../../server/control/contract.js';
 
 export interface ContractClient {
@@ -13,14 +13,24 @@ export interface ContractClient {
 
 export type MakeClient = () => Promise<ContractClient>;
 
-export function contractCases(makeClient: MakeClient): void {
+export interface ContractOptions {
+  /** Registers every case as skipped, with this reason, where the adapter cannot run (no Electron runtime). */
+  skip?: string;
+  /** Prefix of each case's name, to tell the adapters apart in a report. */
+  prefix?: string;
+}
+
+export function contractCases(makeClient: MakeClient, options: ContractOptions = {}): void {
   const open = async (t: TestContext): Promise<ControlClient> => {
     const { client, close } = await makeClient();
     t.after(close);
     return client;
   };
+  const prefix = options.prefix ?? 'contract';
+  const test = (name: string, run: (t: TestContext) => Promise<void>): void =>
+    void nodeTest(`${prefix}: ${name}`, options.skip === undefined ? {} : { skip: options.skip }, run);
 
-  test('contract: getState answers the settings, a stopped broadcast and the key', async (t) => {
+  test('getState answers the settings, a stopped broadcast and the key', async (t) => {
     const client = await open(t);
     const state = await client.call('getState');
     assert.equal(state.broadcast.state, 'stopped');
@@ -31,7 +41,7 @@ export function contractCases(makeClient: MakeClient): void {
     assert.deepEqual(state.viewers, []);
   });
 
-  test('contract: updateSettings answers the new state and tells the listeners', async (t) => {
+  test('updateSettings answers the new state and tells the listeners', async (t) => {
     const client = await open(t);
     const told = nextEvent(client, 'state', (s) => s.settings.quality === 55);
     const state = await client.call('updateSettings', { quality: 55, mirror: true });
@@ -41,14 +51,14 @@ export function contractCases(makeClient: MakeClient): void {
     assert.equal((await client.call('getState')).settings.quality, 55);
   });
 
-  test('contract: a bad setting is refused with a one-line reason naming it', async (t) => {
+  test('a bad setting is refused with a one-line reason naming it', async (t) => {
     const client = await open(t);
     await assertRefused(client.call('updateSettings', { quality: 1000 }), /^quality must be a whole number from 1 to 100$/);
     await assertRefused(client.call('updateSettings', { bogus: 1 } as never), /unknown setting "bogus"/);
     assert.equal((await client.call('getState')).settings.quality === 1000, false);
   });
 
-  test('contract: a capture setting change sends a capture request', async (t) => {
+  test('a capture setting change sends a capture request', async (t) => {
     const client = await open(t);
     const told = nextEvent(client, 'capture', (c) => c.intervalMs === 250);
     await client.call('updateSettings', { intervalMs: 250 });
@@ -57,7 +67,7 @@ export function contractCases(makeClient: MakeClient): void {
     assert.equal(typeof request.active, 'boolean');
   });
 
-  test('contract: start serves viewers on the chosen port, stop ends it', async (t) => {
+  test('start serves viewers on the chosen port, stop ends it', async (t) => {
     const client = await open(t);
     const port = await freePort();
     await client.call('updateSettings', { port, lanAccess: false });
@@ -73,7 +83,7 @@ export function contractCases(makeClient: MakeClient): void {
     await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
   });
 
-  test('contract: a busy port is reported in the state with a free one suggested', async (t) => {
+  test('a busy port is reported in the state with a free one suggested', async (t) => {
     const client = await open(t);
     const busy = await listen();
     t.after(() => new Promise((resolve) => busy.server.close(resolve)));
@@ -85,13 +95,13 @@ export function contractCases(makeClient: MakeClient): void {
     assert.notEqual(state.broadcast.suggestedPort, busy.port);
   });
 
-  test('contract: kicking a viewer that is not there is refused', async (t) => {
+  test('kicking a viewer that is not there is refused', async (t) => {
     const client = await open(t);
     await assertRefused(client.call('kick', 424242), /no viewer 424242/);
     await assertRefused(client.call('kick', 'x' as never), /whole number/);
   });
 
-  test('contract: newKey makes a new key', async (t) => {
+  test('newKey makes a new key', async (t) => {
     const client = await open(t);
     const before = (await client.call('getState')).share.key;
     const after = (await client.call('newKey')).share.key;
@@ -99,7 +109,7 @@ export function contractCases(makeClient: MakeClient): void {
     assert.equal((await client.call('getState')).share.key, after);
   });
 
-  test('contract: setPreview and reportCamera answer nothing; bad arguments are refused', async (t) => {
+  test('setPreview and reportCamera answer nothing; bad arguments are refused', async (t) => {
     const client = await open(t);
     assert.equal(await client.call('setPreview', true), undefined);
     assert.equal(await client.call('setPreview', false), undefined);
@@ -107,13 +117,13 @@ export function contractCases(makeClient: MakeClient): void {
     await assertRefused(client.call('setPreview', 'yes' as never), /true or false/);
   });
 
-  test('contract: a name outside the contract is refused', async (t) => {
+  test('a name outside the contract is refused', async (t) => {
     const client = await open(t);
     await assertRefused(client.call('close' as CallName), /close/);
     assert.throws(() => client.on('bogus' as EventName, () => undefined), /bogus/);
   });
 
-  test('contract: stats arrive every second; an unsubscribed listener hears nothing more', async (t) => {
+  test('stats arrive every second; an unsubscribed listener hears nothing more', async (t) => {
     const client = await open(t);
     const stats = await nextEvent(client, 'stats', () => true, 3000);
     assert.equal(typeof stats.captureFps, 'number');
@@ -128,7 +138,7 @@ export function contractCases(makeClient: MakeClient): void {
     assert.equal(heard, before);
   });
 
-  test('contract: openFrameChannel answers where camera frames go', async (t) => {
+  test('openFrameChannel answers where camera frames go', async (t) => {
     const client = await open(t);
     const channel = await client.openFrameChannel();
     assert.ok(channel.kind === 'port' || channel.kind === 'websocket');
@@ -175,7 +185,8 @@ async function listen(): Promise<{ server: Server; port: number }> {
   return { server, port: address.port };
 }
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on right now. */
+export async function freePort(): Promise<number> {
   const { server, port } = await listen();
   await new Promise((resolve) => server.close(resolve));
   return port;
