@@ -330,3 +330,19 @@ test('/status.json reports source, frame, encoder and viewers', async (t) => {
   assert.equal(c.userAgent, 'status-test');
   assert.ok(c.framesSent >= 3 && c.bytesSent > 0 && c.framesDropped >= 0 && c.since <= Date.now());
 });
+
+test('a kicked viewer is refused stream and snapshot for a while; others are not', async (t) => {
+  const s = await startTestServer(t);
+  const kicked = await MjpegClient.open(s.url('/stream.mjpg'), { 'user-agent': 'kicked-one' });
+  await kicked.waitForParts(1);
+  assert.equal(s.hub.kick(s.hub.viewerList()[0].id), true);
+  await kicked.waitForEnd();
+  for (const path of ['/stream.mjpg', '/snapshot.jpg', '/?action=stream']) {
+    const res = await plainGet(s.url(path), { 'user-agent': 'kicked-one' });
+    assert.equal(res.status, 403, path);
+    assert.match((JSON.parse(res.body) as { error: string }).error, /the broadcaster disconnected you/);
+  }
+  const other = await plainGet(s.url('/snapshot.jpg'), { 'user-agent': 'someone-else' });
+  assert.equal(other.status, 200);
+  assert.equal(s.hub.kick(12345), false);
+});

@@ -6,6 +6,7 @@ import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
 import { PatternSource } from '../server/source/pattern.js';
 import { browserFor, newPage } from './helpers/chromium.js';
+import { MjpegClient } from './helpers/mjpeg-client.js';
 import { eventually, startTestServer, type TestServer } from './helpers/server.js';
 
 const KEY_MESSAGE = 'This PushCam needs its access key: open the full link you were given.';
@@ -110,4 +111,31 @@ test('without its key the page says how to get one; with ?key it plays and keeps
   assert.equal(await page.getByTestId('message').isVisible(), false);
   const src = (await page.getByTestId('stream').getAttribute('src')) ?? '';
   assert.equal(new URL(src, server.bare('/')).searchParams.get('key'), server.key);
+});
+
+test('a kicked viewer is told so and does not work around it with snapshots', async (t) => {
+  const { server, page } = await pagePlaying(t);
+  const snapshots: string[] = [];
+  page.on('request', (r) => r.url().includes('snapshot.jpg') && snapshots.push(r.url()));
+  await eventually(() => server.hub.viewerCount === 1, 'the page to be a viewer');
+  server.hub.kick(server.hub.viewerList()[0].id);
+  await waitForText(page, 'mode', 'disconnected', 12_000);
+  await waitForText(page, 'message', /The broadcaster disconnected you/);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(server.hub.viewerCount, 0);
+  assert.deepEqual(snapshots, [], 'no fallback polling after a kick');
+});
+
+test('a full server: the page waits and comes in when a place frees up, without snapshot polling', async (t) => {
+  const server = await startTestServer(t, { maxClients: 1, source: new PatternSource({ width: 320, height: 180, intervalMs: 100 }) });
+  const occupant = await MjpegClient.open(server.url('/stream.mjpg'));
+  const page = await newPage(await browserFor(t));
+  const snapshots: string[] = [];
+  page.on('request', (r) => r.url().includes('snapshot.jpg') && snapshots.push(r.url()));
+  await page.goto(server.url('/'), { waitUntil: 'domcontentloaded' });
+  await waitForText(page, 'mode', 'waiting', 8000);
+  await waitForText(page, 'message', /as many viewers as it allows/);
+  assert.deepEqual(snapshots, []);
+  occupant.close();
+  await waitForText(page, 'mode', 'live', 15_000);
 });

@@ -17,7 +17,7 @@ const SAMPLE = 16;
 /** Mean difference per channel below which two samples show the same picture (decoders differ slightly). */
 const SAME_PICTURE = 4;
 
-type Mode = 'starting' | 'connecting' | 'live' | 'fallback' | 'stopped' | 'reconnecting' | 'locked' | 'paused';
+type Mode = 'starting' | 'connecting' | 'live' | 'fallback' | 'stopped' | 'reconnecting' | 'locked' | 'paused' | 'full' | 'kicked';
 
 const MODE_TEXT: Record<Mode, string> = {
   starting: 'connecting',
@@ -28,12 +28,20 @@ const MODE_TEXT: Record<Mode, string> = {
   reconnecting: 'reconnecting',
   locked: 'locked',
   paused: 'paused',
+  full: 'waiting',
+  kicked: 'disconnected',
 };
+
+/** How long to wait before asking again when the server is full, or after being kicked. */
+const FULL_RETRY_MS = 10_000;
+const KICKED_RETRY_MS = 60_000;
 
 const MESSAGES: Partial<Record<Mode, string>> = {
   locked: 'This PushCam needs its access key: open the full link you were given.',
   reconnecting: 'PushCam cannot be reached. Trying again…',
   stopped: 'The fallback picture stopped after 5 minutes to save bandwidth. Press Resume to watch again.',
+  full: 'PushCam has as many viewers as it allows. Trying again…',
+  kicked: 'The broadcaster disconnected you. Trying again in a minute…',
 };
 
 interface Status {
@@ -191,15 +199,42 @@ async function healthy(signal: AbortSignal): Promise<boolean> {
   }
 }
 
-/** A dead server and a stream that cannot get through (a buffering proxy) look alike from here. */
+/** The stream's own answer to a HEAD: its status, or 0 when the server cannot be reached. */
+async function probeStream(signal: AbortSignal): Promise<number> {
+  try {
+    return (await fetch(url('stream.mjpg'), { method: 'HEAD', cache: 'no-store', signal })).status;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * A dead server, a full one, a kick and a stream that cannot get through (a buffering proxy) all
+ * look alike from the <img>; the stream's answer to a HEAD tells them apart. Only the last one
+ * falls back to snapshots: a full server or a kick must not be worked around.
+ */
 async function streamBroken(signal: AbortSignal, snapshot?: Snapshot): Promise<void> {
   if (signal.aborted) return;
   // A run of its own, so a second alarm from the broken stream (error event, watchdog) is ignored.
   const own = enter(mode);
-  const up = await healthy(own);
+  const status = await probeStream(own);
   if (own.aborted) return;
-  if (up) void fallback(snapshot);
+  if (status === 200) void fallback(snapshot);
+  else if (status === 401) lock();
+  else if (status === 503) void retryLater('full', FULL_RETRY_MS);
+  else if (status === 403) void retryLater('kicked', KICKED_RETRY_MS);
   else void reconnect();
+}
+
+async function retryLater(why: 'full' | 'kicked', ms: number): Promise<void> {
+  const signal = enter(why);
+  setPicture(null);
+  try {
+    await sleep(ms, signal);
+    goLive();
+  } catch {
+    // Left waiting (hidden, resumed): nothing to undo.
+  }
 }
 
 async function reconnect(): Promise<void> {

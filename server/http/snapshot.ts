@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Hub } from '../hub/hub.js';
 import type { Pipeline } from '../pipeline.js';
 import { HttpError, intParam } from './errors.js';
+import { refuseKicked } from './stream.js';
 
 /** How long `?after=SEQ` (and a snapshot of an idle source) waits for a frame. */
 export const SNAPSHOT_WAIT_MS = 10_000;
@@ -13,6 +14,7 @@ export const SNAPSHOT_WAIT_MS = 10_000;
 export function snapshotRoute(hub: Hub, pipeline: Pipeline): RequestHandler {
   return async (req, res) => {
     const after = intParam(req, 'after', 0, Number.MAX_SAFE_INTEGER);
+    refuseKicked(hub, req);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     // An idle source's last frame may be old: start it and wait for a fresh one.

@@ -25,12 +25,20 @@ export function compatFor(userAgent: string): StreamCompat {
 
 let nextViewerId = 1;
 
+/** Stream and snapshot refuse a viewer the broadcaster kicked, for a while. */
+export function refuseKicked(hub: Hub, req: Request): void {
+  if (hub.isRefused(clientIp(req), req.get('user-agent') ?? '')) {
+    throw new HttpError(403, 'the broadcaster disconnected you; you can watch again in a minute');
+  }
+}
+
 /** GET /stream.mjpg: the push stream, open until the viewer leaves. */
 export function streamRoute(ctx: StreamContext): RequestHandler {
   return (req, res) => {
     const userAgent = req.get('user-agent') ?? '';
     const compat = enumParam(req, 'compat', ['advance', 'dual', 'plain'] as const) ?? compatFor(userAgent);
     const fps = intParam(req, 'fps', 1, 120);
+    refuseKicked(ctx.hub, req);
     if (ctx.hub.viewerCount >= ctx.maxClients) {
       res.set('Retry-After', '10');
       throw new HttpError(503, `PushCam is at its limit of ${ctx.maxClients} viewers; try again later`);

@@ -10,6 +10,9 @@ interface HubEvents {
   left: [viewer: ViewerInfo];
 }
 
+/** A kicked viewer (same address and client) is refused this long, so its page cannot just come back. */
+export const KICK_REFUSE_MS = 60_000;
+
 interface Waiter {
   after: number;
   resolve(frame: Frame | null): void;
@@ -25,6 +28,8 @@ export class Hub extends EventEmitter<HubEvents> {
   private readonly viewers = new Set<Viewer>();
   private readonly waiters = new Set<Waiter>();
   private holds = 0;
+  /** "ip user-agent" of kicked viewers, and until when they are refused. */
+  private readonly refused = new Map<string, number>();
 
   get latest(): Frame | null {
     return this.newest;
@@ -87,8 +92,18 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Ends one viewer's stream (the window's "kick"); false if there is no such viewer. */
   kick(id: number): boolean {
     const viewer = [...this.viewers].find((v) => v.info.id === id);
-    viewer?.disconnect();
-    return viewer !== undefined;
+    if (!viewer) return false;
+    this.refused.set(`${viewer.info.ip} ${viewer.info.userAgent}`, Date.now() + KICK_REFUSE_MS);
+    viewer.disconnect();
+    return true;
+  }
+
+  /** Whether this client was kicked less than KICK_REFUSE_MS ago. */
+  isRefused(ip: string, userAgent: string): boolean {
+    const key = `${ip} ${userAgent}`;
+    const until = this.refused.get(key);
+    if (until !== undefined && until <= Date.now()) this.refused.delete(key);
+    return until !== undefined && until > Date.now();
   }
 
   /** Ends every stream (a new key, or shutting down). */
