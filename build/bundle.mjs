@@ -1,12 +1,14 @@
 // Builds what runs outside tsx: the CLI for `npx pushcam` and the browser bundles.
 // tsc only type-checks (npm run typecheck); esbuild does the emitting, in well under a second.
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist');
+// Start clean, so a module that stopped being an entry leaves no stale bundle behind.
+rmSync(out, { recursive: true, force: true });
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', absWorkingDir: root };
 
 // The core runs on Node: its npm dependencies stay external (sharp is native).
@@ -20,17 +22,19 @@ await build({
   packages: 'external',
 });
 
-// Pages: every folder of renderer/ with an index.html is a page; each of its .ts files is an
-// entry (the page's script, its workers), bundled beside the page's static files. Other folders
-// (renderer/shared) are only imported.
+// Pages: every folder of renderer/ with an index.html is a page. Its entries are the scripts its
+// index.html loads, plus its workers (*-worker.ts); the other .ts files are modules they import.
+// Other folders (renderer/shared) are only imported.
 for (const page of readdirSync(join(root, 'renderer'), { withFileTypes: true })) {
   const dir = join(root, 'renderer', page.name);
   if (!page.isDirectory() || !existsSync(join(dir, 'index.html'))) continue;
   const target = join(out, 'renderer', page.name);
   mkdirSync(target, { recursive: true });
-  const entries = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
-  const statics = readdirSync(dir).filter((f) => !f.endsWith('.ts'));
-  for (const f of statics) cpSync(join(dir, f), join(target, f));
+  const files = readdirSync(dir, { withFileTypes: true }).filter((f) => f.isFile());
+  for (const f of files) if (!f.name.endsWith('.ts')) cpSync(join(dir, f.name), join(target, f.name));
+  const html = readFileSync(join(dir, 'index.html'), 'utf8');
+  const scripts = [...html.matchAll(/<script[^>]*\ssrc="\.?\/?([\w-]+)\.js"/g)].map((m) => `${m[1]}.ts`);
+  const entries = files.map((f) => f.name).filter((name) => scripts.includes(name) || name.endsWith('-worker.ts'));
   if (entries.length === 0) continue;
   await build({
     ...common,

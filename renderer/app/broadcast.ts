@@ -1,4 +1,4 @@
-import type { ControlClient, ControlState } from '../../server/control/contract.js';
+import type { BroadcastState, ControlClient, ControlState } from '../../server/control/contract.js';
 import { byTestId, errorMessage, setText } from './dom.js';
 import type { ApplySettings } from './field.js';
 
@@ -23,20 +23,6 @@ export function bindBroadcast(client: ControlClient, apply: ApplySettings): (sta
   // A call that failed outright (lost connection); cleared by the next state the core sends.
   let callError = '';
 
-  const run = (action: () => Promise<unknown>): void => {
-    button.disabled = true;
-    action().catch((err: unknown) => {
-      callError = errorMessage(err);
-      if (state) render(state);
-      button.disabled = false;
-    });
-  };
-  button.addEventListener('click', () => run(() => client.call(state?.broadcast.state === 'broadcasting' ? 'stop' : 'start')));
-  usePort.addEventListener('click', () => {
-    const port = state?.broadcast.suggestedPort;
-    if (port) run(async () => (await apply({ port }), client.call('start')));
-  });
-
   const render = (next: ControlState): void => {
     const { broadcast } = next;
     const line = callError ? { tone: 'error' as const, text: callError } : statusLine(next);
@@ -47,19 +33,43 @@ export function bindBroadcast(client: ControlClient, apply: ApplySettings): (sta
     camera.hidden = camera.textContent === '';
     usePort.hidden = !(broadcast.state === 'error' && broadcast.suggestedPort);
     setText(usePort, `Use port ${broadcast.suggestedPort ?? ''}`);
-    const live = broadcast.state === 'broadcasting';
-    onAir.dataset.live = String(live);
-    setText(onAir, live ? 'Live' : 'Off air');
-    button.dataset.state = broadcast.state;
-    button.disabled = broadcast.state === 'starting';
-    setText(button, live ? 'Stop broadcasting' : broadcast.state === 'starting' ? 'Starting…' : 'Start broadcasting');
+    renderButton(button, onAir, broadcast.state);
   };
 
-  return (next) => {
+  const show = (next: ControlState): void => {
     state = next;
     callError = '';
     render(next);
   };
+  // The answer is shown too: a call that changes nothing (start while starting) sends no event.
+  const run = (action: () => Promise<ControlState>): void => {
+    button.disabled = true;
+    action().then(show, (err: unknown) => {
+      callError = errorMessage(err);
+      if (state) render(state);
+      button.disabled = false;
+    });
+  };
+  button.addEventListener('click', () => run(() => client.call(state?.broadcast.state === 'broadcasting' ? 'stop' : 'start')));
+  usePort.addEventListener('click', () => {
+    const port = state?.broadcast.suggestedPort;
+    if (!port) return;
+    run(async () => {
+      await apply({ port });
+      return client.call('start');
+    });
+  });
+
+  return show;
+}
+
+function renderButton(button: HTMLButtonElement, onAir: HTMLElement, state: BroadcastState): void {
+  const live = state === 'broadcasting';
+  onAir.dataset.live = String(live);
+  setText(onAir, live ? 'Live' : 'Off air');
+  button.dataset.state = state;
+  button.disabled = state === 'starting';
+  setText(button, live ? 'Stop broadcasting' : state === 'starting' ? 'Starting…' : 'Start broadcasting');
 }
 
 function statusLine({ broadcast, settings }: ControlState): StatusLine {

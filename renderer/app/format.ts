@@ -1,7 +1,11 @@
+import { LIMITS } from '../../server/limits.js';
+
 // How numbers read in the window: short, with units, and stable in width where they tick.
 
+/** The frame rate an interval gives; nothing for an interval the core would refuse. */
 export function formatFps(intervalMs: number): string {
-  if (!Number.isFinite(intervalMs) || intervalMs <= 0) return '';
+  const [min, max] = LIMITS.intervalMs;
+  if (!Number.isInteger(intervalMs) || intervalMs < min || intervalMs > max) return '';
   const fps = 1000 / intervalMs;
   if (fps >= 1) return `${trim(fps)} fps`;
   return `1 frame every ${formatDuration(intervalMs)}`;

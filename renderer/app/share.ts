@@ -37,9 +37,11 @@ export function bindShare(client: ControlClient, apply: ApplySettings): (state: 
 function bindUrls(): (urls: string[]) => void {
   const list = byTestId('share-urls', HTMLUListElement);
   const empty = byTestId('share-empty', HTMLElement);
+  const hint = byTestId('share-hint', HTMLElement);
   let shown = '';
   return (urls) => {
     empty.hidden = urls.length > 0;
+    hint.hidden = urls.length === 0;
     const key = urls.join('\n');
     if (key === shown) return;
     shown = key;
