@@ -50,7 +50,7 @@ export class Capture {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private settling = false;
   private settleAgain = false;
-  private lastReport = '';
+  private reported: CameraReport | null = null;
   private closed = false;
   private readonly unsubscribe: () => void;
   private readonly onDeviceChange = (): void => void this.settle();
@@ -171,22 +171,24 @@ export class Capture {
   }
 
   /** Stops what is left of the capture, says why, and tries again in a while. */
-  private async fault(report: CameraReport): Promise<void> {
+  private async fault(report: CameraReport & { state: 'error' }): Promise<void> {
     this.stopRun();
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.settle(), RETRY_MS);
-    await this.report(report);
+    // An unplugged camera is missing on every retry until it is back; the first message says it best.
+    const previous = this.reported;
+    const stillUnplugged = report.fault === 'missing' && previous?.state === 'error' && previous.fault === 'unplugged';
+    await this.report(stillUnplugged ? previous : report);
   }
 
   /** Tells the core, once per change: retries that fail the same way stay quiet. */
   private async report(report: CameraReport): Promise<void> {
-    const key = JSON.stringify(report);
-    if (key === this.lastReport) return;
-    this.lastReport = key;
+    if (JSON.stringify(report) === JSON.stringify(this.reported)) return;
+    this.reported = report;
     try {
       await this.client.call('reportCamera', report);
     } catch (err) {
-      this.lastReport = '';
+      this.reported = null;
       console.warn(`capture: could not report the camera state: ${(err as Error).message}`);
     }
   }
@@ -234,7 +236,7 @@ function framesFor(track: MediaStreamTrack): ReadableStream<VideoFrame> | MediaS
   return Processor ? new Processor({ track }).readable : track;
 }
 
-function errorReport(err: unknown): CameraReport {
+function errorReport(err: unknown): CameraReport & { state: 'error' } {
   const { name, message } = err instanceof Error || err instanceof DOMException ? err : { name: '', message: String(err) };
   const fault = FAULT_OF_ERROR[name];
   if (fault) return { state: 'error', fault, message: FAULT_MESSAGES[fault] };

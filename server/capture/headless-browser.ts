@@ -105,7 +105,18 @@ function browserArgs(o: CapturePageOptions, profile: string): string[] {
 /** Runs the capture page in a headless browser until close(). */
 export function launchCapturePage(o: CapturePageOptions): { close(): Promise<void> } {
   const profile = mkdtempSync(join(tmpdir(), 'pushcam-browser-'));
-  const child = spawn(o.browser, browserArgs(o, profile), { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group on POSIX, so that closing ends its helper processes too, which would
+  // otherwise keep writing into the profile while it is being removed.
+  const ownGroup = process.platform !== 'win32';
+  const child = spawn(o.browser, browserArgs(o, profile), { stdio: ['ignore', 'ignore', 'pipe'], detached: ownGroup });
+  const kill = (signal: NodeJS.Signals): void => {
+    try {
+      if (ownGroup && child.pid) process.kill(-child.pid, signal);
+      else child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+  };
   let closing = false;
   let lastErrorLine = '';
   child.stderr.setEncoding('utf8');
@@ -124,7 +135,7 @@ export function launchCapturePage(o: CapturePageOptions): { close(): Promise<voi
     });
   });
   // If PushCam itself exits without close(), the browser must not outlive it.
-  const killOnExit = (): void => void child.kill();
+  const killOnExit = (): void => kill('SIGTERM');
   process.once('exit', killOnExit);
 
   return {
@@ -132,12 +143,12 @@ export function launchCapturePage(o: CapturePageOptions): { close(): Promise<voi
       closing = true;
       process.off('exit', killOnExit);
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill();
-        const forceKill = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+        kill('SIGTERM');
+        const forceKill = setTimeout(() => kill('SIGKILL'), KILL_AFTER_MS);
         await exited;
         clearTimeout(forceKill);
       }
-      rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
