@@ -1,14 +1,7 @@
 // A tiny DOM toolkit for the window: find the static elements of index.html by their test ids,
 // and build the few dynamic ones (table rows, URL rows, sparklines) without innerHTML.
 
-type ElementClass<T extends Element> = { new (): T; prototype: T };
-
-/** The element with this data-testid, of this type; a missing one is a bug in index.html. */
-export function byTestId<T extends Element>(id: string, type: ElementClass<T>, root: ParentNode = document): T {
-  const element = root.querySelector(`[data-testid="${id}"]`);
-  if (!(element instanceof type)) throw new Error(`PushCam window: no ${type.name} with data-testid="${id}"`);
-  return element;
-}
+export { byTestId } from '../shared/by-test-id.js';
 
 interface ElementProps {
   className?: string;

@@ -5,6 +5,8 @@
 // page finds out about new frames by drawing the <img> into a tiny canvas and comparing pixels,
 // and learns from status.json whether the server published frames the picture should have shown.
 
+import { byTestId } from '../shared/by-test-id.js';
+
 const STATUS_EVERY_MS = 2000;
 /** Frames published, picture unchanged this long: the stream is stuck (or blocked by a proxy). */
 const STALL_MS = 4000;
@@ -53,12 +55,6 @@ interface Status {
 interface Snapshot {
   seq: number;
   blob: Blob;
-}
-
-function byTestId<T extends HTMLElement>(id: string, type: new () => T): T {
-  const element = document.querySelector(`[data-testid="${id}"]`);
-  if (!(element instanceof type)) throw new Error(`viewer page: no ${id} element`);
-  return element;
 }
 
 const img = byTestId('stream', HTMLImageElement);
