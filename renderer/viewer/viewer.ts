@@ -195,10 +195,14 @@ async function healthy(signal: AbortSignal): Promise<boolean> {
   }
 }
 
-/** The stream's own answer to a HEAD: its status, or 0 when the server cannot be reached. */
+/** A HEAD of the stream answers at once; one that hangs is held up on the way. */
+const PROBE_MS = 3000;
+
+/** The stream's own answer to a HEAD: its status, or 0 when none came. */
 async function probeStream(signal: AbortSignal): Promise<number> {
   try {
-    return (await fetch(url('stream.mjpg'), { method: 'HEAD', cache: 'no-store', signal })).status;
+    const probe = AbortSignal.any([signal, AbortSignal.timeout(PROBE_MS)]);
+    return (await fetch(url('stream.mjpg'), { method: 'HEAD', cache: 'no-store', signal: probe })).status;
   } catch {
     return 0;
   }
@@ -214,8 +218,10 @@ async function streamBroken(signal: AbortSignal, snapshot?: Snapshot): Promise<v
   // A run of its own, so a second alarm from the broken stream (error event, watchdog) is ignored.
   const own = enter(mode);
   const status = await probeStream(own);
+  // No answer at all from the stream, but one from the server: something in between blocks it.
+  const blocked = status === 0 && (await healthy(own));
   if (own.aborted) return;
-  if (status === 200) void fallback(snapshot);
+  if (status === 200 || blocked) void fallback(snapshot);
   else if (status === 401) lock();
   else if (status === 503) void retryLater('full', FULL_RETRY_MS);
   else if (status === 403) void retryLater('kicked', KICKED_RETRY_MS);
