@@ -1,20 +1,36 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FRAME_HEADER_BYTES, MAX_FRAME, type CameraFrameMeta } from '../server/control/contract.js';
+import sharp from 'sharp';
+import { FRAME_HEADER_BYTES, MAX_FRAME, WIRE_FORMAT, type CameraFrameMeta } from '../server/control/contract.js';
 import { CameraSource, frameFromPortMessage, parseWireFrame } from '../server/source/camera.js';
 import type { SourceImage } from '../server/types.js';
 import { eventually } from './helpers/server.js';
 
-function pixelsFor(meta: CameraFrameMeta, fill = 128): Buffer {
+type PixelsMeta = Extract<CameraFrameMeta, { format: 'pixels' }>;
+
+function pixelsFor(meta: PixelsMeta, fill = 128): Buffer {
   return Buffer.alloc(meta.width * meta.height * meta.channels, fill);
 }
 
+function header(width: number, height: number, channels: number, format: number): Buffer {
+  const bytes = Buffer.alloc(FRAME_HEADER_BYTES);
+  bytes.writeUInt32LE(width, 0);
+  bytes.writeUInt32LE(height, 4);
+  bytes.writeUInt32LE(channels, 8);
+  bytes.writeUInt32LE(format, 12);
+  return bytes;
+}
+
 function wireFrame(width: number, height: number, channels: number, pixelBytes: number): Buffer {
-  const message = Buffer.alloc(FRAME_HEADER_BYTES + pixelBytes, 7);
-  message.writeUInt32LE(width, 0);
-  message.writeUInt32LE(height, 4);
-  message.writeUInt32LE(channels, 8);
-  return message;
+  return Buffer.concat([header(width, height, channels, WIRE_FORMAT.pixels), Buffer.alloc(pixelBytes, 7)]);
+}
+
+function wireJpeg(width: number, height: number, jpeg: Buffer): Buffer {
+  return Buffer.concat([header(width, height, 0, WIRE_FORMAT.jpeg), jpeg]);
+}
+
+function jpegOf(width: number, height: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: '#4080c0' } }).jpeg().toBuffer();
 }
 
 /** A started source, what it emitted, and whether it asked for capture. */
@@ -36,37 +52,37 @@ describe('CameraSource', () => {
 
   it('emits a good frame as raw pixels, without copying them', () => {
     const { source, emitted } = startedSource();
-    const meta: CameraFrameMeta = { width: 64, height: 48, channels: 4 };
+    const meta: PixelsMeta = { format: 'pixels', width: 64, height: 48, channels: 4 };
     const pixels = pixelsFor(meta);
     source.acceptFrame(meta, pixels);
     assert.equal(emitted.length, 1);
     const image = emitted[0];
     assert.equal(image.kind, 'raw');
     if (image.kind !== 'raw') return;
-    assert.deepEqual({ width: image.image.width, height: image.image.height, channels: image.image.channels }, meta);
+    assert.deepEqual({ format: 'pixels', width: image.image.width, height: image.image.height, channels: image.image.channels }, meta);
     assert.equal(image.image.data, pixels);
     assert.equal(source.status().state, 'running');
   });
 
   it('accepts RGB frames and the largest allowed size', () => {
     const { source, emitted } = startedSource();
-    source.acceptFrame({ width: 16, height: 16, channels: 3 }, Buffer.alloc(16 * 16 * 3));
-    const largest: CameraFrameMeta = { ...MAX_FRAME, channels: 4 };
+    source.acceptFrame({ format: 'pixels', width: 16, height: 16, channels: 3 }, Buffer.alloc(16 * 16 * 3));
+    const largest: PixelsMeta = { format: 'pixels', ...MAX_FRAME, channels: 4 };
     source.acceptFrame(largest, pixelsFor(largest));
     assert.equal(emitted.length, 2);
   });
 
   it('rejects malformed frames with a one-line reason, and emits nothing', () => {
     const { source, emitted } = startedSource();
-    const cases: { meta: CameraFrameMeta; length: number; reason: RegExp }[] = [
-      { meta: { width: 64, height: 48, channels: 4 }, length: 64 * 48 * 4 - 1, reason: /64x48x4 needs 12288 bytes of pixels, not 12287/ },
-      { meta: { width: 64, height: 48, channels: 3 }, length: 64 * 48 * 4, reason: /needs 9216 bytes/ },
-      { meta: { width: MAX_FRAME.width + 1, height: 48, channels: 4 }, length: (MAX_FRAME.width + 1) * 48 * 4, reason: /width 3841 is not a whole number from 16 to 3840/ },
-      { meta: { width: 64, height: MAX_FRAME.height + 1, channels: 3 }, length: 64 * (MAX_FRAME.height + 1) * 3, reason: /height 2161/ },
-      { meta: { width: 0, height: 0, channels: 4 }, length: 0, reason: /width 0 is not a whole number/ },
-      { meta: { width: 15, height: 48, channels: 4 }, length: 15 * 48 * 4, reason: /width 15/ },
-      { meta: { width: 64.5, height: 48, channels: 4 }, length: 64 * 48 * 4, reason: /width 64.5/ },
-      { meta: { width: 64, height: 48, channels: 2 as 3 }, length: 64 * 48 * 2, reason: /2 channels; expected 3 or 4/ },
+    const cases: { meta: PixelsMeta; length: number; reason: RegExp }[] = [
+      { meta: { format: 'pixels', width: 64, height: 48, channels: 4 }, length: 64 * 48 * 4 - 1, reason: /64x48x4 needs 12288 bytes of pixels, not 12287/ },
+      { meta: { format: 'pixels', width: 64, height: 48, channels: 3 }, length: 64 * 48 * 4, reason: /needs 9216 bytes/ },
+      { meta: { format: 'pixels', width: MAX_FRAME.width + 1, height: 48, channels: 4 }, length: (MAX_FRAME.width + 1) * 48 * 4, reason: /width 3841 is not a whole number from 16 to 3840/ },
+      { meta: { format: 'pixels', width: 64, height: MAX_FRAME.height + 1, channels: 3 }, length: 64 * (MAX_FRAME.height + 1) * 3, reason: /height 2161/ },
+      { meta: { format: 'pixels', width: 0, height: 0, channels: 4 }, length: 0, reason: /width 0 is not a whole number/ },
+      { meta: { format: 'pixels', width: 15, height: 48, channels: 4 }, length: 15 * 48 * 4, reason: /width 15/ },
+      { meta: { format: 'pixels', width: 64.5, height: 48, channels: 4 }, length: 64 * 48 * 4, reason: /width 64.5/ },
+      { meta: { format: 'pixels', width: 64, height: 48, channels: 2 as 3 }, length: 64 * 48 * 2, reason: /2 channels; expected 3 or 4/ },
     ];
     for (const { meta, length, reason } of cases) {
       assert.throws(() => source.acceptFrame(meta, Buffer.alloc(length)), (err: Error) => reason.test(err.message) && !err.message.includes('\n'));
@@ -74,16 +90,27 @@ describe('CameraSource', () => {
     assert.equal(emitted.length, 0);
   });
 
+  it('emits a good JPEG frame as a JPEG, and refuses a broken one or one of another size', async () => {
+    const { source, emitted } = startedSource();
+    const jpeg = await jpegOf(64, 48);
+    source.acceptFrame({ format: 'jpeg', width: 64, height: 48 }, jpeg);
+    assert.deepEqual(emitted, [{ kind: 'jpeg', data: jpeg }]);
+    assert.throws(() => source.acceptFrame({ format: 'jpeg', width: 64, height: 48 }, jpeg.subarray(0, -2)), /not a complete JPEG/);
+    assert.throws(() => source.acceptFrame({ format: 'jpeg', width: 32, height: 48 }, jpeg), /JPEG is 64x48, but its header says 32x48/);
+    assert.throws(() => source.acceptFrame({ format: 'jpeg', width: MAX_FRAME.width + 1, height: 48 }, jpeg), /width 3841/);
+    assert.equal(emitted.length, 1);
+  });
+
   it('checks frames that come while stopped, and drops the good ones', () => {
     const source = new CameraSource({ onDemand: () => undefined });
-    const meta: CameraFrameMeta = { width: 32, height: 32, channels: 4 };
+    const meta: PixelsMeta = { format: 'pixels', width: 32, height: 32, channels: 4 };
     assert.doesNotThrow(() => source.acceptFrame(meta, pixelsFor(meta)));
     assert.throws(() => source.acceptFrame(meta, Buffer.alloc(3)), /not 3/);
   });
 
   it('shows a "camera unavailable" picture, of the last frame size, on an error report', async () => {
     const { source, emitted } = startedSource();
-    const meta: CameraFrameMeta = { width: 320, height: 240, channels: 4 };
+    const meta: PixelsMeta = { format: 'pixels', width: 320, height: 240, channels: 4 };
     source.acceptFrame(meta, pixelsFor(meta, 200));
     source.report({ state: 'error', fault: 'busy', message: 'The camera is in use by another program' });
     assert.deepEqual(source.status(), { kind: 'camera', state: 'error', error: 'The camera is in use by another program' });
@@ -100,7 +127,7 @@ describe('CameraSource', () => {
 
   it('keeps the placeholder up against a frame that was on its way, until capture resumes', async () => {
     const { source, emitted } = startedSource();
-    const meta: CameraFrameMeta = { width: 64, height: 48, channels: 4 };
+    const meta: PixelsMeta = { format: 'pixels', width: 64, height: 48, channels: 4 };
     source.report({ state: 'error', fault: 'unplugged', message: 'The camera was unplugged' });
     source.acceptFrame(meta, pixelsFor(meta));
     await eventually(() => emitted.length === 1, 'the placeholder frame');
@@ -126,15 +153,35 @@ describe('CameraSource', () => {
 describe('parseWireFrame', () => {
   it('reads the header and leaves the pixels in place', () => {
     const message = wireFrame(32, 16, 4, 32 * 16 * 4);
-    const { meta, pixels } = parseWireFrame(message);
-    assert.deepEqual(meta, { width: 32, height: 16, channels: 4 });
-    assert.equal(pixels.length, 32 * 16 * 4);
-    assert.equal(pixels.buffer, message.buffer);
-    assert.equal(pixels.byteOffset, message.byteOffset + FRAME_HEADER_BYTES);
+    const { meta, data } = parseWireFrame(message);
+    assert.deepEqual(meta, { format: 'pixels', width: 32, height: 16, channels: 4 });
+    assert.equal(data.length, 32 * 16 * 4);
+    assert.equal(data.buffer, message.buffer);
+    assert.equal(data.byteOffset, message.byteOffset + FRAME_HEADER_BYTES);
+  });
+
+  it('reads a JPEG frame and leaves the JPEG in place', async () => {
+    const jpeg = await jpegOf(40, 30);
+    const message = wireJpeg(40, 30, jpeg);
+    const { meta, data } = parseWireFrame(message);
+    assert.deepEqual(meta, { format: 'jpeg', width: 40, height: 30 });
+    assert.ok(data.equals(jpeg));
+    assert.equal(data.buffer, message.buffer);
+  });
+
+  it('rejects a truncated JPEG, one of another size than its header says, or an unknown format, in one line', async () => {
+    const jpeg = await jpegOf(40, 30);
+    const oneLine = (reason: RegExp) => (err: Error) => reason.test(err.message) && !err.message.includes('\n');
+    assert.throws(() => parseWireFrame(wireJpeg(40, 30, jpeg.subarray(0, jpeg.length - 100))), oneLine(/camera frame of \d+ bytes is not a complete JPEG/));
+    assert.throws(() => parseWireFrame(wireJpeg(40, 30, Buffer.alloc(0))), oneLine(/not a complete JPEG/));
+    assert.throws(() => parseWireFrame(wireJpeg(80, 30, jpeg)), oneLine(/camera frame JPEG is 40x30, but its header says 80x30/));
+    assert.throws(() => parseWireFrame(wireJpeg(40, 4000, jpeg)), oneLine(/height 4000 is not a whole number from 16 to 2160/));
+    assert.throws(() => parseWireFrame(Buffer.concat([header(40, 30, 4, WIRE_FORMAT.jpeg), jpeg])), oneLine(/4 channels in its header; expected 0/));
+    assert.throws(() => parseWireFrame(Buffer.concat([header(40, 30, 0, 2), jpeg])), oneLine(/format 2 is unknown/));
   });
 
   it('rejects a short or inconsistent message', () => {
-    assert.throws(() => parseWireFrame(Buffer.alloc(5)), /5 bytes, shorter than its 12-byte header/);
+    assert.throws(() => parseWireFrame(Buffer.alloc(5)), /5 bytes, shorter than its 16-byte header/);
     assert.throws(() => parseWireFrame(wireFrame(32, 16, 4, 32 * 16 * 4 - 4)), /needs 2048 bytes of pixels, not 2044/);
     assert.throws(() => parseWireFrame(wireFrame(32, 16, 1, 32 * 16)), /1 channels/);
     assert.throws(() => parseWireFrame(wireFrame(0xffffffff, 16, 4, 64)), /width 4294967295/);
@@ -145,7 +192,7 @@ describe('frameFromPortMessage', () => {
   it('reads { width, height, channels, pixels: ArrayBuffer } without copying the pixels', () => {
     const pixels = new ArrayBuffer(20 * 20 * 3);
     const frame = frameFromPortMessage({ width: 20, height: 20, channels: 3, pixels });
-    assert.deepEqual(frame.meta, { width: 20, height: 20, channels: 3 });
+    assert.deepEqual(frame.meta, { format: 'pixels', width: 20, height: 20, channels: 3 });
     assert.equal(frame.pixels.buffer, pixels);
   });
 

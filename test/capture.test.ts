@@ -27,6 +27,8 @@ if (!existsSync(join(CAPTURE_DIR, 'capture-worker.js'))) {
 
 interface Arrival {
   meta: CameraFrameMeta;
+  /** The JPEG's or the pixels' size. */
+  bytes: number;
   at: number;
 }
 
@@ -34,6 +36,7 @@ interface Arrival {
 interface Stats {
   captured: number;
   skipped: number;
+  /** copyTo, plus the JPEG encoding on a WebSocket. */
   copyMs: number;
   ackMs: number;
   width: number;
@@ -69,7 +72,8 @@ async function frameServer(t: TestContext) {
     state.connections++;
     socket.on('close', () => state.closed++);
     socket.on('message', (data: Buffer) => {
-      state.arrivals.push({ meta: parseWireFrame(data).meta, at: performance.now() });
+      const { meta, data: body } = parseWireFrame(data);
+      state.arrivals.push({ meta, bytes: body.length, at: performance.now() });
       state.unacknowledged++;
       state.mostInFlight = Math.max(state.mostInFlight, state.unacknowledged);
       setTimeout(() => {
@@ -95,8 +99,8 @@ async function browserFor(t: TestContext, launch: () => Promise<Browser> = launc
 }
 
 /** Opens the fake camera in the page and starts the worker on it, sending to `channel`. */
-async function startWorker(page: Page, o: { channel: 'port' | string; intervalMs: number; width: number; height: number }): Promise<void> {
-  await page.evaluate(async ({ channel, intervalMs, width, height }) => {
+async function startWorker(page: Page, o: { channel: 'port' | string; intervalMs: number; width: number; height: number; jpegQuality?: number }): Promise<void> {
+  await page.evaluate(async ({ channel, intervalMs, width, height, jpegQuality = 80 }) => {
     type Processor = new (init: { track: MediaStreamTrack }) => { readable: ReadableStream };
     const g = globalThis as unknown as Record<string, unknown> & { MediaStreamTrackProcessor: Processor };
     const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: width }, height: { ideal: height } } });
@@ -107,7 +111,7 @@ async function startWorker(page: Page, o: { channel: 'port' | string; intervalMs
     Object.assign(g, { worker, track, stats });
     worker.onmessage = (event) => stats.push(event.data);
     if (channel !== 'port') {
-      worker.postMessage({ frames, channel: { kind: 'websocket', url: channel }, intervalMs }, [frames]);
+      worker.postMessage({ frames, channel: { kind: 'websocket', url: channel }, intervalMs, jpegQuality }, [frames]);
       return;
     }
     // The core's end of the port, here in the page: keep the newest frame, answer at once.
@@ -116,7 +120,7 @@ async function startWorker(page: Page, o: { channel: 'port' | string; intervalMs
       g.lastPortFrame = event.data;
       port1.postMessage('ack');
     };
-    worker.postMessage({ frames, channel: { kind: 'port', port: port2 }, intervalMs }, [frames, port2]);
+    worker.postMessage({ frames, channel: { kind: 'port', port: port2 }, intervalMs, jpegQuality }, [frames, port2]);
   }, o);
 }
 
@@ -131,20 +135,34 @@ function workerStats(page: Page): Promise<Stats[]> {
 }
 
 describe('capture worker in Chromium', () => {
-  it('sends frames of the asked size over a WebSocket, one at a time, and reports its costs', async (t) => {
+  it('sends JPEG frames of the asked size over a WebSocket, one at a time, and reports its costs', async (t) => {
     const server = await frameServer(t);
     const page = await newPage(await browserFor(t));
     await page.goto(server.page);
     await startWorker(page, { channel: server.frames, intervalMs: 50, width: 1280, height: 720 });
+    // parseWireFrame has checked each one is a whole JPEG of the size its header says.
     await eventually(() => server.state.arrivals.length >= 5, '5 frames', 20_000);
-    assert.deepEqual(server.state.arrivals[0].meta, { width: 1280, height: 720, channels: 4 });
+    assert.deepEqual(server.state.arrivals[0].meta, { format: 'jpeg', width: 1280, height: 720 });
     assert.equal(server.state.mostInFlight, 1);
     await eventually(async () => (await workerStats(page)).filter((s) => s.captured > 0).length >= 3, 'three stats reports with frames', 10_000);
     const stats = await workerStats(page);
-    const copyMs = median(stats.map((s) => s.copyMs));
+    const encodeMs = median(stats.map((s) => s.copyMs));
     const ackMs = median(stats.map((s) => s.ackMs));
-    assert.ok(copyMs > 0 && ackMs > 0, `copyTo ${copyMs} ms, send to ack ${ackMs} ms`);
-    t.diagnostic(`1280x720 RGBA over WebSocket: copyTo ${copyMs} ms, send to acknowledgement ${ackMs} ms (median of per-second means)`);
+    assert.ok(encodeMs > 0 && ackMs > 0, `copyTo and JPEG encode ${encodeMs} ms, send to ack ${ackMs} ms`);
+    const kB = Math.round(median(server.state.arrivals.map((a) => a.bytes)) / 1024);
+    t.diagnostic(`1280x720 JPEG over WebSocket: copyTo and JPEG encode ${encodeMs} ms, send to acknowledgement ${ackMs} ms (median of per-second means), ${kB} KB a frame`);
+  });
+
+  it('delivers 1280x720 over a WebSocket well above the 5 fps raw pixels managed', async (t) => {
+    const server = await frameServer(t);
+    const page = await newPage(await browserFor(t));
+    await page.goto(server.page);
+    await startWorker(page, { channel: server.frames, intervalMs: 50, width: 1280, height: 720 });
+    await eventually(() => server.state.arrivals.length > 0, 'a first frame', 20_000);
+    await sleep(3500);
+    const fps = rateOver(server.state.arrivals, 3000);
+    t.diagnostic(`1280x720 JPEG over WebSocket at 50 ms: ${fps.toFixed(1)} fps`);
+    assert.ok(fps >= 8, `${fps.toFixed(2)} fps at 1280x720, 50 ms`);
   });
 
   it('waits for each acknowledgement, counting the capture times it skips', async (t) => {
@@ -160,7 +178,7 @@ describe('capture worker in Chromium', () => {
     await eventually(async () => (await workerStats(page)).some((s) => s.skipped > 0), 'skipped capture times in the stats');
   });
 
-  it('keeps to the interval, takes a new one live, and stops on command', async (t) => {
+  it('keeps to the interval, takes a new interval and JPEG quality live, and stops on command', async (t) => {
     const server = await frameServer(t);
     const page = await newPage(await browserFor(t));
     await page.goto(server.page);
@@ -170,10 +188,13 @@ describe('capture worker in Chromium', () => {
     await sleep(3000);
     const slow = rateOver(server.state.arrivals, 2500);
     assert.ok(slow > 3.5 && slow <= 5.3, `${slow.toFixed(2)} fps at 200 ms`);
-    await page.evaluate(() => (globalThis as unknown as { worker: Worker }).worker.postMessage({ intervalMs: 100 }));
+    const bytesAt80 = median(server.state.arrivals.map((a) => a.bytes));
+    await page.evaluate(() => (globalThis as unknown as { worker: Worker }).worker.postMessage({ intervalMs: 100, jpegQuality: 20 }));
     await sleep(2500);
     const fast = rateOver(server.state.arrivals, 2000);
     assert.ok(fast > 7 && fast <= 10.5, `${fast.toFixed(2)} fps at 100 ms`);
+    const bytesAt20 = median(server.state.arrivals.slice(-5).map((a) => a.bytes));
+    assert.ok(bytesAt20 < bytesAt80 * 0.8, `JPEGs of ${bytesAt20} bytes at quality 20, ${bytesAt80} at 80`);
     await page.evaluate(() => (globalThis as unknown as { worker: Worker }).worker.postMessage({ stop: true }));
     await eventually(() => server.state.closed === 1, 'the frame socket to close');
     const count = server.state.arrivals.length;
@@ -181,7 +202,7 @@ describe('capture worker in Chromium', () => {
     assert.equal(server.state.arrivals.length, count);
   });
 
-  it('sends frames over a MessagePort in the format the core reads, at a measured cost', async (t) => {
+  it('sends raw pixels over a MessagePort in the format the core reads, at a measured cost', async (t) => {
     const server = await frameServer(t);
     const page = await newPage(await browserFor(t));
     await page.goto(server.page);
@@ -194,7 +215,7 @@ describe('capture worker in Chromium', () => {
       return { width, height, channels, pixels: Array.from(new Uint8Array(pixels, 0, 64)), byteLength: pixels.byteLength };
     });
     const { meta } = frameFromPortMessage({ ...message, pixels: new ArrayBuffer(message.byteLength) });
-    assert.deepEqual(meta, { width: 1280, height: 720, channels: 4 });
+    assert.deepEqual(meta, { format: 'pixels', width: 1280, height: 720, channels: 4 });
     assert.ok(message.pixels.some((v) => v !== 0), 'the pixels hold a picture');
     const stats = await workerStats(page);
     t.diagnostic(`1280x720 RGBA over a MessagePort: copyTo ${median(stats.map((s) => s.copyMs))} ms, send to acknowledgement ${median(stats.map((s) => s.ackMs))} ms`);
@@ -220,9 +241,9 @@ async function core(t: TestContext, settings: { width: number; height: number; i
   });
   const arrivals: Arrival[] = [];
   const accept = service.acceptFrame.bind(service);
-  service.acceptFrame = (meta, pixels) => {
-    arrivals.push({ meta, at: performance.now() });
-    accept(meta, pixels);
+  service.acceptFrame = (meta, data) => {
+    arrivals.push({ meta, bytes: data.length, at: performance.now() });
+    accept(meta, data);
   };
   return { service, control, arrivals, logs };
 }
@@ -253,21 +274,25 @@ async function capturePage(browser: Browser, url: string): Promise<Page> {
 }
 
 describe('capture page with the PushCam core', () => {
-  it('captures at the asked size and interval while frames are wanted, and lets the camera go after', async (t) => {
+  it('captures JPEG at the asked size, interval and quality while frames are wanted, and lets the camera go after', async (t) => {
     const { service, control, arrivals } = await core(t, { width: 320, height: 240, intervalMs: 200 });
     const page = await capturePage(await browserFor(t), control.capturePageUrl);
     const release = service.hub.hold();
     await eventually(() => arrivals.length >= 3, 'camera frames in the core', 10_000);
-    assert.deepEqual(arrivals[0].meta, { width: 320, height: 240, channels: 4 });
+    assert.deepEqual(arrivals[0].meta, { format: 'jpeg', width: 320, height: 240 });
     assert.deepEqual(service.getState().source, { kind: 'camera', state: 'running' });
     await sleep(2500);
     const rate = rateOver(arrivals, 2000);
     assert.ok(rate > 3.5 && rate <= 5.3, `${rate.toFixed(2)} fps at 200 ms`);
     assert.ok(service.hub.latest, 'the core encoded a frame');
 
+    const bytesAt80 = median(arrivals.map((a) => a.bytes));
+    await service.updateSettings({ quality: 20 });
+    await eventually(() => arrivals[arrivals.length - 1].bytes < bytesAt80 * 0.8, 'smaller JPEGs at quality 20', 5000);
+
     await service.updateSettings({ width: 640, height: 480 });
     await eventually(() => arrivals[arrivals.length - 1].meta.width === 640, 'frames of the new size', 10_000);
-    assert.deepEqual(arrivals[arrivals.length - 1].meta, { width: 640, height: 480, channels: 4 });
+    assert.deepEqual(arrivals[arrivals.length - 1].meta, { format: 'jpeg', width: 640, height: 480 });
     const states = await trackStates(page);
     assert.deepEqual(states, ['ended', 'live'], 'the first camera track was stopped for the new size');
 
@@ -346,7 +371,7 @@ describe('headless capture browser', () => {
     const release = service.hub.hold();
     t.after(release);
     await eventually(() => arrivals.length >= 3, 'camera frames from the headless browser', 20_000);
-    assert.deepEqual(arrivals[0].meta, { width: 320, height: 240, channels: 4 });
+    assert.deepEqual(arrivals[0].meta, { format: 'jpeg', width: 320, height: 240 });
     const profile = profiles().find((name) => !before.has(name));
     assert.ok(profile, 'a fresh profile folder');
     await browser.close();

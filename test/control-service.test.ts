@@ -39,7 +39,7 @@ function rgba(width: number, height: number, shade: number): Buffer {
 function fakeCamera(service: ControlService, t: TestContext): void {
   let shade = 0;
   const timer = setInterval(() => {
-    if (service.getState().capture.active) service.acceptFrame({ width: 64, height: 48, channels: 4 }, rgba(64, 48, (shade += 10) % 256));
+    if (service.getState().capture.active) service.acceptFrame({ format: 'pixels', width: 64, height: 48, channels: 4 }, rgba(64, 48, (shade += 10) % 256));
   }, 30);
   t.after(() => clearInterval(timer));
 }
@@ -96,10 +96,33 @@ test('settings apply live: quality and overlays to the encoder, size and interva
   await service.updateSettings({ intervalMs: 250, width: 640, height: 480 });
   assert.deepEqual(
     { ...captures.at(-1), active: undefined },
-    { active: undefined, cameraId: '', cameraLabel: '', width: 640, height: 480, intervalMs: 250 },
+    { active: undefined, cameraId: '', cameraLabel: '', width: 640, height: 480, intervalMs: 250, jpegQuality: 80 },
   );
   await assert.rejects(service.updateSettings({ quality: 0 }), /quality must be a whole number from 1 to 100/);
   await assert.rejects(service.updateSettings({ nonsense: true } as never), /unknown setting "nonsense"/);
+});
+
+test("capture's JPEG quality: the user's while JPEGs pass through untouched, at least 95 while the core re-encodes them", async (t) => {
+  const service = await makeService(t, { quality: 70 });
+  const captures = record(service, 'capture');
+  const jpegQuality = (): number => service.getState().capture.jpegQuality;
+  assert.equal(jpegQuality(), 70);
+  await service.updateSettings({ quality: 60 });
+  assert.deepEqual(captures.map((c) => c.jpegQuality), [60], 'a quality change passes on');
+  for (const overlay of [{ mirror: true }, { rotate: 90 as const }, { timestamp: true }, { text: 'front door' }]) {
+    await service.updateSettings(overlay);
+    assert.equal(jpegQuality(), 95, `with ${JSON.stringify(overlay)}`);
+    assert.equal(captures.at(-1)?.jpegQuality, 95);
+    await service.updateSettings({ mirror: false, rotate: 0, timestamp: false, text: '' });
+    assert.equal(captures.at(-1)?.jpegQuality, 60);
+  }
+  const told = captures.length;
+  await service.updateSettings({ mirror: true });
+  await service.updateSettings({ quality: 90, text: 'hello' });
+  assert.equal(captures.length, told + 1, 'no capture request when re-encoding anyway and only the quality or overlays change');
+  assert.equal(jpegQuality(), 95);
+  await service.updateSettings({ quality: 98 });
+  assert.equal(jpegQuality(), 98, 'never below what the user asked for');
 });
 
 test('changing who can connect restarts the server; a new key drops viewers and old links', async (t) => {

@@ -4,8 +4,9 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import sharp from 'sharp';
 import WebSocket from 'ws';
-import { type CallName, FRAME_ACK } from '../server/control/contract.js';
+import { type CallName, FRAME_ACK, FRAME_HEADER_BYTES, WIRE_FORMAT } from '../server/control/contract.js';
 import { ControlService } from '../server/control/service.js';
 import { type ControlServer, startControlServer } from '../server/control/ws-server.js';
 import { connectControl } from '../renderer/shared/ws-client.js';
@@ -122,18 +123,26 @@ test('camera frames over /frames: each acked, bad ones refused without harm', as
   await new Promise((r) => ws.once('open', r));
   const acks: string[] = [];
   ws.on('message', (m) => acks.push(m.toString()));
-  const header = Buffer.alloc(12);
-  header.writeUInt32LE(32, 0);
-  header.writeUInt32LE(24, 4);
-  header.writeUInt32LE(4, 8);
-  ws.send(Buffer.concat([header, Buffer.alloc(32 * 24 * 4, 128)]));
-  ws.send(Buffer.concat([header, Buffer.alloc(10)]));
+  const header = (width: number, height: number, channels: number, format: number): Buffer => {
+    const bytes = Buffer.alloc(FRAME_HEADER_BYTES);
+    [width, height, channels, format].forEach((value, i) => bytes.writeUInt32LE(value, i * 4));
+    return bytes;
+  };
+  const pixels = header(32, 24, 4, WIRE_FORMAT.pixels);
+  ws.send(Buffer.concat([pixels, Buffer.alloc(32 * 24 * 4, 128)]));
+  ws.send(Buffer.concat([pixels, Buffer.alloc(10)]));
   ws.send('not a frame');
-  await new Promise<void>((resolve) => {
-    const check = setInterval(() => acks.length === 3 && (clearInterval(check), resolve()), 10);
-  });
+  await eventually(() => acks.length === 3, 'three acknowledgements');
   assert.deepEqual(acks, [FRAME_ACK, FRAME_ACK, FRAME_ACK]);
   await eventually(() => service.hub.latest !== null, 'the good frame to be encoded');
   assert.equal(service.hub.latest?.width, 32);
+
+  // With no overlays or turning, a JPEG frame is what viewers get, byte for byte.
+  const jpeg = await sharp({ create: { width: 48, height: 36, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+  ws.send(Buffer.concat([header(48, 36, 0, WIRE_FORMAT.jpeg), jpeg.subarray(0, -2)]));
+  ws.send(Buffer.concat([header(48, 36, 0, WIRE_FORMAT.jpeg), jpeg]));
+  await eventually(() => acks.length === 5, 'five acknowledgements');
+  await eventually(() => service.hub.latest?.width === 48, 'the JPEG frame to reach viewers');
+  assert.ok(service.hub.latest?.jpeg.equals(jpeg));
   ws.close();
 });

@@ -8,23 +8,32 @@
 // workers, transferable tracks) get the track instead. Reading and copying happen here either way,
 // on timers a hidden or minimised window does not stop (requestAnimationFrame would).
 
-import { FRAME_ACK, FRAME_HEADER_BYTES, type CameraFrameMeta, type FrameChannel } from '../../server/control/contract.js';
+import { FRAME_ACK, FRAME_HEADER_BYTES, WIRE_FORMAT, type FrameChannel } from '../../server/control/contract.js';
 
-export interface StartCommand {
+/** What can change while capturing, without reopening the camera. */
+export interface LiveSettings {
+  intervalMs: number;
+  /** JPEG quality, 1..100, on a channel that carries JPEG (the WebSocket). */
+  jpegQuality: number;
+}
+
+export interface StartCommand extends LiveSettings {
   /** The camera's frames (Chromium), or its track where workers have MediaStreamTrackProcessor. */
   frames: ReadableStream<VideoFrame> | MediaStreamTrack;
   channel: FrameChannel;
-  intervalMs: number;
 }
 
-export type WorkerCommand = StartCommand | { intervalMs: number } | { stop: true };
+export type WorkerCommand = StartCommand | LiveSettings | { stop: true };
 
 export interface CaptureStats {
   /** Frames sent since the start. */
   captured: number;
   /** Capture times that passed while the previous frame was unacknowledged or no frame had come. */
   skipped: number;
-  /** Mean VideoFrame.copyTo time over the last second. */
+  /**
+   * Mean time over the last second to turn a frame into what the channel carries: VideoFrame.copyTo,
+   * and on a WebSocket the JPEG encoding too.
+   */
   copyMs: number;
   /** Mean time from sending a frame to its FRAME_ACK over the last second (transfer + core). */
   ackMs: number;
@@ -46,13 +55,23 @@ interface TrackProcessorConstructor {
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
 
-/** Where frames go: a MessagePort or a WebSocket. Both copy a frame as they send it. */
+interface FrameSize {
+  width: number;
+  height: number;
+}
+
+/** A frame in the form its channel carries, ready to go. */
+interface OutgoingFrame {
+  send(): void;
+}
+
+/** Where frames go: a MessagePort takes raw RGBA pixels, a WebSocket takes JPEG. */
 interface FrameSink {
+  /** What prepare() does, for the log and error messages. */
+  readonly work: string;
   readonly ready: boolean;
-  /** The bytes the next frame's pixels are copied into. */
-  target(meta: CameraFrameMeta): Uint8Array;
-  /** Sends the pixels just copied into target(). */
-  send(meta: CameraFrameMeta, pixels: Uint8Array): void;
+  /** Turns the frame into what the channel carries: the costly part, reported as copyMs. */
+  prepare(frame: VideoFrame, size: FrameSize, settings: LiveSettings): Promise<OutgoingFrame>;
   close(): void;
 }
 
@@ -63,15 +82,16 @@ interface SinkEvents {
 }
 
 /**
- * One buffer for every frame of a size, `headerBytes` then the pixels. Copying into memory used
- * before costs about 1 ms a 720p frame; into a new buffer, 12-14 ms (measured in Chromium 156).
+ * Copies frames as RGBA into one ImageData, reused while the frame size stays the same: into
+ * memory used before, copyTo costs about 1 ms a 720p frame; into a new buffer, 12-14 ms
+ * (measured in Chromium 156).
  */
-function reusedBuffer(headerBytes: number): (meta: CameraFrameMeta) => ArrayBuffer {
-  let buffer = new ArrayBuffer(0);
-  return (meta) => {
-    const size = headerBytes + meta.width * meta.height * meta.channels;
-    if (buffer.byteLength !== size) buffer = new ArrayBuffer(size);
-    return buffer;
+function pixelCopier(): (frame: VideoFrame, size: FrameSize) => Promise<ImageData> {
+  let image = new ImageData(1, 1);
+  return async (frame, { width, height }) => {
+    if (image.width !== width || image.height !== height) image = new ImageData(width, height);
+    await frame.copyTo(image.data, { format: 'RGBA' });
+    return image;
   };
 }
 
@@ -79,23 +99,28 @@ function reusedBuffer(headerBytes: number): (meta: CameraFrameMeta) => ArrayBuff
 // whose ArrayBuffers are transferred (electron/electron#34905), and between processes a transfer
 // copies the bytes anyway.
 function portSink(port: MessagePort, events: SinkEvents): FrameSink {
-  const bufferFor = reusedBuffer(0);
+  const copyPixels = pixelCopier();
   port.onmessage = (event: MessageEvent) => {
     if (event.data === FRAME_ACK) events.onAck();
   };
   return {
+    work: 'copyTo',
     ready: true,
-    target: (meta) => new Uint8Array(bufferFor(meta)),
-    send(meta, pixels) {
-      port.postMessage({ width: meta.width, height: meta.height, channels: meta.channels, pixels: pixels.buffer });
+    async prepare(frame, size) {
+      const pixels = (await copyPixels(frame, size)).data.buffer;
+      return { send: () => port.postMessage({ ...size, channels: CHANNELS, pixels }) };
     },
     close: () => port.close(),
   };
 }
 
+// Raw 720p frames (3.7 MB) take 120-230 ms each over a loopback WebSocket, ws.send() alone
+// blocking 70-110 ms; as JPEG they take a few ms. The message goes as a Blob: reading it into an
+// ArrayBuffer first only adds that step (measured).
 function socketSink(url: string, events: SinkEvents): FrameSink {
+  const copyPixels = pixelCopier();
+  const encodeJpeg = jpegEncoder();
   const socket = new WebSocket(url);
-  const bufferFor = reusedBuffer(FRAME_HEADER_BYTES);
   let closing = false;
   socket.onopen = () => events.onReady();
   socket.onmessage = (event: MessageEvent) => {
@@ -105,22 +130,49 @@ function socketSink(url: string, events: SinkEvents): FrameSink {
     if (!closing) events.onClosed(`the frame connection closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`);
   };
   return {
+    work: 'copyTo and JPEG encode',
     get ready() {
       return socket.readyState === WebSocket.OPEN;
     },
-    target: (meta) => new Uint8Array(bufferFor(meta), FRAME_HEADER_BYTES),
-    send(meta, pixels) {
-      const header = new DataView(pixels.buffer, 0, FRAME_HEADER_BYTES);
-      header.setUint32(0, meta.width, true);
-      header.setUint32(4, meta.height, true);
-      header.setUint32(8, meta.channels, true);
-      socket.send(pixels.buffer as ArrayBuffer);
+    async prepare(frame, size, { jpegQuality }) {
+      const jpeg = await encodeJpeg(await copyPixels(frame, size), jpegQuality);
+      const message = new Blob([jpegHeader(size), jpeg]);
+      return { send: () => socket.send(message) };
     },
     close() {
       closing = true;
       socket.close();
     },
   };
+}
+
+/**
+ * Encodes pixels as JPEG through one canvas. They are put there, not drawn from the VideoFrame:
+ * drawImage(frame) takes 13-16 ms a 720p frame, copyTo and putImageData about 1.3 ms (measured
+ * in headless Chromium 156, which draws in software).
+ */
+function jpegEncoder(): (image: ImageData, quality: number) => Promise<Blob> {
+  const canvas = new OffscreenCanvas(1, 1);
+  const context = canvas.getContext('2d', { alpha: false });
+  if (!context) throw new Error('this browser cannot draw camera frames in a worker');
+  return (image, quality) => {
+    if (canvas.width !== image.width || canvas.height !== image.height) {
+      canvas.width = image.width;
+      canvas.height = image.height;
+    }
+    context.putImageData(image, 0, 0);
+    return canvas.convertToBlob({ type: 'image/jpeg', quality: quality / 100 });
+  };
+}
+
+/** The WebSocket frame header (server/control/contract.ts) of a JPEG: it has no channels. */
+function jpegHeader({ width, height }: FrameSize): ArrayBuffer {
+  const header = new DataView(new ArrayBuffer(FRAME_HEADER_BYTES));
+  header.setUint32(0, width, true);
+  header.setUint32(4, height, true);
+  header.setUint32(8, 0, true);
+  header.setUint32(12, WIRE_FORMAT.jpeg, true);
+  return header.buffer;
 }
 
 /** Running mean over the current stats period. */
@@ -145,7 +197,7 @@ class Mean {
 class CaptureRun {
   private readonly reader: ReadableStreamDefaultReader<VideoFrame>;
   private readonly sink: FrameSink;
-  private intervalMs: number;
+  private settings: LiveSettings;
   private stopped = false;
   /** The newest frame not yet sent; older ones are closed as soon as a newer one comes. */
   private latest: VideoFrame | null = null;
@@ -165,7 +217,7 @@ class CaptureRun {
   private logged = false;
 
   constructor(command: StartCommand) {
-    this.intervalMs = command.intervalMs;
+    this.settings = { intervalMs: command.intervalMs, jpegQuality: command.jpegQuality };
     this.reader = framesOf(command.frames).getReader();
     this.sink = sinkFor(command.channel, {
       onReady: () => this.trySend(false),
@@ -177,9 +229,9 @@ class CaptureRun {
     this.tick();
   }
 
-  setInterval(intervalMs: number): void {
-    this.due += intervalMs - this.intervalMs;
-    this.intervalMs = intervalMs;
+  update(settings: LiveSettings): void {
+    this.due += settings.intervalMs - this.settings.intervalMs;
+    this.settings = settings;
     this.schedule();
   }
 
@@ -216,10 +268,10 @@ class CaptureRun {
   private tick(): void {
     if (this.owed) this.skipped++;
     this.owed = true;
-    this.due += this.intervalMs;
+    this.due += this.settings.intervalMs;
     const now = performance.now();
     // Times missed while the worker was busy or suspended are dropped, not caught up in a burst.
-    if (this.due < now) this.due = now + this.intervalMs;
+    if (this.due < now) this.due = now + this.settings.intervalMs;
     this.schedule();
     this.trySend(false);
   }
@@ -238,28 +290,28 @@ class CaptureRun {
     this.inFlight = true;
     if (late) {
       // Keeps sends at least an interval apart after a frame or an acknowledgement came late.
-      this.due = performance.now() + this.intervalMs;
+      this.due = performance.now() + this.settings.intervalMs;
       this.schedule();
     }
-    void this.copyAndSend(frame);
+    void this.prepareAndSend(frame);
   }
 
-  private async copyAndSend(frame: VideoFrame): Promise<void> {
+  private async prepareAndSend(frame: VideoFrame): Promise<void> {
     try {
-      const meta: CameraFrameMeta = { width: frame.visibleRect?.width ?? frame.codedWidth, height: frame.visibleRect?.height ?? frame.codedHeight, channels: CHANNELS };
-      const pixels = this.sink.target(meta);
-      const copyStart = performance.now();
-      await frame.copyTo(pixels, { format: 'RGBA' });
-      this.copyMs.add(performance.now() - copyStart);
+      const size = { width: frame.visibleRect?.width ?? frame.codedWidth, height: frame.visibleRect?.height ?? frame.codedHeight };
+      const prepareStart = performance.now();
+      const outgoing = await this.sink.prepare(frame, size, this.settings);
+      this.copyMs.add(performance.now() - prepareStart);
       if (this.stopped) return;
-      this.sink.send(meta, pixels);
+      // Timed from before send(): for a large message it blocks, and that is part of the cost.
       this.sentAt = performance.now();
+      outgoing.send();
       this.captured++;
-      this.size = { width: meta.width, height: meta.height };
+      this.size = size;
       this.ackTimer = setTimeout(() => this.sendNext(), ACK_TIMEOUT_MS);
     } catch (err) {
       this.inFlight = false;
-      if (!this.stopped) this.fail(`cannot copy a camera frame: ${(err as Error).message}`);
+      if (!this.stopped) this.fail(`cannot send a camera frame (${this.sink.work} failed): ${(err as Error).message}`);
     } finally {
       frame.close();
     }
@@ -281,7 +333,7 @@ class CaptureRun {
     const stats: CaptureStats = { captured: this.captured, skipped: this.skipped, copyMs: this.copyMs.take(), ackMs: this.ackMs.take(), ...this.size };
     if (!this.logged && stats.copyMs > 0) {
       this.logged = true;
-      console.info(`capture: ${stats.width}x${stats.height} copyTo ${stats.copyMs} ms per frame, ${stats.ackMs} ms from send to acknowledgement`);
+      console.info(`capture: ${stats.width}x${stats.height} ${this.sink.work} ${stats.copyMs} ms per frame, ${stats.ackMs} ms from send to acknowledgement`);
     }
     report({ stats });
   }
@@ -323,6 +375,6 @@ scope.onmessage = (event: MessageEvent<WorkerCommand>) => {
       report({ failed: (err as Error).message });
     }
   } else {
-    run?.setInterval(command.intervalMs);
+    run?.update(command);
   }
 };

@@ -3,7 +3,7 @@
 // device change and every few seconds), so capture resumes by itself when the camera returns.
 
 import type { CameraFault, CameraReport, CaptureRequest, ControlClient, FrameChannel } from '../../server/control/contract.js';
-import type { CaptureStats, StartCommand, WorkerCommand, WorkerReport } from './capture-worker.js';
+import type { CaptureStats, LiveSettings, StartCommand, WorkerCommand, WorkerReport } from './capture-worker.js';
 
 const RETRY_MS = 3000;
 
@@ -109,7 +109,7 @@ export class Capture {
       return;
     }
     if (this.run && sameCamera(this.run.request, request)) {
-      if (this.run.request.intervalMs !== request.intervalMs) post(this.run.worker, { intervalMs: request.intervalMs });
+      if (!sameLiveSettings(this.run.request, request)) post(this.run.worker, liveSettings(request));
       this.run.request = request;
       return;
     }
@@ -136,7 +136,7 @@ export class Capture {
       track.stop();
       return;
     }
-    const run: Run = { request, track, worker: this.startWorker(track, channel, request.intervalMs) };
+    const run: Run = { request, track, worker: this.startWorker(track, channel, liveSettings(request)) };
     this.run = run;
     clearTimeout(this.retryTimer);
     track.addEventListener('ended', () => {
@@ -146,7 +146,7 @@ export class Capture {
     await this.report({ state: 'capturing', label: track.label, width, height });
   }
 
-  private startWorker(track: MediaStreamTrack, channel: FrameChannel, intervalMs: number): Worker {
+  private startWorker(track: MediaStreamTrack, channel: FrameChannel, settings: LiveSettings): Worker {
     const worker = new Worker(this.options.workerUrl ?? DEFAULT_WORKER_URL, { type: 'module', name: 'pushcam-capture' });
     worker.onmessage = (event: MessageEvent<WorkerReport>) => {
       const message = event.data;
@@ -158,7 +158,7 @@ export class Capture {
     };
     const frames = framesFor(track);
     const transfer = [frames, ...(channel.kind === 'port' ? [channel.port] : [])] as Transferable[];
-    post(worker, { frames, channel, intervalMs } satisfies StartCommand, transfer);
+    post(worker, { frames, channel, ...settings } satisfies StartCommand, transfer);
     return worker;
   }
 
@@ -205,6 +205,15 @@ export async function listCameras(): Promise<{ id: string; label: string }[]> {
 
 function sameCamera(a: CaptureRequest, b: CaptureRequest): boolean {
   return a.cameraId === b.cameraId && a.cameraLabel === b.cameraLabel && a.width === b.width && a.height === b.height;
+}
+
+/** What the worker takes while it runs, without the camera reopening. */
+function liveSettings(request: CaptureRequest): LiveSettings {
+  return { intervalMs: request.intervalMs, jpegQuality: request.jpegQuality };
+}
+
+function sameLiveSettings(a: CaptureRequest, b: CaptureRequest): boolean {
+  return a.intervalMs === b.intervalMs && a.jpegQuality === b.jpegQuality;
 }
 
 async function videoConstraints(request: CaptureRequest): Promise<MediaTrackConstraints> {

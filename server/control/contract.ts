@@ -80,6 +80,8 @@ export interface CaptureRequest {
   width: number;
   height: number;
   intervalMs: number;
+  /** JPEG quality (1..100) the capture side encodes at when its frame channel carries JPEG. */
+  jpegQuality: number;
 }
 
 /** What the capture side reports about the camera. */
@@ -90,12 +92,10 @@ export type CameraReport =
 
 export type CameraFault = 'denied' | 'busy' | 'missing' | 'unplugged' | 'other';
 
-/** One camera frame: tightly packed RGBA (or RGBX) pixels. */
-export interface CameraFrameMeta {
-  width: number;
-  height: number;
-  channels: 3 | 4;
-}
+/** One camera frame: tightly packed RGB or RGBA (or RGBX) pixels, or a whole JPEG. */
+export type CameraFrameMeta =
+  | { format: 'pixels'; width: number; height: number; channels: 3 | 4 }
+  | { format: 'jpeg'; width: number; height: number };
 
 /** The newest encoded frame, for the window's preview (what viewers get). */
 export interface PreviewFrame {
@@ -160,11 +160,14 @@ export const ipcChannel = {
  * the same on both: one frame in flight; the core answers each with FRAME_ACK, and the worker
  * sends the next frame only after that, so nothing ever queues between capture and core.
  * WebSocket frames are binary: FRAME_HEADER_BYTES of little-endian u32 width, height, channels,
- * then the pixels. MessagePort frames are `{ width, height, channels, pixels: ArrayBuffer }`.
+ * format (a WIRE_FORMAT), then the body: the pixels (channels 3 or 4), or a JPEG (channels 0).
+ * The capture worker sends JPEG there, because moving raw 720p frames over a WebSocket takes
+ * 120-230 ms each. MessagePort frames are raw pixels, `{ width, height, channels, pixels: ArrayBuffer }`.
  */
 export type FrameChannel = { kind: 'port'; port: MessagePort } | { kind: 'websocket'; url: string };
 export const FRAME_ACK = 'ack';
-export const FRAME_HEADER_BYTES = 12;
+export const FRAME_HEADER_BYTES = 16;
+export const WIRE_FORMAT = { pixels: 0, jpeg: 1 } as const;
 /** Larger frames are refused before they reach sharp. */
 export const MAX_FRAME = { width: 3840, height: 2160 };
 

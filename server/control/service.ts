@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import QRCode from 'qrcode';
 import { loadAccessKey, newAccessKey, writeFileAtomic } from '../config/access-key.js';
+import { needsPixels } from '../encoder/encoder.js';
 import { viewerUrls } from '../http/urls.js';
 import { createCore, type Core, type HttpServer, PortInUseError, serveHttp } from '../pushcam.js';
 import { CameraSource } from '../source/camera.js';
@@ -31,6 +32,11 @@ const PREVIEW_FPS = 10;
 const ENCODE_KEYS = ['quality', 'mirror', 'rotate', 'timestamp', 'text'] as const;
 const CAPTURE_KEYS = ['cameraId', 'cameraLabel', 'width', 'height', 'intervalMs'] as const;
 const SERVER_KEYS = ['port', 'lanAccess', 'openAccess', 'maxClients'] as const;
+/**
+ * The capture side's JPEG quality when the core decodes, draws on and re-encodes its frames at the
+ * user's quality: high, so that the first of the two generations loses little.
+ */
+const REENCODED_JPEG_QUALITY = 95;
 
 /**
  * Everything the window can do, on top of the core: the camera pipeline runs for as long as the
@@ -107,7 +113,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     const after = this.store.update(changes);
     const changed = (keys: readonly (keyof Settings)[]): boolean => keys.some((k) => before[k] !== after[k]);
     if (changed(ENCODE_KEYS)) this.core.encoder.settings = { ...this.core.encoder.settings, ...pick(after, ENCODE_KEYS) };
-    if (changed(CAPTURE_KEYS)) this.emit('capture', this.captureRequest());
+    if (changed(CAPTURE_KEYS) || captureJpegQuality(before) !== captureJpegQuality(after)) this.emit('capture', this.captureRequest());
     if (changed(SERVER_KEYS) && this.http) await this.restartHttp();
     await this.refreshQr();
     return this.emitState();
@@ -172,9 +178,9 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.emitState();
   }
 
-  /** One camera frame from the capture side; throws with a one-line reason when it is malformed. */
-  acceptFrame(meta: CameraFrameMeta, pixels: Buffer): void {
-    this.camera.acceptFrame(meta, pixels);
+  /** One camera frame (pixels or a JPEG) from the capture side; throws with a one-line reason when it is malformed. */
+  acceptFrame(meta: CameraFrameMeta, data: Buffer): void {
+    this.camera.acceptFrame(meta, data);
   }
 
   async close(): Promise<void> {
@@ -212,7 +218,8 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   private captureRequest(): CaptureRequest {
-    return { active: this.captureActive, ...pick(this.store.settings, CAPTURE_KEYS) };
+    const s = this.store.settings;
+    return { active: this.captureActive, ...pick(s, CAPTURE_KEYS), jpegQuality: captureJpegQuality(s) };
   }
 
   private setCaptureActive(active: boolean): void {
@@ -261,6 +268,11 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
 function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
   return Object.fromEntries(keys.map((k) => [k, from[k]])) as Pick<T, K>;
+}
+
+/** A JPEG the encoder passes through untouched is what viewers get, so it is made at the user's quality. */
+function captureJpegQuality(s: Settings): number {
+  return needsPixels(s) ? Math.max(REENCODED_JPEG_QUALITY, s.quality) : s.quality;
 }
 
 function round(n: number): number {

@@ -149,8 +149,8 @@ function serveFrames(ws: WebSocket, service: ControlService, log: (line: string)
   ws.on('message', (data, isBinary) => {
     try {
       if (!isBinary) throw new Error('camera frames are binary messages');
-      const { meta, pixels } = parseWireFrame(data as Buffer);
-      service.acceptFrame(meta, pixels);
+      const frame = parseWireFrame(data as Buffer);
+      service.acceptFrame(frame.meta, frame.data);
       lastProblem = '';
     } catch (err) {
       const problem = (err as Error).message;

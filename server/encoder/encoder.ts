@@ -32,8 +32,7 @@ export class Encoder {
 
   async encode(input: SourceImage): Promise<EncodedImage> {
     const s = this.settings;
-    const needsPixels = s.mirror || s.rotate !== 0 || s.timestamp || s.text !== '';
-    if (input.kind === 'jpeg' && !needsPixels) {
+    if (input.kind === 'jpeg' && !needsPixels(s)) {
       const size = jpegSize(input.data);
       if (size) return { jpeg: input.data, ...size };
     }
@@ -49,6 +48,11 @@ export class Encoder {
     this.totalMs += performance.now() - started;
     return { jpeg, width: image.width, height: image.height };
   }
+}
+
+/** Whether frames must be drawn on or turned; if not, a JPEG is passed through as it is. */
+export function needsPixels(s: EncodeSettings): boolean {
+  return s.mirror || s.rotate !== 0 || s.timestamp || s.text !== '';
 }
 
 async function decode(data: Buffer): Promise<RawImage> {

@@ -1,4 +1,5 @@
-import { FRAME_HEADER_BYTES, MAX_FRAME, type CameraFrameMeta, type CameraReport } from '../control/contract.js';
+import { FRAME_HEADER_BYTES, MAX_FRAME, WIRE_FORMAT, type CameraFrameMeta, type CameraReport } from '../control/contract.js';
+import { isCompleteJpeg, jpegSize } from '../encoder/jpeg-info.js';
 import type { FrameSource, SourceImage, SourceStatus } from '../types.js';
 import { placeholderImage } from './placeholder.js';
 
@@ -51,14 +52,14 @@ export class CameraSource implements FrameSource {
     return { kind: this.kind, state: 'waiting', error: WAITING };
   }
 
-  /** One frame from the capture side; throws with a one-line reason when it is malformed. */
-  acceptFrame(meta: CameraFrameMeta, pixels: Buffer): void {
-    const { width, height, channels } = checkedMeta(meta.width, meta.height, meta.channels, pixels.length);
+  /** One frame (pixels or a JPEG) from the capture side; throws with a one-line reason when it is malformed. */
+  acceptFrame(meta: CameraFrameMeta, data: Buffer): void {
+    const checked = checkedFrame(meta, data);
     // A frame that was on its way when the camera failed must not replace the "unavailable" picture.
     if (!this.run || this.camera.state === 'error') return;
     this.receiving = true;
-    this.lastSize = { width, height };
-    this.run.emit({ kind: 'raw', image: { width, height, channels, data: pixels } });
+    this.lastSize = { width: checked.width, height: checked.height };
+    this.run.emit(sourceImage(checked, data));
   }
 
   report(report: CameraReport): void {
@@ -78,14 +79,22 @@ export class CameraSource implements FrameSource {
   }
 }
 
-/** Reads a frame in the WebSocket format: u32 LE width, height, channels, then the pixels. */
-export function parseWireFrame(data: Buffer): { meta: CameraFrameMeta; pixels: Buffer } {
-  if (data.length < FRAME_HEADER_BYTES) {
-    throw new Error(`camera frame message is ${data.length} bytes, shorter than its ${FRAME_HEADER_BYTES}-byte header`);
+/** Reads a frame in the WebSocket format: u32 LE width, height, channels, format, then the pixels or JPEG. */
+export function parseWireFrame(message: Buffer): { meta: CameraFrameMeta; data: Buffer } {
+  if (message.length < FRAME_HEADER_BYTES) {
+    throw new Error(`camera frame message is ${message.length} bytes, shorter than its ${FRAME_HEADER_BYTES}-byte header`);
   }
-  const pixels = data.subarray(FRAME_HEADER_BYTES);
-  const meta = checkedMeta(data.readUInt32LE(0), data.readUInt32LE(4), data.readUInt32LE(8), pixels.length);
-  return { meta, pixels };
+  const data = message.subarray(FRAME_HEADER_BYTES);
+  const width = message.readUInt32LE(0);
+  const height = message.readUInt32LE(4);
+  const channels = message.readUInt32LE(8);
+  const format = message.readUInt32LE(12);
+  if (format === WIRE_FORMAT.jpeg) {
+    if (channels !== 0) throw new Error(`camera frame in JPEG has ${channels} channels in its header; expected 0`);
+    return { meta: checkedJpeg(width, height, data), data };
+  }
+  if (format !== WIRE_FORMAT.pixels) throw new Error(`camera frame format ${format} is unknown; expected 0 (pixels) or 1 (JPEG)`);
+  return { meta: checkedPixels(width, height, channels, data.length), data };
 }
 
 /** Reads a frame in the MessagePort format: `{ width, height, channels, pixels: ArrayBuffer }`. */
@@ -96,7 +105,7 @@ export function frameFromPortMessage(data: unknown): { meta: CameraFrameMeta; pi
     throw new Error('camera frame message needs numbers width, height and channels');
   }
   const bytes = bufferOf(pixels);
-  return { meta: checkedMeta(width, height, channels, bytes.length), pixels: bytes };
+  return { meta: checkedPixels(width, height, channels, bytes.length), pixels: bytes };
 }
 
 /** The pixels as a Buffer over the same memory: no copy of a 3.6 MB frame. */
@@ -106,16 +115,42 @@ function bufferOf(pixels: unknown): Buffer {
   throw new Error('camera frame message needs its pixels as an ArrayBuffer');
 }
 
+function checkedFrame(meta: CameraFrameMeta, data: Buffer): CameraFrameMeta {
+  return meta.format === 'jpeg' ? checkedJpeg(meta.width, meta.height, data) : checkedPixels(meta.width, meta.height, meta.channels, data.length);
+}
+
 /** The frame's size if `length` bytes of pixels fit it and it is one sharp should see. */
-function checkedMeta(width: number, height: number, channels: number, length: number): CameraFrameMeta {
-  checkSide('width', width, MAX_FRAME.width);
-  checkSide('height', height, MAX_FRAME.height);
+function checkedPixels(width: number, height: number, channels: number, length: number): CameraFrameMeta {
+  checkSize(width, height);
   if (channels !== 3 && channels !== 4) throw new Error(`camera frame has ${channels} channels; expected 3 or 4`);
   const expected = width * height * channels;
   if (length !== expected) {
     throw new Error(`camera frame of ${width}x${height}x${channels} needs ${expected} bytes of pixels, not ${length}`);
   }
-  return { width, height, channels };
+  return { format: 'pixels', width, height, channels };
+}
+
+/** The frame's size if `jpeg` is a whole JPEG of that size, one sharp should see. */
+function checkedJpeg(width: number, height: number, jpeg: Buffer): CameraFrameMeta {
+  checkSize(width, height);
+  if (!isCompleteJpeg(jpeg)) throw new Error(`camera frame of ${jpeg.length} bytes is not a complete JPEG`);
+  const size = jpegSize(jpeg);
+  if (!size) throw new Error('camera frame JPEG has no readable size');
+  if (size.width !== width || size.height !== height) {
+    throw new Error(`camera frame JPEG is ${size.width}x${size.height}, but its header says ${width}x${height}`);
+  }
+  return { format: 'jpeg', width, height };
+}
+
+/** A JPEG stays a JPEG, so that the encoder can pass it through untouched when no setting needs its pixels. */
+function sourceImage(meta: CameraFrameMeta, data: Buffer): SourceImage {
+  if (meta.format === 'jpeg') return { kind: 'jpeg', data };
+  return { kind: 'raw', image: { width: meta.width, height: meta.height, channels: meta.channels, data } };
+}
+
+function checkSize(width: number, height: number): void {
+  checkSide('width', width, MAX_FRAME.width);
+  checkSide('height', height, MAX_FRAME.height);
 }
 
 function checkSide(name: string, value: number, max: number): void {
