@@ -21,7 +21,7 @@ function tokenFromUrl(): string | null {
 }
 
 function describeStats(stats: CaptureStats): string {
-  return `${stats.width}x${stats.height}: ${stats.captured} frames sent, ${stats.skipped} skipped; copyTo ${stats.copyMs} ms, send to acknowledgement ${stats.ackMs} ms`;
+  return `${stats.width}x${stats.height}: ${stats.captured} frames sent, ${stats.skipped} skipped; frame preparation ${stats.prepareMs} ms, send to acknowledgement ${stats.ackMs} ms`;
 }
 
 async function connect(token: string): Promise<void> {

@@ -34,7 +34,7 @@ export interface CaptureStats {
    * Mean time over the last second to turn a frame into what the channel carries: VideoFrame.copyTo,
    * and on a WebSocket the JPEG encoding too.
    */
-  copyMs: number;
+  prepareMs: number;
   /** Mean time from sending a frame to its FRAME_ACK over the last second (transfer + core). */
   ackMs: number;
   width: number;
@@ -70,7 +70,7 @@ interface FrameSink {
   /** What prepare() does, for the log and error messages. */
   readonly work: string;
   readonly ready: boolean;
-  /** Turns the frame into what the channel carries: the costly part, reported as copyMs. */
+  /** Turns the frame into what the channel carries: the costly part (copy, and JPEG encode on the WebSocket), reported as prepareMs. */
   prepare(frame: VideoFrame, size: FrameSize, settings: LiveSettings): Promise<OutgoingFrame>;
   close(): void;
 }
@@ -212,7 +212,7 @@ class CaptureRun {
   private captured = 0;
   private skipped = 0;
   private size = { width: 0, height: 0 };
-  private readonly copyMs = new Mean();
+  private readonly prepareMs = new Mean();
   private readonly ackMs = new Mean();
   private logged = false;
 
@@ -301,7 +301,7 @@ class CaptureRun {
       const size = { width: frame.visibleRect?.width ?? frame.codedWidth, height: frame.visibleRect?.height ?? frame.codedHeight };
       const prepareStart = performance.now();
       const outgoing = await this.sink.prepare(frame, size, this.settings);
-      this.copyMs.add(performance.now() - prepareStart);
+      this.prepareMs.add(performance.now() - prepareStart);
       if (this.stopped) return;
       // Timed from before send(): for a large message it blocks, and that is part of the cost.
       this.sentAt = performance.now();
@@ -330,10 +330,10 @@ class CaptureRun {
   }
 
   private postStats(): void {
-    const stats: CaptureStats = { captured: this.captured, skipped: this.skipped, copyMs: this.copyMs.take(), ackMs: this.ackMs.take(), ...this.size };
-    if (!this.logged && stats.copyMs > 0) {
+    const stats: CaptureStats = { captured: this.captured, skipped: this.skipped, prepareMs: this.prepareMs.take(), ackMs: this.ackMs.take(), ...this.size };
+    if (!this.logged && stats.prepareMs > 0) {
       this.logged = true;
-      console.info(`capture: ${stats.width}x${stats.height} ${this.sink.work} ${stats.copyMs} ms per frame, ${stats.ackMs} ms from send to acknowledgement`);
+      console.info(`capture: ${stats.width}x${stats.height} ${this.sink.work} ${stats.prepareMs} ms per frame, ${stats.ackMs} ms from send to acknowledgement`);
     }
     report({ stats });
   }
