@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import sharp from 'sharp';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 
 const BIN = join(import.meta.dirname, '../bin/pushcam.js');
@@ -159,4 +160,23 @@ test('--source file: with a missing file serves a waiting picture and says so', 
   const status = (await (await fetch(`http://127.0.0.1:${port}/status.json?key=${key}`)).json()) as { source: { state: string; error: string } };
   assert.equal(status.source.state, 'waiting');
   assert.match(status.source.error, /waiting for .*cam\.jpg/);
+});
+
+test('serve --source camera --fake-camera --ui: a headless Chromium captures, viewers get frames, the control panel URL is printed', async (t) => {
+  const run = pushcam(t, ['serve', '--source', 'camera', '--fake-camera', '--ui', '--host', '127.0.0.1', '--port', '0', '--size', '640x480', '--interval', '100']);
+  const [, url] = await until(run, VIEWER_LINE, 20_000);
+  const [, panel] = await until(run, /Control panel: (http:\/\/127\.0\.0\.1:\d+\/app\/#token=[A-Za-z0-9_-]{22})\n/);
+  assert.equal((await fetch(panel)).status, 200);
+  const client = await MjpegClient.open(url.replace('/?', '/stream.mjpg?'));
+  const parts = await client.waitForParts(3, 30_000);
+  const { width, height } = await sharp(parts[2].body).metadata();
+  assert.deepEqual([width, height], [640, 480]);
+  run.child.kill('SIGINT');
+  assert.equal(await run.exit, 0);
+});
+
+test('serve --source camera with a browser that is not there: exit 1 naming it', async (t) => {
+  const run = pushcam(t, ['serve', '--source', 'camera', '--browser', '/nonexistent/chrome', '--port', '0']);
+  assert.equal(await run.exit, 1);
+  assert.match(run.stderr, /^pushcam: --browser \/nonexistent\/chrome: [^\n]+\n$/);
 });

@@ -346,3 +346,17 @@ test('a kicked viewer is refused stream and snapshot for a while; others are not
   assert.equal(other.status, 200);
   assert.equal(s.hub.kick(12345), false);
 });
+
+test('Safari (WebKit) gets a lone frame twice (dual final frame); Chrome once', async (t) => {
+  const s = await startTestServer(t, { source: new FileSource({ path: await stillFile(), intervalMs: 50, log: () => {} }) });
+  const safari = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15';
+  const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+  const [webkit, chromium] = await Promise.all([
+    MjpegClient.open(s.url('/stream.mjpg'), { 'user-agent': safari }),
+    MjpegClient.open(s.url('/stream.mjpg'), { 'user-agent': chrome }),
+  ]);
+  t.after(() => (webkit.close(), chromium.close()));
+  await webkit.waitForParts(2, 2000);
+  assert.deepEqual(webkit.parts[1].body, webkit.parts[0].body, 'the same frame again');
+  assert.equal(chromium.parts.length, 1);
+});
