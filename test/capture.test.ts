@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { CaptureStats } from '../renderer/capture/capture-worker.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -32,16 +33,8 @@ interface Arrival {
   at: number;
 }
 
-/** What the worker posts once a second (renderer/capture/capture-worker.ts). */
-interface Stats {
-  captured: number;
-  skipped: number;
-  /** copyTo, plus the JPEG encoding on a WebSocket. */
-  prepareMs: number;
-  ackMs: number;
-  width: number;
-  height: number;
-}
+/** What the worker posts once a second. */
+type Stats = CaptureStats;
 
 /** Frames a second over the arrivals in the last `windowMs`. */
 function rateOver(arrivals: Arrival[], windowMs: number): number {
