@@ -38,6 +38,12 @@ export class Viewer {
   ) {
     this.info = { ...options.info, framesSent: 0, framesDropped: 0, bytesSent: 0 };
     this.keepAliveTimer = setTimeout(() => this.repeatLast(), KEEPALIVE_MS);
+    // One listener for the viewer's life: a frame is larger than the socket's high-water mark, so
+    // nearly every write ends in a 'drain', and a listener per write costs more than the write.
+    out.on('drain', () => {
+      this.draining = false;
+      this.flush();
+    });
     this.send([options.layout.opening]);
   }
 
@@ -112,12 +118,6 @@ export class Viewer {
       this.info.bytesSent += chunk.length;
     }
     this.out.uncork();
-    if (!room && !this.draining) {
-      this.draining = true;
-      this.out.once('drain', () => {
-        this.draining = false;
-        this.flush();
-      });
-    }
+    if (!room) this.draining = true;
   }
 }
