@@ -9,11 +9,13 @@ const alive = new Set<ChildProcess>();
 /** A forked bench process (same Node, same tsx loader) and its typed IPC. */
 export class Child {
   readonly proc: ChildProcess;
+  private readonly name: string;
   private readonly inbox: unknown[] = [];
   private readonly waiting = new Set<() => void>();
   private exited = false;
 
   constructor(module: string, args: string[]) {
+    this.name = module;
     this.proc = fork(fileURLToPath(new URL(module, import.meta.url)), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     alive.add(this.proc);
     this.proc.on('message', (m) => this.deliver(m));
@@ -39,15 +41,16 @@ export class Child {
     for (;;) {
       const at = this.inbox.findIndex((m) => isMessage<T>(m, type));
       if (at !== -1) return this.inbox.splice(at, 1)[0] as T;
-      if (this.exited) throw new Error(`the child ${this.proc.spawnargs.join(' ')} exited before sending "${type}"`);
+      if (this.exited) throw new Error(`${this.name} exited before sending "${type}"`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no "${type}" from the child within ${timeoutMs} ms`);
+      if (left <= 0) throw new Error(`no "${type}" from ${this.name} within ${timeoutMs / 1000} s`);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, left);
-        function done(): void {
+        const done = (): void => {
           clearTimeout(timer);
+          this.waiting.delete(done);
           resolve();
-        }
+        };
+        const timer = setTimeout(done, left);
         this.waiting.add(done);
       });
     }

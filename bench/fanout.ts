@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Child } from './children.js';
-import type { Counters, Listening, ServerStats, ViewersConnected } from './messages.js';
-import { machineBusySeconds, type ProcSample, sampleProc } from './proc.js';
+import type { ConnectViewers, Counters, GroupCounters, Listening, ServerStats, ViewersConnected } from './messages.js';
+import { kernelSendQueueBytes, machineBusySeconds, type ProcSample, sampleProc } from './proc.js';
 import { median, quantile } from './stats.js';
 
 export type ServerKind = 'pushcam' | 'mjpeg-server';
@@ -9,6 +9,8 @@ export type ServerKind = 'pushcam' | 'mjpeg-server';
 export interface FanoutRow {
   server: ServerKind;
   healthy: number;
+  slow: number;
+  slowBytesPerSecond: number;
   stalled: number;
   warmupMs: number;
   measureMs: number;
@@ -16,15 +18,21 @@ export interface FanoutRow {
   fps: number;
 }
 
-export interface FanoutResult {
-  connected: ViewersConnected;
+/** What one kind of reading viewer got in the window. */
+export interface GroupResult {
   fpsMedian: number;
   fpsMin: number;
-  /** How old frames were when the healthy viewers read them, ms. */
+  /** How old frames were when these viewers read them, ms. */
   ageMedianMs: number;
   ageP95Ms: number;
-  /** Bytes per second all healthy viewers received together. */
-  deliveredBytesPerSecond: number;
+}
+
+export interface FanoutResult {
+  connected: ViewersConnected;
+  /** Frames per second the server sent out: below the source's rate, the server fell behind. */
+  publishedFps: number;
+  healthy: GroupResult;
+  slow: GroupResult;
   serverCpuPercent: number;
   clientCpuPercent: number;
   /** The rest of the machine's CPU use in the window, % of one core: other work competing. */
@@ -36,6 +44,8 @@ export interface FanoutResult {
   skippedPerViewerPerSecond: number | null;
   /** mjpeg-server: bytes its responses hold at the end of the window. */
   queuedBytes: number | null;
+  /** Bytes the kernel holds unsent for the server's connections at the end of the window. */
+  kernelQueuedBytes: number;
 }
 
 const CHILD_MODULE: Record<ServerKind, string> = {
@@ -44,7 +54,7 @@ const CHILD_MODULE: Record<ServerKind, string> = {
 };
 const START_TIMEOUT_MS = 20_000;
 const CONNECT_TIMEOUT_MS = 30_000;
-const MARK_TIMEOUT_MS = 5_000;
+const MARK_TIMEOUT_MS = 15_000;
 
 /**
  * One row of the fan-out table: a fresh server child (so its peak RSS is this row's alone), a
@@ -58,12 +68,14 @@ export async function runFanout(row: FanoutRow): Promise<FanoutResult> {
     const { port, path } = await server.next<Listening>('listening', START_TIMEOUT_MS);
     const idle = sampleProc(server.pid);
     viewers = new Child('./viewers-child.ts', []);
-    viewers.send({ type: 'connect', port, path, healthy: row.healthy, stalled: row.stalled });
+    const connect: ConnectViewers = { type: 'connect', port, path, healthy: row.healthy, slow: row.slow, slowBytesPerSecond: row.slowBytesPerSecond, stalled: row.stalled };
+    viewers.send(connect);
     const connected = await viewers.next<ViewersConnected>('connected', CONNECT_TIMEOUT_MS);
     await sleep(row.warmupMs);
     const before = await reading(server, viewers);
     await sleep(row.measureMs);
     const after = await reading(server, viewers);
+    const kernelQueuedBytes = kernelSendQueueBytes(port);
     if (after.stats.encodes > 0) throw new Error(`PushCam re-encoded ${after.stats.encodes} frames: the bench meant it to pass them through`);
     return {
       connected,
@@ -72,6 +84,7 @@ export async function runFanout(row: FanoutRow): Promise<FanoutResult> {
       endRssBytes: after.proc.rssBytes,
       peakRssBytes: after.proc.peakRssBytes,
       queuedBytes: after.stats.queuedBytes,
+      kernelQueuedBytes,
     };
   } finally {
     await Promise.all([server.kill(), viewers?.kill()]);
@@ -95,25 +108,33 @@ async function reading(server: Child, viewers: Child): Promise<Reading> {
   return { machineSeconds, proc, counters, stats };
 }
 
-type Rates = Pick<FanoutResult, 'fpsMedian' | 'fpsMin' | 'ageMedianMs' | 'ageP95Ms' | 'deliveredBytesPerSecond' | 'serverCpuPercent' | 'clientCpuPercent' | 'otherCpuPercent' | 'skippedPerViewerPerSecond'>;
-
-function rates(before: Reading, after: Reading): Rates {
-  const seconds = (after.counters.at - before.counters.at) / 1000;
-  const fps = after.counters.frames.map((n, i) => (n - before.counters.frames[i]) / seconds);
-  const skipped = after.stats.skippedFrames !== null && before.stats.skippedFrames !== null ? after.stats.skippedFrames - before.stats.skippedFrames : null;
-  const serverSeconds = after.proc.cpuSeconds - before.proc.cpuSeconds;
-  const clientSeconds = (after.counters.cpuMicros - before.counters.cpuMicros) / 1e6;
-  const machineSeconds = after.machineSeconds - before.machineSeconds;
+function groupResult(before: GroupCounters, after: GroupCounters, seconds: number): GroupResult {
+  const fps = after.frames.map((n, i) => (n - before.frames[i]) / seconds);
   return {
-    otherCpuPercent: Math.max(0, ((machineSeconds - serverSeconds - clientSeconds) / seconds) * 100),
-    skippedPerViewerPerSecond: skipped === null || fps.length === 0 ? null : skipped / fps.length / seconds,
     fpsMedian: median(fps),
     fpsMin: fps.length ? Math.min(...fps) : Number.NaN,
     // The second reading's ages are exactly the frames read inside the window.
-    ageMedianMs: median(after.counters.ages),
-    ageP95Ms: quantile(after.counters.ages, 0.95),
-    deliveredBytesPerSecond: (after.counters.bytes - before.counters.bytes) / seconds,
+    ageMedianMs: median(after.ages),
+    ageP95Ms: quantile(after.ages, 0.95),
+  };
+}
+
+type Rates = Omit<FanoutResult, 'connected' | 'idleRssBytes' | 'endRssBytes' | 'peakRssBytes' | 'queuedBytes' | 'kernelQueuedBytes'>;
+
+function rates(before: Reading, after: Reading): Rates {
+  const seconds = (after.counters.at - before.counters.at) / 1000;
+  const serverSeconds = after.proc.cpuSeconds - before.proc.cpuSeconds;
+  const clientSeconds = (after.counters.cpuMicros - before.counters.cpuMicros) / 1e6;
+  const machineSeconds = after.machineSeconds - before.machineSeconds;
+  const skipped = after.stats.skippedFrames !== null && before.stats.skippedFrames !== null ? after.stats.skippedFrames - before.stats.skippedFrames : null;
+  const healthyViewers = after.counters.healthy.frames.length;
+  return {
+    publishedFps: (after.stats.published - before.stats.published) / seconds,
+    healthy: groupResult(before.counters.healthy, after.counters.healthy, seconds),
+    slow: groupResult(before.counters.slow, after.counters.slow, seconds),
     serverCpuPercent: (serverSeconds / seconds) * 100,
     clientCpuPercent: (clientSeconds / seconds) * 100,
+    otherCpuPercent: Math.max(0, ((machineSeconds - serverSeconds - clientSeconds) / seconds) * 100),
+    skippedPerViewerPerSecond: skipped === null || healthyViewers === 0 ? null : skipped / healthyViewers / seconds,
   };
 }

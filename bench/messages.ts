@@ -12,12 +12,16 @@ export interface ConnectViewers {
   port: number;
   path: string;
   healthy: number;
+  /** Viewers that read, but no faster than `slowBytesPerSecond` each. */
+  slow: number;
+  slowBytesPerSecond: number;
   stalled: number;
 }
 
 export interface ViewersConnected {
   type: 'connected';
   healthy: number;
+  slow: number;
   stalled: number;
   /** Why viewers that did not get a stream failed, e.g. "HTTP 503" (counted by reason). */
   failures: Record<string, number>;
@@ -27,15 +31,21 @@ export interface Mark {
   type: 'mark';
 }
 
+/** One kind of reading viewer's counters. */
+export interface GroupCounters {
+  /** Frames (boundaries) each viewer has seen so far. */
+  frames: number[];
+  /** Age, ms, of every frame these viewers read since the previous mark. */
+  ages: number[];
+  bytes: number;
+}
+
 /** The viewers' counters at one moment; the parent takes two and divides by the time between. */
 export interface Counters {
   type: 'counters';
   at: number;
-  /** Frames (boundaries) each healthy viewer has seen so far. */
-  frames: number[];
-  /** Age, ms, of every frame the healthy viewers read since the previous mark. */
-  ages: number[];
-  bytes: number;
+  healthy: GroupCounters;
+  slow: GroupCounters;
   /** This client process's own CPU time, µs, to tell whether the clients were the bottleneck. */
   cpuMicros: number;
 }
@@ -51,10 +61,12 @@ export interface ServerStats {
   queuedBytes: number | null;
   /** Frames PushCam's encoder re-encoded instead of passing through: must stay 0. */
   encodes: number;
+  /** Frames the server has sent out to its viewers so far (published, or written to all). */
+  published: number;
 }
 
-/** The User-Agent a stalled viewer sends, so the server's own stats can leave it out. */
-export const STALLED_AGENT = 'pushcam-bench-stalled';
+/** The User-Agent of each kind of viewer, so the server's own stats can tell them apart. */
+export const AGENT = { healthy: 'pushcam-bench', slow: 'pushcam-bench-slow', stalled: 'pushcam-bench-stalled' } as const;
 
 export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;

@@ -37,6 +37,6 @@ process.on('message', (message: unknown) => {
   if (!isMessage(message, 'stats')) return;
   let queued = 0;
   for (const res of clients.values()) queued += res.writableLength;
-  const stats: ServerStats = { type: 'stats', skippedFrames: null, queuedBytes: queued, encodes: 0 };
+  const stats: ServerStats = { type: 'stats', skippedFrames: null, queuedBytes: queued, encodes: 0, published: next };
   process.send?.(stats);
 });

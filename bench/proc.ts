@@ -58,3 +58,22 @@ export function ownCpuSeconds(): number {
   const f = statFields('self');
   return (f[11] + f[12] + f[13] + f[14]) / TICKS_PER_SECOND;
 }
+
+/**
+ * Bytes the kernel holds unsent in the send buffers of the server's connections on `port` (the
+ * Send-Q column of `ss`). Not part of any process's RSS, but memory a slow viewer pins, and
+ * frames a viewer will see late: Linux grows a send buffer to several MB.
+ */
+export function kernelSendQueueBytes(port: number): number {
+  try {
+    const out = execFileSync('ss', ['-tnH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8', timeout: 5000 });
+    // With a state filter ss leaves out the State column: Recv-Q, Send-Q, local, peer.
+    return out
+      .split('\n')
+      .map((line) => Number(line.trim().split(/\s+/)[1]))
+      .filter((n) => Number.isFinite(n))
+      .reduce((a, b) => a + b, 0);
+  } catch {
+    return Number.NaN;
+  }
+}

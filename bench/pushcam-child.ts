@@ -1,7 +1,7 @@
 // A child process running PushCam fed by a RingSource of pre-encoded frames, so the fan-out is
 // what the bench measures and the CPU the parent reads from /proc is PushCam's own.
 import { startPushCam } from '../server/pushcam.js';
-import { isMessage, type Listening, type ServerStats, STALLED_AGENT } from './messages.js';
+import { AGENT, isMessage, type Listening, type ServerStats } from './messages.js';
 import { loadRing, RingSource } from './ring-source.js';
 import { exitWithParent } from './child-life.js';
 
@@ -13,7 +13,7 @@ const cam = await startPushCam({
   key: null,
   host: '127.0.0.1',
   port: 0,
-  // The default cap is 32 viewers; the bench asks for up to 220.
+  // The default cap is 32 viewers; the bench connects up to 200.
   maxClients: 1000,
   log: () => {},
 });
@@ -23,7 +23,7 @@ process.send?.(ready);
 // Frames PushCam skipped for healthy viewers (it counts them itself, per viewer).
 process.on('message', (message: unknown) => {
   if (!isMessage(message, 'stats')) return;
-  const healthy = cam.hub.viewerList().filter((v) => v.userAgent !== STALLED_AGENT);
-  const stats: ServerStats = { type: 'stats', skippedFrames: healthy.reduce((n, v) => n + v.framesDropped, 0), queuedBytes: null, encodes: cam.encoder.frames };
+  const healthy = cam.hub.viewerList().filter((v) => v.userAgent === AGENT.healthy);
+  const stats: ServerStats = { type: 'stats', skippedFrames: healthy.reduce((n, v) => n + v.framesDropped, 0), queuedBytes: null, encodes: cam.encoder.frames, published: cam.hub.latest?.seq ?? 0 };
   process.send?.(stats);
 });

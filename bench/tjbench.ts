@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RawImage } from '../server/types.js';
 import { toPpm } from './picture.js';
+import { median } from './stats.js';
 
 const run = promisify(execFile);
 
@@ -29,14 +30,34 @@ export async function haveTjbench(): Promise<boolean> {
 /**
  * libjpeg-turbo's own figure for the same pixels: compression only, RGB in (no format
  * conversion, like PushCam's raw RGB), 4:2:0 like sharp's default, one thread, its default
- * Huffman tables (PushCam turns Huffman optimisation off too).
+ * Huffman tables (PushCam turns Huffman optimisation off too). tjbench reports an average over
+ * a run, which one preemption on a busy machine skews; so the caller runs it several short
+ * times (between the other encodes) and takes the median run.
  */
-export async function tjbench(picture: RawImage, quality: number, dir: string, seconds: number): Promise<TjbenchResult> {
-  const file = join(dir, `frame-${picture.width}x${picture.height}.ppm`);
-  await writeFile(file, toPpm(picture));
-  const args = [file, String(quality), '-rgb', '-subsamp', '420', '-componly', '-nowrite', '-quiet'];
-  const { stdout } = await run('tjbench', [...args, '-benchtime', String(seconds), '-warmup', '0.5'], { timeout: 60_000 });
-  return parseQuiet(stdout, picture);
+export class Tjbench {
+  private readonly runs: TjbenchResult[] = [];
+
+  private constructor(
+    private readonly picture: RawImage,
+    private readonly args: string[],
+  ) {}
+
+  static async prepare(picture: RawImage, quality: number, dir: string, seconds: number): Promise<Tjbench> {
+    const file = join(dir, `frame-${picture.width}x${picture.height}.ppm`);
+    await writeFile(file, toPpm(picture));
+    const args = [file, String(quality), '-rgb', '-subsamp', '420', '-componly', '-nowrite', '-quiet', '-benchtime', String(seconds), '-warmup', '0.1'];
+    return new Tjbench(picture, args);
+  }
+
+  async runOnce(): Promise<void> {
+    const { stdout } = await run('tjbench', this.args, { timeout: 60_000 });
+    this.runs.push(parseQuiet(stdout, this.picture));
+  }
+
+  result(): TjbenchResult {
+    if (this.runs.length === 0) throw new Error('tjbench has not run');
+    return { ...this.runs[0], ms: median(this.runs.map((r) => r.ms)) };
+  }
 }
 
 /**

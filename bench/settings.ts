@@ -1,0 +1,41 @@
+// What the bench measures and for how long. The whole run must stay under 6 minutes on a
+// 2-core machine: about 40 s of encoding and tjbench, 8 fan-out rows of about 16 s each and
+// 2 slow-viewer rows of about 22 s (about 3 minutes), then re-runs of disturbed rows until
+// RETRY_UNTIL_MS.
+
+export const QUALITY = 80;
+export const SIZES = [
+  [640, 480],
+  [1280, 720],
+  [1920, 1080],
+] as const;
+// Per frame size: 7 rounds, each of 8 timed encodes of every case taking turns, then one short
+// tjbench run; so 56 timed encodes per cell and the median of 7 tjbench runs.
+export const ENCODE_BUDGET = { warmupPasses: 3, rounds: 7, perRound: 8 };
+export const TJBENCH_SECONDS = 0.2;
+export const OVERLAY = { timestamp: true, text: 'Front door' };
+export const ORIENT = { mirror: true, rotate: 90 } as const;
+
+export const RING_FRAMES = 30;
+export const FPS = 30;
+export const WARMUP_MS = 2000;
+export const MEASURE_MS = 10_000;
+export const VIEWER_ROWS = [
+  { healthy: 1, stalled: 0 },
+  { healthy: 50, stalled: 0 },
+  { healthy: 200, stalled: 0 },
+  { healthy: 180, stalled: 20 },
+] as const;
+
+/**
+ * Viewers that read, but slower than the stream (a phone on weak Wi-Fi): what they see and how
+ * late. Their delay builds up over seconds, so they get a longer warm-up before the window.
+ */
+export const SLOW_ROW = { healthy: 45, slow: 5, stalled: 0, shareOfStream: 0.5, warmupMs: 8000 } as const;
+
+/** Other work using more than this much of a core during a measurement makes it "disturbed". */
+export const DISTURBED_PERCENT = 50;
+/** Disturbed measurements run again only while the run is younger than this. */
+export const RETRY_UNTIL_MS = 280_000;
+/** The run ends by itself after this long, whatever hangs. */
+export const DEADLINE_MS = 330_000;
