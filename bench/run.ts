@@ -1,11 +1,13 @@
 // `npm run bench`: what a frame costs to encode and what fan-out to many viewers costs, measured
-// side by side with libjpeg-turbo's tjbench and the npm package mjpeg-server, printed as the
-// Markdown tables for the README and written to bench/results.md.
+// side by side with libjpeg-turbo's tjbench and the npm package mjpeg-server, then what camera
+// capture costs (bench/camera.ts); printed as the Markdown tables for the README and written to
+// bench/results.md.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { cameraBench } from './camera.js';
 import { killAllChildren } from './children.js';
 import { encodeTable, measureEncode, retryEncodeIfDisturbed } from './encode-report.js';
 import { fanoutLines, fanoutTable, retryDisturbed, slowLines, slowTable, writeRing } from './fanout-report.js';
@@ -33,6 +35,8 @@ async function main(): Promise<void> {
     await retryDisturbed([...main, ...slowViewers], framesDir, progress, started + RETRY_UNTIL_MS);
     const fanout = fanoutTable(main, avgFrameBytes);
     const slow = slowTable(slowViewers);
+    progress('camera capture');
+    const camera = await cameraBench();
     const minutes = (performance.now() - started) / 60_000;
     const report = [
       '## Benchmarks',
@@ -43,6 +47,7 @@ async function main(): Promise<void> {
       fanout,
       '### Viewers slower than the stream',
       slow,
+      camera,
     ].join('\n\n');
     console.log(report);
     await writeFile(fileURLToPath(new URL('./results.md', import.meta.url)), `${report}\n`);

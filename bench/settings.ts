@@ -38,4 +38,4 @@ export const DISTURBED_PERCENT = 50;
 /** Disturbed measurements run again only while the run is younger than this. */
 export const RETRY_UNTIL_MS = 280_000;
 /** The run ends by itself after this long, whatever hangs. */
-export const DEADLINE_MS = 330_000;
+export const DEADLINE_MS = 480_000;

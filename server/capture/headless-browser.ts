@@ -94,7 +94,8 @@ function browserArgs(o: CapturePageOptions, profile: string): string[] {
     '--mute-audio',
     // The camera without a permission prompt nobody could answer.
     '--use-fake-ui-for-media-stream',
-    ...(o.fakeCamera ? ['--use-fake-device-for-media-stream'] : []),
+    // Most webcams deliver 30 fps; Chromium's fake camera runs at 20 unless told.
+    ...(o.fakeCamera ? ['--use-fake-device-for-media-stream=fps=30'] : []),
     '--autoplay-policy=no-user-gesture-required',
     // Chromium refuses to start as root (containers, some servers) unless its sandbox is off.
     ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),

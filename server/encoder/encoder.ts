@@ -3,6 +3,10 @@ import type { EncodeSettings, RawImage, SourceImage } from '../types.js';
 import { jpegSize } from './jpeg-info.js';
 import { drawLabel, labelSizeFor, renderLabel } from './text.js';
 
+// libvips caches operations for reuse; on a live stream no two frames are alike, so the cache
+// only holds memory (measured: RSS 80 -> 161 MB when every camera frame is decoded and re-encoded).
+sharp.cache(false);
+
 export const DEFAULT_ENCODE: EncodeSettings = { quality: 80, mirror: false, rotate: 0, timestamp: false, text: '' };
 
 export interface EncodedImage {

@@ -1,0 +1,246 @@
+// End to end: `pushcam serve --source camera --fake-camera` as users run it (the built CLI, its
+// headless capture browser, the capture page over the loopback control server), with viewers
+// reading /stream.mjpg from another process. What they get, and what it costs PushCam and the
+// browser, read from /proc.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { CHROMIUM_PATH } from '../test/helpers/chromium.js';
+import { FAKE_CAMERA_30FPS } from './camera-browser.js';
+import { cmdlineOf, cpuBetween, cpuByPid, groupOf, listProcs, pssBytes, treeOf } from './camera-proc.js';
+import type { CameraViewerCounters, CameraViewersConnected } from './camera-protocol.js';
+import { Child } from './children.js';
+import { machineBusySeconds, sampleProc } from './proc.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'bin/pushcam.js');
+export const E2E = { size: '1280x720', intervalMs: 33, viewers: 10, warmupMs: 3000, measureMs: 10_000 } as const;
+const START_TIMEOUT_MS = 20_000;
+const FIRST_FRAMES_TIMEOUT_MS = 20_000;
+const MARK_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+export interface E2eResult {
+  timestamp: boolean;
+  viewers: number;
+  failures: Record<string, number>;
+  fpsPerViewer: number[];
+  /** Frames the core published per second (encoded or passed on as they came). */
+  publishedFps: number;
+  /** Frames from the browser the core dropped per second because its encoder was still busy. */
+  droppedPerSecond: number;
+  /** Frames the core's encoder decoded and encoded per second (0: JPEGs passed through). */
+  encodesPerSecond: number;
+  /** The encoder's own mean time per frame at the end (status.json). */
+  encodeMs: number;
+  frameBytes: number;
+  pushcamCpuPercent: number;
+  pushcamIdleRssBytes: number;
+  pushcamEndRssBytes: number;
+  pushcamPeakRssBytes: number;
+  browserCpuPercent: number;
+  browserPssBytes: number;
+  browserProcesses: number;
+  viewersCpuPercent: number;
+  /** Everything else on the machine in the window, % of one core: high means disturbed. */
+  otherCpuPercent: number;
+  /** The capture browser's command line carried the 30 fps option. */
+  fakeCamera30Fps: boolean;
+}
+
+interface Status {
+  source: { state: string };
+  frame: { seq: number; width: number; height: number; bytes: number } | null;
+  encoder: { frames: number; avgMs: number; skipped: number };
+}
+
+/**
+ * PushCam's --browser, running the Debian Chromium with the fake camera at 30 fps. PushCam passes
+ * the bare option (20 fps) and has no way to add `fps=30`; a later option on the command line
+ * wins, and /usr/bin/chromium moves options behind the URL, so the bare one is rewritten in place.
+ */
+function writeBrowserWrapper(dir: string): string {
+  const path = join(dir, 'chromium-30fps');
+  const bare = '--use-fake-device-for-media-stream';
+  writeFileSync(
+    path,
+    [
+      '#!/bin/sh',
+      '# Written by the PushCam camera bench: Chromium with its fake camera at 30 fps.',
+      'for arg do',
+      '  shift',
+      `  [ "$arg" = ${bare} ] && arg=${FAKE_CAMERA_30FPS}`,
+      '  set -- "$@" "$arg"',
+      'done',
+      `exec ${CHROMIUM_PATH} "$@"`,
+      '',
+    ].join('\n'),
+  );
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** Resolves with the port from the "Viewer: http://127.0.0.1:PORT/" line PushCam prints. */
+function viewerPort(child: ChildProcess, stderr: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`pushcam serve printed no viewer URL within ${START_TIMEOUT_MS / 1000} s: ${stderr.join(' ')}`)), START_TIMEOUT_MS);
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (text: string) => {
+      out += text;
+      const match = /Viewer: http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`pushcam serve exited (code ${code}): ${stderr.join(' ')}`));
+    });
+  });
+}
+
+async function status(port: number): Promise<Status> {
+  const res = await fetch(`http://127.0.0.1:${port}/status.json`, { signal: AbortSignal.timeout(5000) });
+  if (!res.ok) throw new Error(`/status.json: HTTP ${res.status}`);
+  return (await res.json()) as Status;
+}
+
+async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`camera bench: no ${what} within ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
+/** The capture browser: PushCam's child running with a pushcam-browser-* profile. */
+function findBrowser(pushcamPid: number): number | undefined {
+  return listProcs().find((p) => p.ppid === pushcamPid && cmdlineOf(p.pid).includes('--user-data-dir=') && cmdlineOf(p.pid).includes('pushcam-browser-'))?.pid;
+}
+
+interface Reading {
+  at: number;
+  viewers: CameraViewerCounters;
+  status: Status;
+  pushcamCpu: number;
+  browserCpu: Map<number, number>;
+  machine: number;
+  ownTreeCpu: Map<number, number>;
+}
+
+async function reading(viewers: Child, port: number, pushcamPid: number, browserPid: number): Promise<Reading> {
+  viewers.send({ type: 'mark' });
+  const machine = machineBusySeconds();
+  const pushcamCpu = sampleProc(pushcamPid).cpuSeconds;
+  const browserCpu = cpuByPid(groupOf(browserPid));
+  const ownTreeCpu = cpuByPid(treeOf(process.pid));
+  const [counters, s] = await Promise.all([viewers.next<CameraViewerCounters>('counters', MARK_TIMEOUT_MS), status(port)]);
+  return { at: counters.at, viewers: counters, status: s, pushcamCpu, browserCpu, machine, ownTreeCpu };
+}
+
+/** SIGTERM (PushCam closes its browser), then SIGKILL for whatever is left of either. */
+async function stop(pushcam: ChildProcess, browserPid: number | undefined): Promise<void> {
+  if (pushcam.exitCode === null && pushcam.signalCode === null) {
+    const exited = new Promise<void>((resolve) => pushcam.once('exit', () => resolve()));
+    pushcam.kill('SIGTERM');
+    const killed = await Promise.race([exited.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
+    if (killed) {
+      pushcam.kill('SIGKILL');
+      await exited;
+    }
+  }
+  if (browserPid !== undefined && groupOf(browserPid).length > 0) {
+    try {
+      process.kill(-browserPid, 'SIGKILL');
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
+/** One row: a fresh `pushcam serve` and a fresh viewers process, both gone when this returns. */
+export async function runEndToEnd(timestamp: boolean, progress: (line: string) => void): Promise<E2eResult> {
+  if (!existsSync(join(ROOT, 'dist/server/cli.js'))) throw new Error('camera bench: PushCam is not built; run `node build/bundle.mjs` first (npm run bench does)');
+  const dir = mkdtempSync(join(tmpdir(), 'pushcam-camera-bench-'));
+  const args = ['serve', '--source', 'camera', '--fake-camera', '--size', E2E.size, '--interval', String(E2E.intervalMs), '--host', '127.0.0.1', '--port', '0', '--no-auth'];
+  const pushcam = spawn(process.execPath, [CLI, ...args, '--browser', writeBrowserWrapper(dir), ...(timestamp ? ['--timestamp'] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr: string[] = [];
+  pushcam.stderr?.setEncoding('utf8');
+  pushcam.stderr?.on('data', (text: string) => stderr.push(text.trim()));
+  let viewers: Child | undefined;
+  let browserPid: number | undefined;
+  // If the bench exits on its own (its deadline, an error) PushCam and its browser must not stay:
+  // a spawned child outlives its parent, and the browser runs in a process group of its own.
+  const killOnExit = (): void => {
+    pushcam.kill('SIGKILL');
+    if (browserPid !== undefined) {
+      try {
+        process.kill(-browserPid, 'SIGKILL');
+      } catch {
+        // Gone.
+      }
+    }
+  };
+  process.once('exit', killOnExit);
+  try {
+    progress(`camera: pushcam serve${timestamp ? ' --timestamp' : ''} with ${E2E.viewers} viewers`);
+    const port = await viewerPort(pushcam, stderr);
+    const pushcamPid = pushcam.pid ?? 0;
+    const browser = await until('capture browser', START_TIMEOUT_MS, () => findBrowser(pushcamPid));
+    browserPid = browser;
+    const pushcamIdleRssBytes = sampleProc(pushcamPid).rssBytes;
+    viewers = new Child('./camera-viewers.ts', [String(port), '/stream.mjpg', String(E2E.viewers)]);
+    const connected = await viewers.next<CameraViewersConnected>('connected', START_TIMEOUT_MS);
+    // Capture starts when the first viewer comes: wait for camera frames of the asked size.
+    const first = await until('camera frames', FIRST_FRAMES_TIMEOUT_MS, async () => {
+      const s = await status(port);
+      return s.source.state === 'running' && s.frame?.width === 1280 ? s : undefined;
+    });
+    await until('frames after the first', FIRST_FRAMES_TIMEOUT_MS, async () => ((await status(port)).frame?.seq ?? 0) > (first.frame?.seq ?? 0) + 10 || undefined);
+    await sleep(E2E.warmupMs);
+    const before = await reading(viewers, port, pushcamPid, browser);
+    await sleep(E2E.measureMs);
+    const after = await reading(viewers, port, pushcamPid, browser);
+    const seconds = (after.at - before.at) / 1000;
+    const pct = (cpuSeconds: number): number => (cpuSeconds / seconds) * 100;
+    const pushcamSeconds = after.pushcamCpu - before.pushcamCpu;
+    const browserSeconds = cpuBetween(before.browserCpu, after.browserCpu);
+    const viewersSeconds = (after.viewers.cpuMicros - before.viewers.cpuMicros) / 1e6;
+    const end = sampleProc(pushcamPid);
+    const browserPids = groupOf(browser);
+    return {
+      timestamp,
+      viewers: connected.viewers,
+      failures: connected.failures,
+      fpsPerViewer: after.viewers.frames.map((n, i) => (n - before.viewers.frames[i]) / seconds),
+      publishedFps: ((after.status.frame?.seq ?? 0) - (before.status.frame?.seq ?? 0)) / seconds,
+      droppedPerSecond: (after.status.encoder.skipped - before.status.encoder.skipped) / seconds,
+      encodesPerSecond: (after.status.encoder.frames - before.status.encoder.frames) / seconds,
+      encodeMs: after.status.encoder.avgMs,
+      frameBytes: after.status.frame?.bytes ?? Number.NaN,
+      pushcamCpuPercent: pct(pushcamSeconds),
+      pushcamIdleRssBytes,
+      pushcamEndRssBytes: end.rssBytes,
+      pushcamPeakRssBytes: end.peakRssBytes,
+      browserCpuPercent: pct(browserSeconds),
+      browserPssBytes: pssBytes(browserPids),
+      browserProcesses: browserPids.length,
+      viewersCpuPercent: pct(viewersSeconds),
+      // The bench's whole process tree (this process, PushCam, its browser, the viewers) is ours.
+      otherCpuPercent: Math.max(0, pct(after.machine - before.machine - cpuBetween(before.ownTreeCpu, after.ownTreeCpu))),
+      fakeCamera30Fps: cmdlineOf(browser).includes(FAKE_CAMERA_30FPS),
+    };
+  } finally {
+    await viewers?.kill();
+    await stop(pushcam, browserPid);
+    process.off('exit', killOnExit);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
