@@ -78,6 +78,17 @@ function fileSource(path: string, intervalMs = INTERVAL_MS) {
   return h;
 }
 
+/** A file source running on cam.jpg, which holds `a` and has been published; `b` is another picture. */
+async function showingFirstOfTwo() {
+  const path = join(dir, 'cam.jpg');
+  const [a, b] = await Promise.all([jpeg(64, 48, 10), jpeg(64, 48, 200)]);
+  await replace(path, a);
+  const h = fileSource(path);
+  h.start();
+  await h.frame(1);
+  return { path, a, b, h };
+}
+
 function dirSource(path: string) {
   const h = harness((log) => new DirSource({ path, intervalMs: INTERVAL_MS, log }));
   sources.push(h.source);
@@ -98,12 +109,7 @@ describe('FileSource', () => {
   });
 
   it('publishes a replaced file, and not a file that did not change', async () => {
-    const path = join(dir, 'cam.jpg');
-    const [a, b] = await Promise.all([jpeg(64, 48, 10), jpeg(64, 48, 200)]);
-    await replace(path, a);
-    const h = fileSource(path);
-    h.start();
-    await h.frame(1);
+    const { path, a, b, h } = await showingFirstOfTwo();
     await sleep(QUIET_MS);
     assert.equal(h.frames.length, 1, 'an unchanged file was published again');
     // The same bytes written again (new inode and mtime) are not news either.
@@ -116,12 +122,7 @@ describe('FileSource', () => {
   });
 
   it('keeps the previous frame while a JPEG is half written, and publishes it once complete', async () => {
-    const path = join(dir, 'cam.jpg');
-    const [a, b] = await Promise.all([jpeg(64, 48, 10), jpeg(64, 48, 200)]);
-    await replace(path, a);
-    const h = fileSource(path);
-    h.start();
-    await h.frame(1);
+    const { path, b, h } = await showingFirstOfTwo();
     await replace(path, b.subarray(0, b.length >> 1));
     await h.until('the failure to be counted', () => h.source.status().failures === 1);
     assert.equal(h.frames.length, 1);
@@ -160,12 +161,7 @@ describe('FileSource', () => {
   });
 
   it('counts unreadable files and logs once per run of failures', async () => {
-    const path = join(dir, 'cam.jpg');
-    const [a, b] = await Promise.all([jpeg(64, 48, 10), jpeg(64, 48, 200)]);
-    await replace(path, a);
-    const h = fileSource(path);
-    h.start();
-    await h.frame(1);
+    const { path, b, h } = await showingFirstOfTwo();
     await replace(path, 'this is not a picture');
     await h.until('the failure to be counted', () => h.source.status().failures === 1);
     await sleep(QUIET_MS);
@@ -251,12 +247,7 @@ describe('FileSource', () => {
   );
 
   it('emits nothing after stop, and publishes the current file at once on a new start', async () => {
-    const path = join(dir, 'cam.jpg');
-    const [a, b] = await Promise.all([jpeg(64, 48, 10), jpeg(64, 48, 200)]);
-    await replace(path, a);
-    const h = fileSource(path);
-    h.start();
-    await h.frame(1);
+    const { path, b, h } = await showingFirstOfTwo();
     h.source.stop();
     assert.equal(h.source.status().state, 'stopped');
     await replace(path, b);
