@@ -137,9 +137,9 @@ class FakeApp extends EventEmitter {
     this.emit('will-quit', event);
     if (!event.defaultPrevented) this.emit('quit');
   }
-  exit(code: number): void {
+  readonly exit = (code: number): void => {
     this.exitCode = code;
-  }
+  };
 }
 
 export class FakeWindow extends EventEmitter {
