@@ -155,7 +155,6 @@ test('kick ends one viewer; an unknown viewer is an error', async (t) => {
   assert.equal(service.kick(row.id).viewers.length >= 0, true);
   await viewer.waitForEnd();
   assert.throws(() => service.kick(9999), /no viewer 9999 is connected/);
-  assert.throws(() => service.kick('1' as never), /viewerId must be a whole number/);
 });
 
 test('the preview gets what viewers get, at most 10 frames a second, without broadcasting', async (t) => {
@@ -173,7 +172,6 @@ test('the preview gets what viewers get, at most 10 frames a second, without bro
   assert.deepEqual([frame.width, frame.height, frame.jpeg[0], frame.jpeg[1]], [64, 48, 0xff, 0xd8]);
   assert.equal(service.getState().broadcast.state, 'stopped');
   service.setPreview(false);
-  assert.throws(() => service.setPreview('yes' as never), /true or false/);
 });
 
 test('stats every second: capture rate, encode time, outgoing data', async (t) => {

@@ -7,7 +7,7 @@ import { viewerUrls } from '../http/urls.js';
 import { createCore, type Core, type HttpServer, PortInUseError, serveHttp } from '../pushcam.js';
 import { CameraSource } from '../source/camera.js';
 import type { CameraFrameMeta, CameraReport, CaptureRequest, ControlEvents, ControlHandlers, ControlState, Settings, Stats, ViewerRow } from './contract.js';
-import { SettingsStore, validateSettingsPatch } from './settings.js';
+import { SettingsStore } from './settings.js';
 import { describeUserAgent } from '../user-agent.js';
 
 export interface ControlServiceOptions {
@@ -108,9 +108,8 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   async updateSettings(patch: Partial<Settings>): Promise<ControlState> {
-    const changes = validateSettingsPatch(patch);
     const before = this.store.settings;
-    const after = this.store.update(changes);
+    const after = this.store.update(patch);
     const changed = (keys: readonly (keyof Settings)[]): boolean => keys.some((k) => before[k] !== after[k]);
     if (changed(ENCODE_KEYS)) this.core.encoder.settings = { ...this.core.encoder.settings, ...pick(after, ENCODE_KEYS) };
     if (changed(CAPTURE_KEYS) || captureJpegQuality(before) !== captureJpegQuality(after)) this.emit('capture', this.captureRequest());
@@ -150,7 +149,6 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   kick(viewerId: number): ControlState {
-    if (!Number.isInteger(viewerId)) throw new Error('viewerId must be a whole number');
     if (!this.core.hub.kick(viewerId)) throw new Error(`no viewer ${viewerId} is connected`);
     return this.getState();
   }
@@ -165,7 +163,6 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   setPreview(on: boolean): void {
-    if (typeof on !== 'boolean') throw new Error('setPreview takes true or false');
     if (on && !this.releasePreview) this.releasePreview = this.core.hub.hold();
     if (!on && this.releasePreview) {
       this.releasePreview();

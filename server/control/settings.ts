@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { writeFileAtomic } from '../config/access-key.js';
 import { outOfRange } from '../limits.js';
 import type { Settings } from './contract.js';
+import { plainObject } from './values.js';
 
 export const DEFAULT_SETTINGS: Settings = {
   cameraId: '',
@@ -47,16 +48,22 @@ const CHECKS: { [K in keyof Settings]: Check } = {
   startOnLaunch: isBool,
 };
 
-/** Checks a settings change from the window; throws with a one-line reason naming the setting. */
+/** The check of a setting by this name; none for any other name, inherited ones included (`__proto__`, `constructor`). */
+function checkOf(name: string): Check | undefined {
+  return Object.hasOwn(CHECKS, name) ? CHECKS[name as keyof Settings] : undefined;
+}
+
+/** Checks a settings change from the window; throws with a one-line reason naming the setting. Answers a copy of it. */
 export function validateSettingsPatch(patch: unknown): Partial<Settings> {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new Error('settings must be an object');
-  for (const [name, value] of Object.entries(patch)) {
-    const check = CHECKS[name as keyof Settings];
-    if (!check) throw new Error(`unknown setting "${name}"`);
+  const changes: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(plainObject(patch, 'settings'))) {
+    const check = checkOf(name);
+    if (!check) throw new Error(`unknown setting "${name.slice(0, 64)}"`);
     const problem = check(value);
     if (problem) throw new Error(`${name} ${problem}`);
+    changes[name] = value;
   }
-  return patch as Partial<Settings>;
+  return changes as Partial<Settings>;
 }
 
 /**
@@ -107,7 +114,7 @@ function mergeValid(saved: unknown): Settings {
   if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) throw new Error('not an object');
   const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
   for (const [name, value] of Object.entries(saved)) {
-    const check = CHECKS[name as keyof Settings];
+    const check = checkOf(name);
     if (check && check(value) === null) settings[name] = value;
   }
   return settings as unknown as Settings;

@@ -65,7 +65,8 @@ export class CameraSource implements FrameSource {
   report(report: CameraReport): void {
     this.camera = report;
     this.receiving = false;
-    if (report.state === 'capturing') this.lastSize = { width: report.width, height: report.height };
+    // A camera that does not say its size (0) leaves the last one.
+    if (report.state === 'capturing' && report.width >= MIN_SIDE && report.height >= MIN_SIDE) this.lastSize = { width: report.width, height: report.height };
     if (report.state === 'error' && this.run) void this.showUnavailable(this.run, report.message);
   }
 
