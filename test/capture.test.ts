@@ -8,7 +8,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { WebSocketServer } from 'ws';
-import { findBrowser, launchCapturePage } from '../server/capture/headless-browser.js';
+import { findBrowser, launchCapturePage, RESTARTING } from '../server/capture/headless-browser.js';
 import { packageRoot } from '../server/config/paths.js';
 import { FRAME_ACK, type CameraFrameMeta } from '../server/control/contract.js';
 import { ControlService } from '../server/control/service.js';
@@ -372,11 +372,24 @@ describe('headless capture browser', () => {
     assert.deepEqual(logs, [], 'no complaint about the browser exiting');
   });
 
-  it('says so in one line when the browser exits by itself', async (t) => {
+  it('says so in one line each time the browser exits by itself, and restarts it with a growing back-off', async (t) => {
     const logs: string[] = [];
-    const browser = launchCapturePage({ browser: '/bin/false', url: 'http://127.0.0.1:9/', fakeCamera: false, log: (line) => logs.push(line) });
+    const faults: string[] = [];
+    const browser = launchCapturePage({
+      browser: '/bin/false',
+      url: 'http://127.0.0.1:9/',
+      fakeCamera: false,
+      log: (line) => logs.push(line),
+      onFault: (message) => faults.push(message),
+      restart: { firstMs: 100, maxMs: 400, stableMs: 60_000 },
+    });
     t.after(() => browser.close());
-    await eventually(() => logs.length > 0, 'the exit to be logged');
-    assert.deepEqual(logs, ['pushcam: the capture browser exited (code 1); no camera pictures until PushCam restarts']);
+    await eventually(() => logs.length >= 4, 'four restarts', 5000);
+    await browser.close();
+    const count = logs.length;
+    assert.deepEqual(logs.slice(0, 4), ['0.1 s', '0.2 s', '0.4 s', '0.4 s'].map((wait) => `pushcam: the capture browser exited (code 1); restarting it in ${wait}`));
+    assert.equal(faults[0], RESTARTING);
+    await sleep(600);
+    assert.equal(logs.length, count, 'no restart after close()');
   });
 });

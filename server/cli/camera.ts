@@ -41,7 +41,14 @@ export async function serveCamera(o: ServeOptions, out: Output): Promise<() => P
     throw new Error(`${state.broadcast.error ?? 'could not start'}${suggestion}`);
   }
   const control = await startControlServer(service, { log: out.warn });
-  const page = launchCapturePage({ browser, url: control.capturePageUrl, fakeCamera: o.fakeCamera, log: out.warn });
+  const page = launchCapturePage({
+    browser,
+    url: control.capturePageUrl,
+    fakeCamera: o.fakeCamera,
+    log: out.warn,
+    // Until the new browser's page reports, viewers see why there is no picture.
+    onFault: (message) => service.reportCamera({ state: 'error', fault: 'other', message }),
+  });
   for (const url of state.share.urls) out.say(`Viewer: ${url}`);
   if (o.ui) out.say(`Control panel: ${control.panelUrl}`);
   logViewers(service.hub, out);
