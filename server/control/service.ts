@@ -48,6 +48,8 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   private readonly camera: CameraSource;
   private http: HttpServer | null = null;
   private broadcast: ControlState['broadcast'] = { state: 'stopped', port: null };
+  /** The port chosen for `port: 0`, kept across restarts. */
+  private pickedPort: number | null = null;
   private captureActive = false;
   private releasePreview: (() => void) | null = null;
   private lastPreviewAt = 0;
@@ -124,11 +126,9 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.broadcast = { state: 'starting', port: null };
     this.emitState();
     try {
-      this.http = await serveHttp(
-        this.core,
-        { host: this.host(), port: s.port, key: s.openAccess ? null : this.key, maxClients: s.maxClients },
-        this.o.log,
-      );
+      this.http = await this.listen(s);
+      // "Any free port" is chosen once: a restart for a new key or setting keeps viewers' links.
+      this.pickedPort = s.port === 0 ? this.http.port : null;
       this.broadcast = { state: 'broadcasting', port: this.http.port };
     } catch (err) {
       this.broadcast =
@@ -192,6 +192,20 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     const state = this.getState();
     this.emit('state', state);
     return state;
+  }
+
+  /** Serves on the port the settings ask for, or with port 0 on the one picked before while it is free. */
+  private async listen(s: Settings): Promise<HttpServer> {
+    const options = { host: this.host(), key: s.openAccess ? null : this.key, maxClients: s.maxClients };
+    if (s.port === 0 && this.pickedPort !== null) {
+      try {
+        return await serveHttp(this.core, { ...options, port: this.pickedPort }, this.o.log);
+      } catch (err) {
+        if (!(err instanceof PortInUseError)) throw err;
+        this.o.log(`pushcam: port ${this.pickedPort} was taken meanwhile; serving on another free port`);
+      }
+    }
+    return serveHttp(this.core, { ...options, port: s.port }, this.o.log);
   }
 
   private async restartHttp(): Promise<void> {
