@@ -309,8 +309,37 @@ describe('capture page with the PushCam core', () => {
     assert.deepEqual(service.getState().source, { kind: 'camera', state: 'error', error: 'The camera was unplugged' });
     await eventually(() => (service.hub.latest?.seq ?? 0) > framesBefore, 'the "camera unavailable" picture');
     const stoppedAt = arrivals.length;
+    const unplugged = performance.now();
     await eventually(() => service.getState().source.state === 'running', 'capture to resume', 10_000);
     await eventually(() => arrivals.length > stoppedAt + 2, 'frames again', 10_000);
+    t.diagnostic(`unplugged camera: frames again ${Math.round(performance.now() - unplugged)} ms after the track ended`);
+  });
+
+  it('reports a busy camera, shows viewers why, and captures by itself once the camera is free', async (t) => {
+    const { service, control, arrivals } = await core(t, { width: 320, height: 240, intervalMs: 100 });
+    const page = await newPage(await browserFor(t));
+    // Another program holds the camera until the test frees it: getUserMedia fails as Chromium's does then.
+    await page.context().addInitScript(() => {
+      const devices = navigator.mediaDevices;
+      const open = devices.getUserMedia.bind(devices);
+      let busy = true;
+      Object.assign(globalThis, { freeCamera: () => (busy = false) });
+      devices.getUserMedia = async (constraints) => {
+        if (busy) throw new DOMException('Could not start video source', 'NotReadableError');
+        return open(constraints);
+      };
+    });
+    await page.goto(control.capturePageUrl);
+    const release = service.hub.hold();
+    t.after(release);
+    await eventually(() => service.getState().source.state === 'error', 'the camera error in the state', 10_000);
+    assert.deepEqual(service.getState().source, { kind: 'camera', state: 'error', error: 'The camera is in use by another program' });
+    await eventually(() => service.hub.latest !== null, 'the "camera unavailable" picture');
+    const freed = performance.now();
+    await page.evaluate(() => (globalThis as unknown as { freeCamera(): void }).freeCamera());
+    await eventually(() => arrivals.length >= 3, 'camera frames once it is free', 15_000);
+    assert.deepEqual(service.getState().source, { kind: 'camera', state: 'running' });
+    t.diagnostic(`busy camera: frames again ${Math.round(performance.now() - freed)} ms after it was freed (the page retries every 3 s)`);
   });
 
   it('reports a denied camera and shows viewers a picture that says so', async (t) => {

@@ -60,9 +60,10 @@ export async function serveCamera(o: ServeOptions, out: Output): Promise<() => P
     if (!problem && cameraProblem) out.warn('pushcam: camera: capturing again');
     cameraProblem = problem;
   });
+  // Viewers first: their streams end at once, not after the browser has shut down.
   return async () => {
+    await service.close();
     await page.close();
     await control.close();
-    await service.close();
   };
 }

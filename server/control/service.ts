@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
 import QRCode from 'qrcode';
-import { loadAccessKey, newAccessKey, writeFileAtomic } from '../config/access-key.js';
+import { loadAccessKey, newAccessKey, saveAccessKey } from '../config/access-key.js';
 import { needsPixels } from '../encoder/encoder.js';
 import { viewerUrls } from '../http/urls.js';
 import { createCore, type Core, type HttpServer, PortInUseError, serveHttp } from '../pushcam.js';
@@ -55,7 +54,6 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   private lastPreviewAt = 0;
   private previewTimer: NodeJS.Timeout | null = null;
   private qr = { url: '', svg: '' };
-  private readonly notices: string[] = [];
   private readonly statsTimer: NodeJS.Timeout;
   private sample = { at: Date.now(), received: 0, encodes: 0, encodeMs: 0, viewers: new Map<number, { frames: number; bytes: number }>() };
   private viewerFps = new Map<number, number>();
@@ -64,6 +62,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     private readonly store: SettingsStore,
     private key: string,
     private readonly o: ControlServiceOptions,
+    private readonly notices: Notices,
   ) {
     super();
     this.camera = new CameraSource({ onDemand: (active) => this.setCaptureActive(active) });
@@ -75,15 +74,10 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   static async create(o: ControlServiceOptions): Promise<ControlService> {
-    const notices: string[] = [];
-    const notice = (line: string): void => {
-      notices.push(line);
-      o.log(`pushcam: ${line}`);
-    };
-    const store = o.settingsFile ? SettingsStore.load(o.settingsFile, notice) : SettingsStore.inMemory(o.initial ?? {});
-    const key = o.key ?? loadAccessKey(o.configDir, notice);
-    const service = new ControlService(store, key, o);
-    service.notices.push(...notices);
+    const notices = new Notices(o.log);
+    const store = o.settingsFile ? SettingsStore.load(o.settingsFile, notices.add) : SettingsStore.inMemory(o.initial ?? {});
+    const key = o.key ?? loadAccessKey(o.configDir, notices.add);
+    const service = new ControlService(store, key, o, notices);
     await service.refreshQr();
     return service;
   }
@@ -105,7 +99,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
       viewers: this.core.hub.viewerList().map(
         (v): ViewerRow => ({ ...v, client: describeUserAgent(v.userAgent), fps: this.viewerFps.get(v.id) ?? 0 }),
       ),
-      notices: [...this.notices],
+      notices: [...this.notices.list],
     };
   }
 
@@ -156,7 +150,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   /** A new key: the old links stop working and everyone watching is dropped. */
   async newKey(): Promise<ControlState> {
     this.key = newAccessKey();
-    writeFileAtomic(join(this.o.configDir, 'access-key'), `${this.key}\n`);
+    saveAccessKey(this.o.configDir, this.key, this.notices.add);
     if (this.http) await this.restartHttp();
     await this.refreshQr();
     return this.emitState();
@@ -275,6 +269,17 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.emit('stats', stats);
     if (viewers.size > 0) this.emitState();
   }
+}
+
+/** Things the user should know once (a damaged or unwritable settings file): kept for the window, said in the log. */
+class Notices {
+  readonly list: string[] = [];
+  constructor(private readonly log: (line: string) => void) {}
+  readonly add = (line: string): void => {
+    if (this.list.includes(line)) return;
+    this.list.push(line);
+    this.log(`pushcam: ${line}`);
+  };
 }
 
 function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
