@@ -19,6 +19,7 @@ import { ControlService } from '../../server/control/service.js';
 import { DEFAULT_SETTINGS } from '../../server/control/settings.js';
 import { startControlServer } from '../../server/control/ws-server.js';
 import { LIMITS } from '../../server/limits.js';
+import { generator } from '../../bench/picture.js';
 import { makeIpcRig } from '../helpers/fake-ipc.js';
 
 export type Adapter = 'websocket' | 'ipc';
@@ -141,16 +142,9 @@ function callInMessage(raw: string | Buffer): { call: unknown; args: unknown } |
 
 // ---- the generator ----
 
-/** mulberry32, seeded per case so any case replays alone. */
+/** Each case its own generator, seeded from the run's seed and the case's index, so any case replays alone. */
 function random(seed: number, index: number): () => number {
-  let a = (seed ^ Math.imul(index + 1, 0x9e3779b9)) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return generator(seed ^ Math.imul(index + 1, 0x9e3779b9));
 }
 
 class Gen {
