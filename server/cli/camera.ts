@@ -1,4 +1,4 @@
-import { findBrowser, launchCapturePage } from '../capture/headless-browser.js';
+import { findBrowser, launchCapturePage, RESTARTING } from '../capture/headless-browser.js';
 import { configDir } from '../config/paths.js';
 import { ControlService } from '../control/service.js';
 import { startControlServer } from '../control/ws-server.js';
@@ -56,7 +56,8 @@ export async function serveCamera(o: ServeOptions, out: Output): Promise<() => P
   let cameraProblem = '';
   service.on('state', (s) => {
     const problem = s.source.state === 'error' ? (s.source.error ?? '') : '';
-    if (problem && problem !== cameraProblem) out.warn(`pushcam: camera: ${problem}`);
+    // A browser restart has had its line from launchCapturePage already.
+    if (problem && problem !== cameraProblem && problem !== RESTARTING) out.warn(`pushcam: camera: ${problem}`);
     if (!problem && cameraProblem) out.warn('pushcam: camera: capturing again');
     cameraProblem = problem;
   });
