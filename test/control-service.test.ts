@@ -136,13 +136,36 @@ test('changing who can connect restarts the server; a new key drops viewers and 
   assert.notEqual(renewed.share.key, first.share.key);
   await viewer.waitForEnd();
   const base = `http://127.0.0.1:${renewed.broadcast.port}`;
-  assert.equal((await fetch(`${base}/status.json?key=${first.share.key}`)).status, 401);
-  assert.equal((await fetch(`${base}/status.json?key=${renewed.share.key}`)).status, 200);
+  // The restart (on the same port) closed the idle connection fetch keeps; like a browser, try again once on a new one.
+  const status = (url: string): Promise<number> => fetch(url).catch(() => fetch(url)).then((res) => res.status);
+  assert.equal(await status(`${base}/status.json?key=${first.share.key}`), 401);
+  assert.equal(await status(`${base}/status.json?key=${renewed.share.key}`), 200);
 
   const open = await service.updateSettings({ openAccess: true });
   assert.equal(open.broadcast.state, 'broadcasting');
-  assert.equal((await fetch(`http://127.0.0.1:${open.broadcast.port}/status.json`)).status, 200);
+  assert.equal(await status(`http://127.0.0.1:${open.broadcast.port}/status.json`), 200);
   assert.doesNotMatch(open.share.urls[0], /key=/);
+});
+
+test('with port 0, a new key or a server setting keeps the port that was picked (it moved to a new one, unprinted, before)', async (t) => {
+  const service = await makeService(t);
+  const first = (await service.start()).broadcast.port;
+  assert.ok(first && first > 0);
+  assert.equal((await service.newKey()).broadcast.port, first);
+  assert.equal((await service.updateSettings({ maxClients: 5 })).broadcast.port, first);
+  assert.equal((await service.updateSettings({ openAccess: true })).broadcast.port, first);
+  await service.stop();
+  assert.equal((await service.start()).broadcast.port, first, 'and across stop and start');
+
+  // Taken meanwhile: another free port, said in the state's links.
+  await service.stop();
+  const squatter = createServer();
+  await new Promise<void>((r) => squatter.listen(first, '127.0.0.1', r));
+  t.after(() => squatter.close());
+  const moved = await service.start();
+  assert.equal(moved.broadcast.state, 'broadcasting');
+  assert.notEqual(moved.broadcast.port, first);
+  assert.match(moved.share.urls[0], new RegExp(`:${moved.broadcast.port}/`));
 });
 
 test('kick ends one viewer; an unknown viewer is an error', async (t) => {
@@ -155,7 +178,6 @@ test('kick ends one viewer; an unknown viewer is an error', async (t) => {
   assert.equal(service.kick(row.id).viewers.length >= 0, true);
   await viewer.waitForEnd();
   assert.throws(() => service.kick(9999), /no viewer 9999 is connected/);
-  assert.throws(() => service.kick('1' as never), /viewerId must be a whole number/);
 });
 
 test('the preview gets what viewers get, at most 10 frames a second, without broadcasting', async (t) => {
@@ -173,7 +195,6 @@ test('the preview gets what viewers get, at most 10 frames a second, without bro
   assert.deepEqual([frame.width, frame.height, frame.jpeg[0], frame.jpeg[1]], [64, 48, 0xff, 0xd8]);
   assert.equal(service.getState().broadcast.state, 'stopped');
   service.setPreview(false);
-  assert.throws(() => service.setPreview('yes' as never), /true or false/);
 });
 
 test('stats every second: capture rate, encode time, outgoing data', async (t) => {
