@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import type { Hub } from '../hub/hub.js';
-import { partLayout, streamContentType } from '../hub/multipart.js';
+import { type PartLayout, partLayout, streamContentType } from '../hub/multipart.js';
 import { Viewer } from '../hub/viewer.js';
 import type { StreamCompat } from '../types.js';
 import { enumParam, HttpError, intParam } from './errors.js';
@@ -34,6 +34,14 @@ export function refuseKicked(hub: Hub, req: Request): void {
 
 /** GET /stream.mjpg: the push stream, open until the viewer leaves. */
 export function streamRoute(ctx: StreamContext): RequestHandler {
+  // One of each layout for every viewer: each frame's part is then built once per layout.
+  const layouts = new Map<StreamCompat, PartLayout>();
+  const layoutFor = (compat: StreamCompat): PartLayout => {
+    const bytes = compat === 'dual' ? 'advance' : compat;
+    let layout = layouts.get(bytes);
+    if (!layout) layouts.set(bytes, (layout = partLayout(ctx.boundary, bytes)));
+    return layout;
+  };
   return (req, res) => {
     const userAgent = req.get('user-agent') ?? '';
     const compat = enumParam(req, 'compat', ['advance', 'dual', 'plain'] as const) ?? compatFor(userAgent);
@@ -56,10 +64,14 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
       res.end();
       return;
     }
-    res.socket?.setNoDelay(true);
-    const viewer = new Viewer(res, {
+    // After the head, frames go to the socket itself: one write each, without the response
+    // object's work per write. (A request pipelined behind another has no socket yet.)
+    res.flushHeaders();
+    const socket = res.socket;
+    socket?.setNoDelay(true);
+    const viewer = new Viewer(socket ?? res, {
       info: { id: nextViewerId++, ip: clientIp(req), userAgent, since: Date.now() },
-      layout: partLayout(ctx.boundary, compat),
+      layout: layoutFor(compat),
       minIntervalMs: fps ? 1000 / fps : 0,
       dualFinalFrame: compat === 'dual',
     });

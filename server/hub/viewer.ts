@@ -18,8 +18,8 @@ export interface ViewerOptions {
 /**
  * One connected stream and its send policy (after µStreamer): a viewer holds at most one
  * frame, the newest. A frame is written only when the socket has drained; a viewer that falls
- * behind skips to the newest frame and counts what it skipped. Nothing queues per viewer, so a
- * slow or stalled viewer costs at most one frame of memory and never delays the others.
+ * behind skips to the newest frame and counts what it skipped. Nothing queues per viewer, so a slow
+ * or stalled viewer costs at most one frame of memory and never delays the others.
  */
 export class Viewer {
   readonly info: ViewerInfo;
@@ -28,7 +28,8 @@ export class Viewer {
   private lastWriteAt = 0;
   private draining = false;
   private closed = false;
-  private capTimer: NodeJS.Timeout | null = null;
+  /** Waiting out the ?fps cap before the next write. */
+  private waitTimer: NodeJS.Timeout | null = null;
   private dualTimer: NodeJS.Timeout | null = null;
   private readonly keepAliveTimer: NodeJS.Timeout;
 
@@ -38,13 +39,12 @@ export class Viewer {
   ) {
     this.info = { ...options.info, framesSent: 0, framesDropped: 0, bytesSent: 0 };
     this.keepAliveTimer = setTimeout(() => this.repeatLast(), KEEPALIVE_MS);
-    // One listener for the viewer's life: a frame is larger than the socket's high-water mark, so
-    // nearly every write ends in a 'drain', and a listener per write costs more than the write.
+    // One listener for the viewer's life, not one per write.
     out.on('drain', () => {
       this.draining = false;
       this.flush();
     });
-    this.send([options.layout.opening]);
+    this.write(options.layout.opening);
   }
 
   /** Offers a newer frame: written now if the socket has room, else kept as the next to send. */
@@ -64,17 +64,15 @@ export class Viewer {
   close(): void {
     this.closed = true;
     this.pending = null;
-    clearTimeout(this.keepAliveTimer);
-    if (this.capTimer) clearTimeout(this.capTimer);
-    if (this.dualTimer) clearTimeout(this.dualTimer);
+    for (const timer of [this.keepAliveTimer, this.waitTimer, this.dualTimer]) if (timer) clearTimeout(timer);
   }
 
   private flush(): void {
-    if (this.closed || this.draining || !this.pending || this.capTimer) return;
+    if (this.closed || this.draining || !this.pending || this.waitTimer) return;
     const wait = this.lastWriteAt + this.options.minIntervalMs - Date.now();
     if (wait > 0) {
-      this.capTimer = setTimeout(() => {
-        this.capTimer = null;
+      this.waitTimer = setTimeout(() => {
+        this.waitTimer = null;
         this.flush();
       }, wait);
       return;
@@ -86,9 +84,7 @@ export class Viewer {
   }
 
   private writeFrame(frame: Frame): void {
-    const { layout } = this.options;
-    const before = layout.before(frame.jpeg);
-    this.send(before ? [before, frame.jpeg, layout.after] : [frame.jpeg, layout.after]);
+    this.write(this.options.layout.part(frame.jpeg));
     this.last = frame;
     this.lastWriteAt = Date.now();
     this.keepAliveTimer.refresh();
@@ -100,7 +96,7 @@ export class Viewer {
 
   /** Keep-alive and WebKit's dual final frame: the same picture again, if the socket is idle. */
   private repeatLast(): void {
-    if (this.closed || this.draining || this.pending || !this.last) {
+    if (this.closed || !this.last || this.draining || this.pending || this.waitTimer) {
       this.keepAliveTimer.refresh();
       return;
     }
@@ -108,16 +104,12 @@ export class Viewer {
     if (this.dualTimer) clearTimeout(this.dualTimer);
   }
 
-  /** Writes chunks as one writev; past the socket's high-water mark, waits for 'drain'. */
-  private send(chunks: Buffer[]): void {
-    this.out.cork();
-    let room = true;
-    for (const chunk of chunks) {
-      if (chunk.length === 0) continue;
-      room = this.out.write(chunk) && room;
-      this.info.bytesSent += chunk.length;
-    }
-    this.out.uncork();
-    if (!room) this.draining = true;
+  /** One write. The kernel usually takes it whole; if not, the rest waits in Node until 'drain'. */
+  private write(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.out.write(bytes);
+    this.info.bytesSent += bytes.length;
+    if (this.out.writableLength === 0) return;
+    this.draining = true;
   }
 }
