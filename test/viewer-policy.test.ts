@@ -47,6 +47,7 @@ function viewerOn(socket: Writable, o: { minIntervalMs?: number; dual?: boolean 
     layout: partLayout('B', 'advance'),
     minIntervalMs: o.minIntervalMs ?? 0,
     dualFinalFrame: o.dual ?? false,
+    link: null,
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import type { Hub } from '../hub/hub.js';
+import { openLink } from '../hub/link.js';
 import { type PartLayout, partLayout, streamContentType } from '../hub/multipart.js';
 import { Viewer } from '../hub/viewer.js';
 import type { StreamCompat } from '../types.js';
@@ -9,6 +10,7 @@ export interface StreamContext {
   hub: Hub;
   boundary: string;
   maxClients: number;
+  log: (line: string) => void;
 }
 
 export const NO_CACHE = {
@@ -74,6 +76,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
       layout: layoutFor(compat),
       minIntervalMs: fps ? 1000 / fps : 0,
       dualFinalFrame: compat === 'dual',
+      link: socket ? openLink(socket, ctx.log) : null,
     });
     res.on('close', () => ctx.hub.remove(viewer));
     ctx.hub.add(viewer);

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Frame, ViewerInfo } from '../types.js';
+import type { Link } from './link.js';
 import type { PartLayout } from './multipart.js';
 
 /** With no new frame for this long, the last one is sent again so proxies keep the connection. */
@@ -8,17 +9,20 @@ export const KEEPALIVE_MS = 5000;
 export const DUAL_FINAL_MS = 150;
 
 export interface ViewerOptions {
-  info: Omit<ViewerInfo, 'framesSent' | 'framesDropped' | 'bytesSent'>;
+  info: Omit<ViewerInfo, 'framesSent' | 'framesDropped' | 'bytesSent' | 'link'>;
   layout: PartLayout;
   /** From `?fps=N`: at most one frame per this many ms. 0 = as fast as frames come. */
   minIntervalMs: number;
   dualFinalFrame: boolean;
+  /** The connection as the kernel sees it; null where the platform cannot tell. */
+  link: Link | null;
 }
 
 /**
  * One connected stream and its send policy (after µStreamer): a viewer holds at most one
- * frame, the newest. A frame is written only when the socket has drained; a viewer that falls
- * behind skips to the newest frame and counts what it skipped. Nothing queues per viewer, so a slow
+ * frame, the newest. A frame is written only when the socket has drained and its link has
+ * delivered nearly all that was sent before (server/hub/link.ts); a viewer that falls behind
+ * skips to the newest frame and counts what it skipped. Nothing queues per viewer, so a slow
  * or stalled viewer costs at most one frame of memory and never delays the others.
  */
 export class Viewer {
@@ -28,7 +32,7 @@ export class Viewer {
   private lastWriteAt = 0;
   private draining = false;
   private closed = false;
-  /** Waiting out the ?fps cap before the next write. */
+  /** Waiting out the ?fps cap or the link before the next write. */
   private waitTimer: NodeJS.Timeout | null = null;
   private dualTimer: NodeJS.Timeout | null = null;
   private readonly keepAliveTimer: NodeJS.Timeout;
@@ -37,7 +41,7 @@ export class Viewer {
     private readonly out: Writable,
     private readonly options: ViewerOptions,
   ) {
-    this.info = { ...options.info, framesSent: 0, framesDropped: 0, bytesSent: 0 };
+    this.info = { ...options.info, framesSent: 0, framesDropped: 0, bytesSent: 0, link: null };
     this.keepAliveTimer = setTimeout(() => this.repeatLast(), KEEPALIVE_MS);
     // One listener for the viewer's life, not one per write.
     out.on('drain', () => {
@@ -47,7 +51,12 @@ export class Viewer {
     this.write(options.layout.opening);
   }
 
-  /** Offers a newer frame: written now if the socket has room, else kept as the next to send. */
+  /** The viewer's figures now, with a fresh look at its link. */
+  snapshot(): ViewerInfo {
+    return { ...this.info, link: this.options.link?.sample() ?? null };
+  }
+
+  /** Offers a newer frame: written now if the socket and link have room, else kept as the next to send. */
   offer(frame: Frame): void {
     const newest = this.pending ?? this.last;
     if (this.closed || (newest && frame.seq <= newest.seq)) return;
@@ -69,7 +78,8 @@ export class Viewer {
 
   private flush(): void {
     if (this.closed || this.draining || !this.pending || this.waitTimer) return;
-    const wait = this.lastWriteAt + this.options.minIntervalMs - Date.now();
+    const capWait = this.lastWriteAt + this.options.minIntervalMs - Date.now();
+    const wait = capWait > 0 ? capWait : (this.options.link?.waitMs() ?? 0);
     if (wait > 0) {
       this.waitTimer = setTimeout(() => {
         this.waitTimer = null;
@@ -96,7 +106,7 @@ export class Viewer {
 
   /** Keep-alive and WebKit's dual final frame: the same picture again, if the socket is idle. */
   private repeatLast(): void {
-    if (this.closed || !this.last || this.draining || this.pending || this.waitTimer) {
+    if (this.closed || !this.last || this.draining || this.pending || this.waitTimer || (this.options.link?.waitMs() ?? 0) > 0) {
       this.keepAliveTimer.refresh();
       return;
     }
@@ -109,7 +119,7 @@ export class Viewer {
     if (bytes.length === 0) return;
     this.out.write(bytes);
     this.info.bytesSent += bytes.length;
-    if (this.out.writableLength === 0) return;
-    this.draining = true;
+    this.options.link?.wrote();
+    if (this.out.writableLength > 0) this.draining = true;
   }
 }
