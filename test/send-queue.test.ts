@@ -60,3 +60,24 @@ test("/status.json gives each viewer's link: round-trip time, delivery rate, wha
   assert.ok(link.inFlightBytes >= 0 && link.unsentBytes >= 0);
   assert.ok(link.behindMs >= 0 && link.behindMs < 1000, `${link.behindMs} ms behind on loopback`);
 });
+
+test('send timeout: a stalled reader is dropped and frees its slot; a viewer that reads stays', async (t) => {
+  const s = await startTestServer(t, { source: new PatternSource({ width: 1280, height: 720, intervalMs: 20 }), maxClients: 2, sendTimeoutMs: 1000 });
+  const healthy = await MjpegClient.open(s.url('/stream.mjpg'), { 'user-agent': 'reads' });
+  t.after(() => healthy.close());
+  const stalled = connect(s.port, '127.0.0.1');
+  t.after(() => stalled.destroy());
+  await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
+  stalled.write(`GET /stream.mjpg?key=${TEST_KEY} HTTP/1.1\r\nHost: x\r\nUser-Agent: stalled\r\n\r\n`);
+  stalled.pause();
+  await eventually(() => s.hub.viewerCount === 2, 'both viewers to join');
+  assert.equal((await fetch(s.url('/stream.mjpg'))).status, 503, 'full while the stalled reader holds its slot');
+  // Its socket fills within a moment on loopback, then takes nothing for the timeout.
+  await eventually(() => s.hub.viewerList().every((v) => v.userAgent !== 'stalled'), 'the stalled reader to be dropped', 10_000);
+  assert.equal(s.hub.viewerCount, 1);
+  const parts = healthy.parts.length;
+  await healthy.waitForParts(parts + 5);
+  const next = await MjpegClient.open(s.url('/stream.mjpg'), { 'user-agent': 'next' });
+  t.after(() => next.close());
+  assert.equal(next.response.statusCode, 200, 'its slot is free again');
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { partLayout } from '../server/hub/multipart.js';
-import { KEEPALIVE_MS, Viewer } from '../server/hub/viewer.js';
+import { KEEPALIVE_MS, SEND_TIMEOUT_MS, Viewer } from '../server/hub/viewer.js';
 import type { Frame } from '../server/types.js';
 
 /**
@@ -41,12 +41,13 @@ const frame = (seq: number, bytes = 50_000): Frame => ({
   at: Date.now(),
 });
 
-function viewerOn(socket: Writable, o: { minIntervalMs?: number; dual?: boolean } = {}): Viewer {
+function viewerOn(socket: Writable, o: { minIntervalMs?: number; dual?: boolean; sendTimeoutMs?: number } = {}): Viewer {
   return new Viewer(socket, {
     info: { id: 1, ip: '127.0.0.1', userAgent: 'test', since: Date.now() },
     layout: partLayout('B', 'advance'),
     minIntervalMs: o.minIntervalMs ?? 0,
     dualFinalFrame: o.dual ?? false,
+    sendTimeoutMs: o.sendTimeoutMs ?? SEND_TIMEOUT_MS,
     link: null,
   });
 }
@@ -133,4 +134,30 @@ test('no repeat without dual mode, until the keep-alive re-sends the frame', asy
   assert.equal(socket.count(only.jpeg), 2, 'keep-alive after 5 s of silence');
   assert.equal(viewer.info.framesSent, 1, 'a repeat is not a new frame');
   viewer.close();
+});
+
+test('send timeout: a viewer whose socket takes nothing for that long is dropped', async (t) => {
+  const socket = new StalledSocket(true);
+  const viewer = viewerOn(socket, { sendTimeoutMs: 300 });
+  t.after(() => viewer.close());
+  viewer.offer(frame(1));
+  viewer.offer(frame(2));
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(socket.destroyed, false, 'not before the timeout');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(socket.destroyed, true, 'dropped once nothing drained for 300 ms');
+});
+
+test('send timeout: a slow viewer that keeps draining is not dropped', async (t) => {
+  const socket = new StalledSocket(true);
+  const viewer = viewerOn(socket, { sendTimeoutMs: 300 });
+  t.after(() => viewer.close());
+  // Each frame takes 200 ms to go out: slower than the stream, but the socket makes progress.
+  for (let seq = 1; seq <= 8; seq++) {
+    viewer.offer(frame(seq));
+    await new Promise((r) => setTimeout(r, 200));
+    socket.releaseAll();
+  }
+  assert.equal(socket.destroyed, false);
+  assert.ok(viewer.info.framesSent >= 7, `sent ${viewer.info.framesSent}`);
 });

@@ -20,6 +20,8 @@ export interface ControlServiceOptions {
   /** The command line's --key and --host, which override the kept key and the LAN switch. */
   key?: string;
   host?: string;
+  /** The command line's --send-timeout, in ms. */
+  sendTimeoutMs?: number;
   /** true in the desktop app: the window captures. false: a headless capture page does. */
   captureInWindow: boolean;
   log: (line: string) => void;
@@ -127,7 +129,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     try {
       this.http = await serveHttp(
         this.core,
-        { host: this.host(), port: s.port, key: s.openAccess ? null : this.key, maxClients: s.maxClients },
+        { host: this.host(), port: s.port, key: s.openAccess ? null : this.key, maxClients: s.maxClients, sendTimeoutMs: this.o.sendTimeoutMs },
         this.o.log,
       );
       this.broadcast = { state: 'broadcasting', port: this.http.port };

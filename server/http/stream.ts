@@ -2,7 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import type { Hub } from '../hub/hub.js';
 import { openLink } from '../hub/link.js';
 import { type PartLayout, partLayout, streamContentType } from '../hub/multipart.js';
-import { Viewer } from '../hub/viewer.js';
+import { SEND_TIMEOUT_MS, Viewer } from '../hub/viewer.js';
 import type { StreamCompat } from '../types.js';
 import { enumParam, HttpError, intParam } from './errors.js';
 
@@ -10,6 +10,8 @@ export interface StreamContext {
   hub: Hub;
   boundary: string;
   maxClients: number;
+  /** A viewer that takes no data for this long is dropped; default SEND_TIMEOUT_MS. */
+  sendTimeoutMs?: number;
   log: (line: string) => void;
 }
 
@@ -76,6 +78,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
       layout: layoutFor(compat),
       minIntervalMs: fps ? 1000 / fps : 0,
       dualFinalFrame: compat === 'dual',
+      sendTimeoutMs: ctx.sendTimeoutMs ?? SEND_TIMEOUT_MS,
       link: socket ? openLink(socket, ctx.log) : null,
     });
     res.on('close', () => ctx.hub.remove(viewer));

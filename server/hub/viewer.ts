@@ -7,6 +7,12 @@ import type { PartLayout } from './multipart.js';
 export const KEEPALIVE_MS = 5000;
 /** WebKit shows a part only when the next one starts: repeat the last frame if none follows. */
 export const DUAL_FINAL_MS = 150;
+/**
+ * A viewer whose connection takes no data for this long is dropped: a stalled reader would hold
+ * a viewer slot for ever. Long enough for one big frame over a very slow link (300 KB at
+ * 256 kbit/s takes about 10 s), which makes progress and is not dropped.
+ */
+export const SEND_TIMEOUT_MS = 15_000;
 
 export interface ViewerOptions {
   info: Omit<ViewerInfo, 'framesSent' | 'framesDropped' | 'bytesSent' | 'link'>;
@@ -14,6 +20,7 @@ export interface ViewerOptions {
   /** From `?fps=N`: at most one frame per this many ms. 0 = as fast as frames come. */
   minIntervalMs: number;
   dualFinalFrame: boolean;
+  sendTimeoutMs: number;
   /** The connection as the kernel sees it; null where the platform cannot tell. */
   link: Link | null;
 }
@@ -35,6 +42,8 @@ export class Viewer {
   /** Waiting out the ?fps cap or the link before the next write. */
   private waitTimer: NodeJS.Timeout | null = null;
   private dualTimer: NodeJS.Timeout | null = null;
+  /** Runs while the viewer cannot take data; it is dropped if that lasts sendTimeoutMs. */
+  private stallTimer: NodeJS.Timeout | null = null;
   private readonly keepAliveTimer: NodeJS.Timeout;
 
   constructor(
@@ -46,6 +55,7 @@ export class Viewer {
     // One listener for the viewer's life, not one per write.
     out.on('drain', () => {
       this.draining = false;
+      this.progressed();
       this.flush();
     });
     this.write(options.layout.opening);
@@ -73,7 +83,7 @@ export class Viewer {
   close(): void {
     this.closed = true;
     this.pending = null;
-    for (const timer of [this.keepAliveTimer, this.waitTimer, this.dualTimer]) if (timer) clearTimeout(timer);
+    for (const timer of [this.keepAliveTimer, this.waitTimer, this.dualTimer, this.stallTimer]) if (timer) clearTimeout(timer);
   }
 
   private flush(): void {
@@ -81,12 +91,14 @@ export class Viewer {
     const capWait = this.lastWriteAt + this.options.minIntervalMs - Date.now();
     const wait = capWait > 0 ? capWait : (this.options.link?.waitMs() ?? 0);
     if (wait > 0) {
+      if (capWait <= 0) this.stalled();
       this.waitTimer = setTimeout(() => {
         this.waitTimer = null;
         this.flush();
       }, wait);
       return;
     }
+    this.progressed();
     const frame = this.pending;
     this.pending = null;
     this.info.framesSent++;
@@ -120,6 +132,18 @@ export class Viewer {
     this.out.write(bytes);
     this.info.bytesSent += bytes.length;
     this.options.link?.wrote();
-    if (this.out.writableLength > 0) this.draining = true;
+    if (this.out.writableLength === 0) return;
+    this.draining = true;
+    this.stalled();
+  }
+
+  private stalled(): void {
+    this.stallTimer ??= setTimeout(() => this.disconnect(), this.options.sendTimeoutMs);
+  }
+
+  private progressed(): void {
+    if (!this.stallTimer) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = null;
   }
 }
