@@ -60,7 +60,7 @@ export interface Frame {
 }
 
 /** How a stream lays out its parts; see server/hub/multipart.ts. */
-export type StreamCompat = 'advance' | 'dual' | 'plain';
+export type StreamCompat = 'advance' | 'dual' | 'length' | 'plain';
 
 /** One look at a viewer's connection (server/hub/link.ts): what it carries, and what is queued for it. */
 export interface LinkSample {

@@ -27,6 +27,12 @@ test('dual layout is the advance layout (the repeat is timing, not bytes)', () =
   assert.deepEqual([dual.opening, dual.part(jpeg)], [advance.opening, advance.part(jpeg)]);
 });
 
+test('length layout: the boundary right after each frame, then the next part headers with Content-Length', () => {
+  const layout = partLayout('B', 'length');
+  assert.equal(text(layout.opening), '--B\r\n');
+  assert.equal(text(layout.part(jpeg)), `Content-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n${text(jpeg)}\r\n--B\r\n`);
+});
+
 test('plain layout: boundary and Content-Length before each frame, nothing ahead', () => {
   const layout = partLayout('B', 'plain');
   assert.equal(layout.opening.length, 0);

@@ -21,8 +21,17 @@ export const NO_CACHE = {
   Expires: '0',
 };
 
-/** WebKit (Safari, and every iOS browser) needs the dual final frame; see server/hub/viewer.ts. */
-export function compatFor(userAgent: string): StreamCompat {
+/**
+ * The layout a request gets unless it asks (?compat=). WebKit (Safari, and every iOS browser)
+ * needs the dual final frame (server/hub/viewer.ts). A request with no User-Agent at all is a
+ * bare script or library (Node's http.get, mjpeg-consumer), which may need Content-Length; so
+ * is libavformat (ffmpeg, ffplay, OpenCV, mpv: "Lavf/..."), whose JPEG parser, without a length,
+ * holds each frame until the next one starts (measured: one frame late). Everything else gets
+ * advance headers: programs such as Home Assistant hand the stream on to a browser's <img>,
+ * where the length layout would show each frame one frame late.
+ */
+export function compatFor(userAgent: string | undefined): StreamCompat {
+  if (userAgent === undefined || userAgent.startsWith('Lavf/')) return 'length';
   const webkit = /AppleWebKit/.test(userAgent) && !/Chrome\/|Chromium\/|Edg\//.test(userAgent);
   return webkit || /CriOS|FxiOS|EdgiOS/.test(userAgent) ? 'dual' : 'advance';
 }
@@ -48,7 +57,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
   };
   return (req, res) => {
     const userAgent = req.get('user-agent') ?? '';
-    const compat = enumParam(req, 'compat', ['advance', 'dual', 'plain'] as const) ?? compatFor(userAgent);
+    const compat = enumParam(req, 'compat', ['advance', 'dual', 'length', 'plain'] as const) ?? compatFor(req.get('user-agent'));
     const fps = intParam(req, 'fps', 1, 120);
     refuseKicked(ctx.hub, req);
     if (ctx.hub.viewerCount >= ctx.maxClients) {

@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { StreamCompat } from '../types.js';
 
-// The bytes of a multipart/x-mixed-replace stream, in two layouts.
+// The bytes of a multipart/x-mixed-replace stream, in three layouts.
 //
 // advance (default; also 'dual'): the stream opens with the first part's headers, and right after
 //   each JPEG comes the boundary and the complete headers of the NEXT part. A browser displays a
 //   part once it sees the next one begin, so this shows every frame the moment it arrives
 //   (DESIGN.md: Chromium otherwise shows each frame one frame late). Parts carry no Content-Length.
-// plain: the classic layout, `--B`, headers with Content-Length, the JPEG; for clients that want
-//   the length up front. Browsers show each frame one frame late with it.
+// length (mjpg-streamer's): the boundary right after each JPEG, then the next part's headers with
+//   its Content-Length. Prompt for parsers that scan for the boundary and for those that need the
+//   length (npm mjpeg-consumer); browsers show each frame one frame late with it.
+// plain: the classic layout, `--B`, headers with Content-Length, the JPEG. Late for both kinds.
 
 /** A fresh boundary: "pushcam" and 32 hex digits, too random to occur inside a JPEG. */
 export function newBoundary(): string {
@@ -48,6 +50,10 @@ export function partLayout(boundary: string, compat: StreamCompat): PartLayout {
   if (compat === 'plain') {
     const crlf = Buffer.from('\r\n');
     return new PartLayout(Buffer.alloc(0), (jpeg) => [Buffer.from(`--${boundary}\r\n`), length(jpeg), jpeg, crlf]);
+  }
+  if (compat === 'length') {
+    const delimiter = Buffer.from(`\r\n--${boundary}\r\n`);
+    return new PartLayout(delimiter.subarray(2), (jpeg) => [length(jpeg), jpeg, delimiter]);
   }
   const partHeaders = Buffer.from(`--${boundary}\r\n${type}\r\n`);
   const after = Buffer.concat([Buffer.from('\r\n'), partHeaders]);
