@@ -1,4 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { isMessage } from './messages.js';
 
@@ -6,7 +6,10 @@ const KILL_GRACE_MS = 2000;
 // Every child alive, so an error or the run's deadline can end them all.
 const alive = new Set<ChildProcess>();
 
-/** A forked bench process (same Node, same tsx loader) and its typed IPC. */
+/**
+ * A forked bench process (same Node, same tsx loader) and its typed IPC; with `netns`, run
+ * inside that network namespace (`ip netns exec` keeps the IPC channel and the pid).
+ */
 export class Child {
   readonly proc: ChildProcess;
   private readonly name: string;
@@ -14,9 +17,13 @@ export class Child {
   private readonly waiting = new Set<() => void>();
   private exited = false;
 
-  constructor(module: string, args: string[]) {
+  constructor(module: string, args: string[], netns?: string) {
     this.name = module;
-    this.proc = fork(fileURLToPath(new URL(module, import.meta.url)), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const file = fileURLToPath(new URL(module, import.meta.url));
+    const stdio = ['ignore', 'inherit', 'inherit', 'ipc'] as const;
+    this.proc = netns
+      ? spawn('ip', ['netns', 'exec', netns, process.execPath, ...process.execArgv, file, ...args], { stdio: [...stdio] })
+      : fork(file, args, { stdio: [...stdio] });
     alive.add(this.proc);
     this.proc.on('message', (m) => this.deliver(m));
     this.proc.on('exit', () => {

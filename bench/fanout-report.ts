@@ -25,13 +25,13 @@ interface FanoutLine {
 // Starting a row's children, connecting its viewers and ending them takes about this long.
 const ROW_OVERHEAD_MS = 5000;
 
-/** Different 640x480 frames, encoded once by PushCam's Encoder, for both servers to send. */
-export async function writeRing(dir: string): Promise<number> {
+/** Different camera-like frames, encoded once by PushCam's Encoder, for both servers to send; their mean size. */
+export async function writeRing(dir: string, picture = { width: 640, height: 480, quality: QUALITY }): Promise<number> {
   await mkdir(dir, { recursive: true });
-  const encoder = new Encoder({ quality: QUALITY });
+  const encoder = new Encoder({ quality: picture.quality });
   const sizes: number[] = [];
   for (let i = 0; i < RING_FRAMES; i++) {
-    const { jpeg } = await encoder.encode({ kind: 'raw', image: await testPicture(640, 480, i) });
+    const { jpeg } = await encoder.encode({ kind: 'raw', image: await testPicture(picture.width, picture.height, i) });
     sizes.push(jpeg.length);
     await writeFile(join(dir, `frame-${String(i).padStart(2, '0')}.jpg`), jpeg);
   }
@@ -115,10 +115,10 @@ const pair = (a: number, b: number, digits = 1): string => `${num(a, digits)} / 
 const rss = (r: FanoutResult): string => `${mb(r.idleRssBytes)} → ${mb(r.endRssBytes)} (${mb(r.peakRssBytes)})`;
 
 /** The cells of one line, or its failure spread over `width` cells. */
-function cells(line: FanoutLine, width: number, figures: (r: FanoutResult) => string[]): string[] {
+function cells(line: FanoutLine, width: number, figures: (r: FanoutResult, line: FanoutLine) => string[]): string[] {
   const r = line.result;
   if (r instanceof Error) return [viewersLabel(line), SERVER_NAME[line.server], `failed: ${r.message}`, ...Array<string>(width - 3).fill('')];
-  return [viewersLabel(line), serverLabel(line, r), ...figures(r)];
+  return [viewersLabel(line), serverLabel(line, r), ...figures(r, line)];
 }
 
 const MAIN_HEADER = [
@@ -128,6 +128,7 @@ const MAIN_HEADER = [
   'fps per healthy viewer (median / min)',
   'frame age at viewer, ms (median / p95)',
   'server CPU, % of one core',
+  'marginal CPU vs mjpeg-server',
   'server RSS idle → end (peak)',
   'held back',
   'unsent in kernel',
@@ -135,12 +136,28 @@ const MAIN_HEADER = [
   'rest of machine CPU',
 ];
 
-function mainFigures(r: FanoutResult): string[] {
+/**
+ * PushCam's marginal CPU (this row minus the one-viewer row, so the frame source cancels out)
+ * over mjpeg-server's for the same viewers; '–' for the peer's own rows and the one-viewer row.
+ */
+function marginalRatio(line: FanoutLine, lines: readonly FanoutLine[]): string {
+  const cpu = (server: ServerKind, v: Viewers): number => {
+    const found = lines.find((l) => l.server === server && l.viewers.healthy === v.healthy && l.viewers.stalled === v.stalled && l.viewers.slow === v.slow);
+    return found && !(found.result instanceof Error) ? found.result.serverCpuPercent : Number.NaN;
+  };
+  const one = { ...line.viewers, healthy: 1, stalled: 0, slow: 0 };
+  if (line.server !== 'pushcam' || line.viewers.healthy + line.viewers.stalled <= 1) return '–';
+  const ratio = (cpu('pushcam', line.viewers) - cpu('pushcam', one)) / (cpu('mjpeg-server', line.viewers) - cpu('mjpeg-server', one));
+  return Number.isFinite(ratio) ? `${num(ratio, 2)}x` : '–';
+}
+
+function mainFigures(r: FanoutResult, line: FanoutLine, lines: readonly FanoutLine[]): string[] {
   return [
     num(r.publishedFps),
     pair(r.healthy.fpsMedian, r.healthy.fpsMin),
     pair(r.healthy.ageMedianMs, r.healthy.ageP95Ms, 0),
     percent(r.serverCpuPercent),
+    marginalRatio(line, lines),
     rss(r),
     backlog(r),
     mb(r.kernelQueuedBytes),
@@ -156,13 +173,15 @@ export function fanoutTable(lines: readonly FanoutLine[], avgFrameBytes: number)
     `mjpeg-server gets the same frames on the same schedule and writes each to every client (\`createReqHandler(req, res)\`, \`handler.write(jpeg)\`, its documented use). ` +
     `Each server runs alone in a fresh child process (CPU and memory from /proc, all its threads; peak = VmHWM); the viewers are raw HTTP connections in another child process, counting parts by boundary and reading each frame's time; ` +
     `${WARMUP_MS / 1000} s warm-up, then ${MEASURE_MS / 1000} s measured. Stalled viewers send the request and never read. ` +
-    `"fps sent": frames per second the server sent out (below ${FPS}, the server itself fell behind). "Frame age": how old a frame was when a healthy viewer read it. ` +
+    `"fps sent": frames per second the server sent out (below ${FPS}, the server itself fell behind). "Frame age": how old a frame was when its last byte reached a healthy viewer. ` +
     `"Held back": frames PushCam skipped per healthy viewer (it keeps only the newest frame), bytes mjpeg-server's responses hold unsent at the end (it keeps every frame; stalled viewers share frame buffers, so RSS grows less than this). ` +
     `"Unsent in kernel": the Send-Q of the server's connections at the end (\`ss\`), memory the kernel holds for slow or stalled viewers outside any RSS. ` +
+    `"Marginal CPU": PushCam's CPU for these viewers minus its CPU for one, over the same for mjpeg-server (so the frame source cancels out). ` +
     `"Rest of machine": CPU time not charged to the two children (other processes, kernel network work), % of one core: high values mean the row was disturbed; ` +
     `a row above ${DISTURBED_PERCENT} % ran once more if the time budget allowed, and the less disturbed run is shown (marked *). ` +
     `Loopback only. PushCam was started with maxClients 1000 (its default is 32).`;
-  return `${table(MAIN_HEADER, lines.map((l) => cells(l, MAIN_HEADER.length, mainFigures)))}\n\n${note}`;
+  const figures = (r: FanoutResult, line: FanoutLine): string[] => mainFigures(r, line, lines);
+  return `${table(MAIN_HEADER, lines.map((l) => cells(l, MAIN_HEADER.length, figures)))}\n\n${note}`;
 }
 
 const SLOW_HEADER = [

@@ -1,7 +1,8 @@
 // `npm run bench`: what a frame costs to encode and what fan-out to many viewers costs, measured
-// side by side with libjpeg-turbo's tjbench and the npm package mjpeg-server, then what camera
-// capture costs (bench/camera.ts); printed as the Markdown tables for the README and written to
-// bench/results.md.
+// side by side with libjpeg-turbo's tjbench and the npm package mjpeg-server, how late a viewer
+// on a slow link is (bench/slow-link.ts), then what camera capture costs (bench/camera.ts);
+// printed as the Markdown tables for the README and written to bench/results.md.
+// `npm run bench -- --only fanout,slow-link` runs some of the tables (then nothing is written).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,46 +14,62 @@ import { encodeTable, measureEncode, retryEncodeIfDisturbed } from './encode-rep
 import { fanoutLines, fanoutTable, retryDisturbed, slowLines, slowTable, writeRing } from './fanout-report.js';
 import { machineNote } from './machine.js';
 import { num } from './markdown.js';
+import { deleteOwnNamespaces } from './netns.js';
 import { DEADLINE_MS, RETRY_UNTIL_MS } from './settings.js';
+import { slowLinkTable } from './slow-link-report.js';
 
 const progress = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 const load = (): string => loadavg().map((n) => n.toFixed(1)).join(' / ');
 
+const TABLES = ['encode', 'fanout', 'slow-viewers', 'slow-link', 'camera'] as const;
+type Table = (typeof TABLES)[number];
+
+function chosenTables(argv: string[]): Set<Table> {
+  const at = argv.indexOf('--only');
+  if (at === -1) return new Set(TABLES);
+  const names = (argv[at + 1] ?? '').split(',');
+  const unknown = names.filter((n) => !(TABLES as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`--only takes a comma-separated list of ${TABLES.join(', ')}; not ${unknown.join(', ')}`);
+  return new Set(names as Table[]);
+}
+
 async function main(): Promise<void> {
+  const only = chosenTables(process.argv.slice(2));
   const started = performance.now();
   const loadBefore = load();
   const dir = await mkdtemp(join(tmpdir(), 'pushcam-bench-'));
   try {
     const machine = machineNote();
-    const firstEncode = await measureEncode(dir, progress);
-    progress('encoding the fan-out frames');
+    const sections: string[] = [];
+    const firstEncode = only.has('encode') ? await measureEncode(dir, progress) : null;
     const framesDir = join(dir, 'frames');
-    const avgFrameBytes = await writeRing(framesDir);
-    const main = await fanoutLines(framesDir, progress);
-    const slowViewers = await slowLines(framesDir, avgFrameBytes, progress);
+    const needRing = only.has('fanout') || only.has('slow-viewers');
+    if (needRing) progress('encoding the fan-out frames');
+    const avgFrameBytes = needRing ? await writeRing(framesDir) : 0;
+    const main = only.has('fanout') ? await fanoutLines(framesDir, progress) : [];
+    const slowViewers = only.has('slow-viewers') ? await slowLines(framesDir, avgFrameBytes, progress) : [];
+    const slowLink = only.has('slow-link') ? await slowLinkTable(dir, progress) : null;
     // Re-runs of disturbed measurements come last, in the time left.
-    const encode = encodeTable(await retryEncodeIfDisturbed(firstEncode, dir, progress, started + RETRY_UNTIL_MS));
+    if (firstEncode) sections.push('### Encode cost per frame (ms, median / p95)', encodeTable(await retryEncodeIfDisturbed(firstEncode, dir, progress, started + RETRY_UNTIL_MS)));
     await retryDisturbed([...main, ...slowViewers], framesDir, progress, started + RETRY_UNTIL_MS);
-    const fanout = fanoutTable(main, avgFrameBytes);
-    const slow = slowTable(slowViewers);
-    progress('camera capture');
-    const camera = await cameraBench();
+    if (main.length) sections.push('### Fan-out to many viewers', fanoutTable(main, avgFrameBytes));
+    if (slowViewers.length) sections.push('### Viewers slower than the stream', slowTable(slowViewers));
+    if (slowLink) sections.push('### A viewer on a slow link', slowLink);
+    if (only.has('camera')) {
+      progress('camera capture');
+      sections.push(await cameraBench());
+    }
     const minutes = (performance.now() - started) / 60_000;
     const report = [
       '## Benchmarks',
       `Measured by \`npm run bench\` on ${machine}. Whole run: ${num(minutes)} min. Load average (1 / 5 / 15 min): ${loadBefore} at the start, ${load()} at the end; on an idle machine it is near 0.`,
-      '### Encode cost per frame (ms, median / p95)',
-      encode,
-      '### Fan-out to many viewers',
-      fanout,
-      '### Viewers slower than the stream',
-      slow,
-      camera,
+      ...sections,
     ].join('\n\n');
     console.log(report);
-    await writeFile(fileURLToPath(new URL('./results.md', import.meta.url)), `${report}\n`);
+    if (only.size === TABLES.length) await writeFile(fileURLToPath(new URL('./results.md', import.meta.url)), `${report}\n`);
   } finally {
     killAllChildren();
+    deleteOwnNamespaces();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -60,6 +77,7 @@ async function main(): Promise<void> {
 const deadline = setTimeout(() => {
   progress(`still running after ${DEADLINE_MS / 1000} s: stopping`);
   killAllChildren();
+  deleteOwnNamespaces();
   process.exit(1);
 }, DEADLINE_MS);
 deadline.unref();
@@ -68,6 +86,7 @@ try {
   await main();
 } catch (err) {
   killAllChildren();
+  deleteOwnNamespaces();
   console.error(err);
   process.exitCode = 1;
 }

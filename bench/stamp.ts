@@ -9,6 +9,7 @@ const MARKER = Buffer.from('pushcam-bench-t=');
 const DIGITS = 17;
 const STAMP_LENGTH = MARKER.length + DIGITS;
 const COM = 0xfe;
+const EOI = Buffer.from([0xff, 0xd9]);
 
 /** Milliseconds since the epoch with a fraction, comparable between processes on one machine. */
 export function nowMs(): number {
@@ -24,23 +25,40 @@ export function stampJpeg(jpeg: Buffer): Buffer {
   return Buffer.concat([jpeg.subarray(0, 2), header, payload, jpeg.subarray(2)]);
 }
 
-/** Reads the stamps out of a stream read in chunks, including stamps split between chunks. */
+/**
+ * Reads the stamps out of a stream read in chunks, including stamps split between chunks, and
+ * takes a frame's age when its last byte (the JPEG's end marker) has arrived: when a program
+ * has the whole picture, and when a browser can show it (PushCam sends the next part's headers
+ * in the same write). On a slow link that is a whole frame's transfer after its first bytes.
+ */
 export class StampReader {
   /** Age, ms, of each frame read since the last take(). */
   private ages: number[] = [];
   // The last STAMP_LENGTH - 1 bytes: the most of a stamp that a chunk can end with.
   private tail = Buffer.alloc(0);
+  /** The stamp of the frame being read, until its end marker comes. */
+  private sent: number | null = null;
 
   push(chunk: Buffer): void {
     const now = nowMs();
     if (this.tail.length > 0) {
+      if (this.tail[this.tail.length - 1] === 0xff && chunk[0] === 0xd9) this.end(now);
       const seam = Buffer.concat([this.tail, chunk.subarray(0, STAMP_LENGTH)]);
       const at = seam.indexOf(MARKER);
-      if (at !== -1 && at < this.tail.length && at + STAMP_LENGTH <= seam.length) this.read(seam, at, now);
+      if (at !== -1 && at < this.tail.length && at + STAMP_LENGTH <= seam.length) this.read(seam, at);
     }
-    for (let at = chunk.indexOf(MARKER); at !== -1; at = chunk.indexOf(MARKER, at + STAMP_LENGTH)) {
-      // A stamp that runs past the chunk's end is read from the seam with the next chunk.
-      if (at + STAMP_LENGTH <= chunk.length) this.read(chunk, at, now);
+    // Stamps and end markers in the order they come; a stamp that runs past the chunk's end is
+    // read from the seam with the next chunk, and so is an end marker split in two.
+    let stamp = chunk.indexOf(MARKER);
+    let eoi = chunk.indexOf(EOI);
+    while (stamp !== -1 || eoi !== -1) {
+      if (stamp !== -1 && (eoi === -1 || stamp < eoi)) {
+        if (stamp + STAMP_LENGTH <= chunk.length) this.read(chunk, stamp);
+        stamp = chunk.indexOf(MARKER, stamp + STAMP_LENGTH);
+      } else {
+        this.end(now);
+        eoi = chunk.indexOf(EOI, eoi + EOI.length);
+      }
     }
     const joined = chunk.length >= STAMP_LENGTH - 1 ? chunk : Buffer.concat([this.tail, chunk]);
     this.tail = Buffer.from(joined.subarray(Math.max(0, joined.length - (STAMP_LENGTH - 1))));
@@ -53,8 +71,13 @@ export class StampReader {
     return ages;
   }
 
-  private read(data: Buffer, at: number, now: number): void {
+  private read(data: Buffer, at: number): void {
     const sent = Number(data.toString('latin1', at + MARKER.length, at + STAMP_LENGTH));
-    if (Number.isFinite(sent)) this.ages.push(now - sent);
+    if (Number.isFinite(sent)) this.sent = sent;
+  }
+
+  private end(now: number): void {
+    if (this.sent !== null) this.ages.push(now - this.sent);
+    this.sent = null;
   }
 }

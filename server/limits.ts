@@ -6,6 +6,7 @@ export const LIMITS = {
   intervalMs: [10, 3_600_000],
   quality: [1, 100],
   maxClients: [1, 10_000],
+  sendTimeoutS: [1, 3600],
   width: [16, 7680],
   height: [16, 4320],
 } as const satisfies Record<string, readonly [number, number]>;

@@ -18,6 +18,8 @@ export interface HttpOptions {
   /** The access key; null opens the server to anyone who can reach it. */
   key: string | null;
   maxClients?: number;
+  /** A viewer whose connection takes no data for this long is dropped; default 15 s (SEND_TIMEOUT_MS). */
+  sendTimeoutMs?: number;
 }
 
 export interface PushCamOptions extends HttpOptions {
@@ -67,6 +69,7 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
     ...core,
     boundary: newBoundary(),
     maxClients: o.maxClients ?? 32,
+    sendTimeoutMs: o.sendTimeoutMs,
     access: { key: o.key, cookieName: cookieNameFor(port) },
     pageDir: viewerPageDir(),
     log,

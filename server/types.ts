@@ -60,7 +60,21 @@ export interface Frame {
 }
 
 /** How a stream lays out its parts; see server/hub/multipart.ts. */
-export type StreamCompat = 'advance' | 'dual' | 'plain';
+export type StreamCompat = 'advance' | 'dual' | 'length' | 'plain';
+
+/** One look at a viewer's connection (server/hub/link.ts): what it carries, and what is queued for it. */
+export interface LinkSample {
+  /** Round-trip time, ms. */
+  rttMs: number;
+  /** What the connection delivers, bits per second (the kernel's estimate); 0 until it has one. */
+  deliveryBitsPerSecond: number;
+  /** Sent and not yet acknowledged, bytes. */
+  inFlightBytes: number;
+  /** Written and not yet sent, bytes: in the kernel and in PushCam's own socket buffer. */
+  unsentBytes: number;
+  /** How long the connection needs to deliver what is queued for this viewer now, ms: how far behind it is. */
+  behindMs: number;
+}
 
 export interface ViewerInfo {
   id: number;
@@ -70,4 +84,6 @@ export interface ViewerInfo {
   framesSent: number;
   framesDropped: number;
   bytesSent: number;
+  /** Where the platform tells (Linux, macOS); null elsewhere. */
+  link: LinkSample | null;
 }

@@ -45,7 +45,7 @@ test('--help and --version', async (t) => {
   const help = pushcam(t, ['--help']);
   assert.equal(await help.exit, 0);
   assert.match(help.stdout, /Usage: pushcam serve/);
-  for (const option of ['--source', '--port', '--host', '--interval', '--size', '--quality', '--timestamp', '--text', '--mirror', '--rotate', '--key', '--no-auth', '--max-clients']) {
+  for (const option of ['--source', '--port', '--host', '--interval', '--size', '--quality', '--timestamp', '--text', '--mirror', '--rotate', '--key', '--no-auth', '--max-clients', '--send-timeout']) {
     assert.ok(help.stdout.includes(option), option);
   }
   const version = pushcam(t, ['--version']);
@@ -67,6 +67,7 @@ const BAD = [
   [['serve', '--quality', '0'], /--quality must be a whole number from 1 to 100/],
   [['serve', '--interval', '5'], /--interval must be/],
   [['serve', '--max-clients', '0'], /--max-clients must be/],
+  [['serve', '--send-timeout', '0'], /--send-timeout must be a whole number from 1 to 3600/],
   [['serve', '--key', 'short'], /--key must be 8 to 128/],
   [['serve', '--key', 'abcdefghij', '--no-auth'], /contradict/],
   [['stream'], /unknown command "stream"/],

@@ -32,7 +32,7 @@ test('packaging: a misspelt option would be caught by that validation', async ()
   await assert.rejects(validateConfiguration(config, new DebugLogger(false)), /configuration\.linux/);
 });
 
-test('packaging: targets, identity, sharp unpacked, no native rebuild, installers outside dist/', async () => {
+test('packaging: targets, identity, sharp and koffi unpacked, no native rebuild, installers outside dist/', async () => {
   const config = await loadConfig();
   assert.equal(config.appId, 'app.pushcam.desktop');
   assert.equal(config.productName, 'PushCam');
@@ -40,7 +40,7 @@ test('packaging: targets, identity, sharp unpacked, no native rebuild, installer
   assert.equal(config.linux?.category, 'Video');
   assert.equal(config.win?.target, 'nsis');
   assert.equal(config.mac?.target, 'dmg');
-  assert.deepEqual(config.asarUnpack, ['node_modules/sharp/**', 'node_modules/@img/**']);
+  assert.deepEqual(config.asarUnpack, ['node_modules/sharp/**', 'node_modules/@img/**', 'node_modules/koffi/**', 'node_modules/@koromix/**']);
   assert.equal(config.npmRebuild, false);
   assert.notEqual(config.directories?.output, 'dist', 'dist/ holds the bundles');
 });

@@ -17,7 +17,7 @@ async function ffmpegFrames(url: string, count: number): Promise<string[]> {
   return stdout.split('\n').filter((line) => line && !line.startsWith('#'));
 }
 
-for (const path of ['/stream.mjpg', '/stream.mjpg?compat=plain', '/stream.mjpg?compat=dual', '/?action=stream']) {
+for (const path of ['/stream.mjpg', '/stream.mjpg?compat=advance', '/stream.mjpg?compat=length', '/stream.mjpg?compat=plain', '/stream.mjpg?compat=dual', '/?action=stream']) {
   test(`ffmpeg decodes ${path}`, async (t) => {
     const s = await startTestServer(t, { source: new PatternSource({ width: 320, height: 240, intervalMs: 30 }) });
     const frames = await ffmpegFrames(s.url(path), 10);

@@ -135,7 +135,7 @@ test('the stream: headers, a long random boundary, and parts that are whole JPEG
 
 test('advance headers: a lone frame is complete at once; the plain layout leaves it open', async (t) => {
   const s = await startTestServer(t, { source: new FileSource({ path: await stillFile(), intervalMs: 50, log: () => {} }) });
-  const advance = await MjpegClient.open(s.url('/stream.mjpg'));
+  const advance = await MjpegClient.open(s.url('/stream.mjpg?compat=advance'));
   t.after(() => advance.close());
   await advance.waitForParts(1, 2000);
 

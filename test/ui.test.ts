@@ -131,6 +131,8 @@ test('start broadcasting: camera frames reach an HTTP viewer, who shows in the t
   assert.equal(await row.locator('.col-client').textContent(), 'VLC');
   assert.match((await row.locator('.col-data').textContent()) ?? '', /\d (kB|MB)$/);
   assert.match((await row.locator('.col-connected').textContent()) ?? '', /\d s$/);
+  // The viewer's link, from the kernel (TCP_INFO): "30 fps · 2.1 Gbit/s · 1 ms behind" on loopback.
+  await waitForText(row.locator('.col-link'), /^\d+ fps · [\d.]+ [kMG]bit\/s · \d+ ms behind$/);
 
   await row.getByTestId('kick').click();
   await viewer.waitForEnd(WAIT_MS);

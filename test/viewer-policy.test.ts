@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { partLayout } from '../server/hub/multipart.js';
-import { KEEPALIVE_MS, Viewer } from '../server/hub/viewer.js';
+import { KEEPALIVE_MS, SEND_TIMEOUT_MS, Viewer } from '../server/hub/viewer.js';
 import type { Frame } from '../server/types.js';
 
-/** A real Writable that accepts a chunk only when told to: a viewer on a stalled network. */
+/**
+ * A real Writable that, stalled, accepts a chunk only when told to: a viewer on a stalled
+ * network. Like a kernel's send buffer, it takes the stream's small opening at once.
+ */
 class StalledSocket extends Writable {
   received: Buffer[] = [];
   private held: (() => void)[] = [];
@@ -14,14 +17,19 @@ class StalledSocket extends Writable {
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
     this.received.push(chunk);
-    if (this.stalled) this.held.push(done);
+    if (this.stalled && this.received.length > 1) this.held.push(done);
     else done();
   }
   releaseAll(): void {
     while (this.held.length) this.held.shift()!();
   }
+  /** Writes that carried this JPEG (each frame is one write: the JPEG, then what follows it). */
   count(jpeg: Buffer): number {
-    return this.received.filter((c) => c === jpeg || c.equals(jpeg)).length;
+    return this.received.filter((c) => c.subarray(0, jpeg.length).equals(jpeg)).length;
+  }
+  /** The first byte of each frame written, in order. */
+  frameBytes(): number[] {
+    return this.received.filter((c) => c.length > 1000).map((c) => c[0]);
   }
 }
 
@@ -33,12 +41,14 @@ const frame = (seq: number, bytes = 50_000): Frame => ({
   at: Date.now(),
 });
 
-function viewerOn(socket: Writable, o: { minIntervalMs?: number; dual?: boolean } = {}): Viewer {
+function viewerOn(socket: Writable, o: { minIntervalMs?: number; dual?: boolean; sendTimeoutMs?: number } = {}): Viewer {
   return new Viewer(socket, {
     info: { id: 1, ip: '127.0.0.1', userAgent: 'test', since: Date.now() },
     layout: partLayout('B', 'advance'),
     minIntervalMs: o.minIntervalMs ?? 0,
     dualFinalFrame: o.dual ?? false,
+    sendTimeoutMs: o.sendTimeoutMs ?? SEND_TIMEOUT_MS,
+    link: null,
   });
 }
 
@@ -54,7 +64,7 @@ test('a fast viewer gets every frame, in order, none dropped', async () => {
   assert.equal(viewer.info.framesSent, 20);
   assert.equal(viewer.info.framesDropped, 0);
   assert.deepEqual(
-    socket.received.filter((c) => c.length === 50_000).map((c) => c[0]),
+    socket.frameBytes(),
     frames.map((f) => f.seq % 256),
   );
 });
@@ -124,4 +134,30 @@ test('no repeat without dual mode, until the keep-alive re-sends the frame', asy
   assert.equal(socket.count(only.jpeg), 2, 'keep-alive after 5 s of silence');
   assert.equal(viewer.info.framesSent, 1, 'a repeat is not a new frame');
   viewer.close();
+});
+
+test('send timeout: a viewer whose socket takes nothing for that long is dropped', async (t) => {
+  const socket = new StalledSocket(true);
+  const viewer = viewerOn(socket, { sendTimeoutMs: 300 });
+  t.after(() => viewer.close());
+  viewer.offer(frame(1));
+  viewer.offer(frame(2));
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(socket.destroyed, false, 'not before the timeout');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(socket.destroyed, true, 'dropped once nothing drained for 300 ms');
+});
+
+test('send timeout: a slow viewer that keeps draining is not dropped', async (t) => {
+  const socket = new StalledSocket(true);
+  const viewer = viewerOn(socket, { sendTimeoutMs: 300 });
+  t.after(() => viewer.close());
+  // Each frame takes 200 ms to go out: slower than the stream, but the socket makes progress.
+  for (let seq = 1; seq <= 8; seq++) {
+    viewer.offer(frame(seq));
+    await new Promise((r) => setTimeout(r, 200));
+    socket.releaseAll();
+  }
+  assert.equal(socket.destroyed, false);
+  assert.ok(viewer.info.framesSent >= 7, `sent ${viewer.info.framesSent}`);
 });

@@ -1,4 +1,5 @@
 import { LIMITS } from '../../server/limits.js';
+import type { LinkSample } from '../../server/types.js';
 
 // How numbers read in the window: short, with units, and stable in width where they tick.
 
@@ -24,6 +25,24 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024 * 1024) return `${trim(bytes / 1024)} kB`;
   if (bytes < 1024 * 1024 * 1024) return `${trim(bytes / 1024 / 1024)} MB`;
   return `${trim(bytes / 1024 / 1024 / 1024)} GB`;
+}
+
+/** "12 fps · 7.6 Mbit/s · 180 ms behind"; the frame rate alone where the link is not known. */
+export function formatLink(fps: number, link: LinkSample | null): string {
+  const rate = `${fps} fps`;
+  if (!link || link.deliveryBitsPerSecond === 0) return rate;
+  return `${rate} · ${formatBitRate(link.deliveryBitsPerSecond)} · ${formatDelay(link.behindMs)} behind`;
+}
+
+export function formatBitRate(bitsPerSecond: number): string {
+  if (bitsPerSecond < 1e6) return `${trim(bitsPerSecond / 1e3)} kbit/s`;
+  if (bitsPerSecond < 1e9) return `${trim(bitsPerSecond / 1e6)} Mbit/s`;
+  return `${trim(bitsPerSecond / 1e9)} Gbit/s`;
+}
+
+/** "180 ms", "1.2 s". */
+function formatDelay(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${trim(ms / 1000)} s`;
 }
 
 export function formatCount(n: number): string {

@@ -31,6 +31,7 @@ export async function serveCamera(o: ServeOptions, out: Output): Promise<() => P
     configDir: configDir(),
     key: o.key,
     host: o.host,
+    sendTimeoutMs: o.sendTimeoutMs,
     captureInWindow: false,
     log: out.warn,
   });

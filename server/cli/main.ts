@@ -30,6 +30,7 @@ async function serveSource(o: ServeOptions): Promise<() => Promise<void>> {
     port: o.port,
     key,
     maxClients: o.maxClients,
+    sendTimeoutMs: o.sendTimeoutMs,
     log: out.warn,
   });
   for (const url of viewerUrls(pushcam.port, o.host, key)) out.say(`Viewer: ${url}`);
@@ -39,19 +40,21 @@ async function serveSource(o: ServeOptions): Promise<() => Promise<void>> {
 
 async function serve(o: ServeOptions): Promise<void> {
   if (o.noAuth) out.warn('pushcam: WARNING: --no-auth: anyone who can reach this port can watch, without a key');
-  let close: () => Promise<void>;
+  // Signals are handled from the start: the viewer lines are printed while serving begins, and a
+  // script that stops PushCam as soon as it sees them must get a clean exit, not a kill.
+  let close: (() => Promise<void>) | null = null;
+  const stop = (): void => {
+    setTimeout(() => process.exit(0), 1500).unref();
+    void (close?.() ?? Promise.resolve()).then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     close = o.source.kind === 'camera' ? await serveCamera(o, out) : await serveSource(o);
   } catch (err) {
     out.warn(`pushcam: ${(err as Error).message}`);
     process.exit(1);
   }
-  const stop = (): void => {
-    setTimeout(() => process.exit(0), 1500).unref();
-    void close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 function version(): string {

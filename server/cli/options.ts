@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { SEND_TIMEOUT_MS } from '../hub/viewer.js';
 import { LIMITS } from '../limits.js';
 import type { Rotation } from '../types.js';
 
@@ -24,6 +25,7 @@ export interface ServeOptions {
   key: string | undefined;
   noAuth: boolean;
   maxClients: number;
+  sendTimeoutMs: number;
   ui: boolean;
   browser: string | undefined;
   fakeCamera: boolean;
@@ -56,6 +58,7 @@ Serves a live picture as a server-push (MJPEG) stream to every browser on the ne
   --key K             access key viewers need (default: one made on first run and kept)
   --no-auth           let anyone who can reach the port watch, without a key
   --max-clients N     most viewers at once (default 32)
+  --send-timeout S    drop a viewer that takes no data for S seconds (default 15)
   --ui                serve the control panel on this computer (camera only) and
                       print its URL
   --browser PATH      the Chrome or Chromium that captures the camera
@@ -78,6 +81,7 @@ const SPEC = {
   key: { type: 'string' },
   'no-auth': { type: 'boolean' },
   'max-clients': { type: 'string' },
+  'send-timeout': { type: 'string' },
   ui: { type: 'boolean' },
   browser: { type: 'string' },
   'fake-camera': { type: 'boolean' },
@@ -122,6 +126,7 @@ export function parseCommand(argv: string[]): Command {
       key: values.key,
       noAuth: values['no-auth'] ?? false,
       maxClients: parseNumber('--max-clients', values['max-clients'] ?? '32', ...LIMITS.maxClients),
+      sendTimeoutMs: parseNumber('--send-timeout', values['send-timeout'] ?? String(SEND_TIMEOUT_MS / 1000), ...LIMITS.sendTimeoutS) * 1000,
       ui: values.ui ?? false,
       browser: values.browser,
       fakeCamera: values['fake-camera'] ?? false,

@@ -19,6 +19,8 @@ export interface ControlServiceOptions {
   /** The command line's --key and --host, which override the kept key and the LAN switch. */
   key?: string;
   host?: string;
+  /** The command line's --send-timeout, in ms. */
+  sendTimeoutMs?: number;
   /** true in the desktop app: the window captures. false: a headless capture page does. */
   captureInWindow: boolean;
   log: (line: string) => void;
@@ -190,7 +192,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
   /** Serves on the port the settings ask for, or with port 0 on the one picked before while it is free. */
   private async listen(s: Settings): Promise<HttpServer> {
-    const options = { host: this.host(), key: s.openAccess ? null : this.key, maxClients: s.maxClients };
+    const options = { host: this.host(), key: s.openAccess ? null : this.key, maxClients: s.maxClients, sendTimeoutMs: this.o.sendTimeoutMs };
     if (s.port === 0 && this.pickedPort !== null) {
       try {
         return await serveHttp(this.core, { ...options, port: this.pickedPort }, this.o.log);

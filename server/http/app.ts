@@ -11,7 +11,6 @@ export interface AppContext extends StreamContext {
   pipeline: Pipeline;
   access: Access;
   pageDir: string;
-  log: (line: string) => void;
 }
 
 /** The viewer-facing HTTP API (see DESIGN.md "What viewers get"). */

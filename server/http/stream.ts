@@ -1,7 +1,8 @@
 import type { Request, RequestHandler } from 'express';
 import type { Hub } from '../hub/hub.js';
-import { partLayout, streamContentType } from '../hub/multipart.js';
-import { Viewer } from '../hub/viewer.js';
+import { openLink } from '../hub/link.js';
+import { type PartLayout, partLayout, streamContentType } from '../hub/multipart.js';
+import { SEND_TIMEOUT_MS, Viewer } from '../hub/viewer.js';
 import type { StreamCompat } from '../types.js';
 import { enumParam, HttpError, intParam } from './errors.js';
 
@@ -9,6 +10,9 @@ export interface StreamContext {
   hub: Hub;
   boundary: string;
   maxClients: number;
+  /** A viewer that takes no data for this long is dropped; default SEND_TIMEOUT_MS. */
+  sendTimeoutMs?: number;
+  log: (line: string) => void;
 }
 
 export const NO_CACHE = {
@@ -17,8 +21,17 @@ export const NO_CACHE = {
   Expires: '0',
 };
 
-/** WebKit (Safari, and every iOS browser) needs the dual final frame; see server/hub/viewer.ts. */
-export function compatFor(userAgent: string): StreamCompat {
+/**
+ * The layout a request gets unless it asks (?compat=). WebKit (Safari, and every iOS browser)
+ * needs the dual final frame (server/hub/viewer.ts). A request with no User-Agent at all is a
+ * bare script or library (Node's http.get, mjpeg-consumer), which may need Content-Length; so
+ * is libavformat (ffmpeg, ffplay, OpenCV, mpv: "Lavf/..."), whose JPEG parser, without a length,
+ * holds each frame until the next one starts (measured: one frame late). Everything else gets
+ * advance headers: programs such as Home Assistant hand the stream on to a browser's <img>,
+ * where the length layout would show each frame one frame late.
+ */
+export function compatFor(userAgent: string | undefined): StreamCompat {
+  if (userAgent === undefined || userAgent.startsWith('Lavf/')) return 'length';
   const webkit = /AppleWebKit/.test(userAgent) && !/Chrome\/|Chromium\/|Edg\//.test(userAgent);
   return webkit || /CriOS|FxiOS|EdgiOS/.test(userAgent) ? 'dual' : 'advance';
 }
@@ -34,9 +47,17 @@ export function refuseKicked(hub: Hub, req: Request): void {
 
 /** GET /stream.mjpg: the push stream, open until the viewer leaves. */
 export function streamRoute(ctx: StreamContext): RequestHandler {
+  // One of each layout for every viewer: each frame's part is then built once per layout.
+  const layouts = new Map<StreamCompat, PartLayout>();
+  const layoutFor = (compat: StreamCompat): PartLayout => {
+    const bytes = compat === 'dual' ? 'advance' : compat;
+    let layout = layouts.get(bytes);
+    if (!layout) layouts.set(bytes, (layout = partLayout(ctx.boundary, bytes)));
+    return layout;
+  };
   return (req, res) => {
     const userAgent = req.get('user-agent') ?? '';
-    const compat = enumParam(req, 'compat', ['advance', 'dual', 'plain'] as const) ?? compatFor(userAgent);
+    const compat = enumParam(req, 'compat', ['advance', 'dual', 'length', 'plain'] as const) ?? compatFor(req.get('user-agent'));
     const fps = intParam(req, 'fps', 1, 120);
     refuseKicked(ctx.hub, req);
     if (ctx.hub.viewerCount >= ctx.maxClients) {
@@ -56,12 +77,18 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
       res.end();
       return;
     }
-    res.socket?.setNoDelay(true);
-    const viewer = new Viewer(res, {
+    // After the head, frames go to the socket itself: one write each, without the response
+    // object's work per write. (A request pipelined behind another has no socket yet.)
+    res.flushHeaders();
+    const socket = res.socket;
+    socket?.setNoDelay(true);
+    const viewer = new Viewer(socket ?? res, {
       info: { id: nextViewerId++, ip: clientIp(req), userAgent, since: Date.now() },
-      layout: partLayout(ctx.boundary, compat),
+      layout: layoutFor(compat),
       minIntervalMs: fps ? 1000 / fps : 0,
       dualFinalFrame: compat === 'dual',
+      sendTimeoutMs: ctx.sendTimeoutMs ?? SEND_TIMEOUT_MS,
+      link: socket ? openLink(socket, ctx.log) : null,
     });
     res.on('close', () => ctx.hub.remove(viewer));
     ctx.hub.add(viewer);

@@ -57,7 +57,7 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   viewerList(): ViewerInfo[] {
-    return [...this.viewers].map((v) => ({ ...v.info }));
+    return [...this.viewers].map((v) => v.snapshot());
   }
 
   publish(image: { jpeg: Buffer; width: number; height: number }): Frame {

@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { StreamCompat } from '../types.js';
 
-// The bytes of a multipart/x-mixed-replace stream, in two layouts.
+// The bytes of a multipart/x-mixed-replace stream, in three layouts.
 //
-// advance (default): the stream opens with the first part's headers, and right after each JPEG
-//   comes the boundary and the complete headers of the NEXT part. A browser displays a part once
-//   it sees the next one begin, so this shows every frame the moment it arrives (DESIGN.md:
-//   Chromium otherwise shows each frame one frame late). The cost: parts carry no Content-Length.
-// plain: the classic layout, `--B`, headers with Content-Length, the JPEG; for clients that want
-//   the length up front. Browsers show each frame one frame late with it.
+// advance (default; also 'dual'): the stream opens with the first part's headers, and right after
+//   each JPEG comes the boundary and the complete headers of the NEXT part. A browser displays a
+//   part once it sees the next one begin, so this shows every frame the moment it arrives
+//   (DESIGN.md: Chromium otherwise shows each frame one frame late). Parts carry no Content-Length.
+// length (mjpg-streamer's): the boundary right after each JPEG, then the next part's headers with
+//   its Content-Length. Prompt for parsers that scan for the boundary and for those that need the
+//   length (npm mjpeg-consumer); browsers show each frame one frame late with it.
+// plain: the classic layout, `--B`, headers with Content-Length, the JPEG. Late for both kinds.
 
 /** A fresh boundary: "pushcam" and 32 hex digits, too random to occur inside a JPEG. */
 export function newBoundary(): string {
@@ -19,25 +21,41 @@ export function streamContentType(boundary: string): string {
   return `multipart/x-mixed-replace;boundary=${boundary}`;
 }
 
-/** What to write when a stream opens, and around each frame, for one layout. */
-export interface PartLayout {
-  opening: Buffer;
-  before(jpeg: Buffer): Buffer | null;
-  after: Buffer;
+/**
+ * What to write when a stream opens, and for each frame, in one layout. A frame's part is one
+ * buffer, built once and shared by every viewer of the layout, so a viewer's frame is one write.
+ */
+export class PartLayout {
+  private lastJpeg: Buffer | null = null;
+  private lastPart = Buffer.alloc(0);
+
+  constructor(
+    readonly opening: Buffer,
+    private readonly build: (jpeg: Buffer) => Buffer[],
+  ) {}
+
+  /** The bytes of one frame; the newest frame's are kept, as all viewers ask for the same one. */
+  part(jpeg: Buffer): Buffer {
+    if (jpeg !== this.lastJpeg) {
+      this.lastPart = Buffer.concat(this.build(jpeg));
+      this.lastJpeg = jpeg;
+    }
+    return this.lastPart;
+  }
 }
 
 export function partLayout(boundary: string, compat: StreamCompat): PartLayout {
+  const type = 'Content-Type: image/jpeg\r\n';
+  const length = (jpeg: Buffer): Buffer => Buffer.from(`${type}Content-Length: ${jpeg.length}\r\n\r\n`);
   if (compat === 'plain') {
-    return {
-      opening: Buffer.alloc(0),
-      before: (jpeg) => Buffer.from(`--${boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`),
-      after: Buffer.from('\r\n'),
-    };
+    const crlf = Buffer.from('\r\n');
+    return new PartLayout(Buffer.alloc(0), (jpeg) => [Buffer.from(`--${boundary}\r\n`), length(jpeg), jpeg, crlf]);
   }
-  const partHeaders = Buffer.from(`--${boundary}\r\nContent-Type: image/jpeg\r\n\r\n`);
-  return {
-    opening: partHeaders,
-    before: () => null,
-    after: Buffer.concat([Buffer.from('\r\n'), partHeaders]),
-  };
+  if (compat === 'length') {
+    const delimiter = Buffer.from(`\r\n--${boundary}\r\n`);
+    return new PartLayout(delimiter.subarray(2), (jpeg) => [length(jpeg), jpeg, delimiter]);
+  }
+  const partHeaders = Buffer.from(`--${boundary}\r\n${type}\r\n`);
+  const after = Buffer.concat([Buffer.from('\r\n'), partHeaders]);
+  return new PartLayout(partHeaders, (jpeg) => [jpeg, after]);
 }

@@ -1,25 +1,36 @@
 import type { Writable } from 'node:stream';
 import type { Frame, ViewerInfo } from '../types.js';
+import type { Link } from './link.js';
 import type { PartLayout } from './multipart.js';
 
 /** With no new frame for this long, the last one is sent again so proxies keep the connection. */
 export const KEEPALIVE_MS = 5000;
 /** WebKit shows a part only when the next one starts: repeat the last frame if none follows. */
 export const DUAL_FINAL_MS = 150;
+/**
+ * A viewer whose connection takes no data for this long is dropped: a stalled reader would hold
+ * a viewer slot for ever. Long enough for one big frame over a very slow link (300 KB at
+ * 256 kbit/s takes about 10 s), which makes progress and is not dropped.
+ */
+export const SEND_TIMEOUT_MS = 15_000;
 
 export interface ViewerOptions {
-  info: Omit<ViewerInfo, 'framesSent' | 'framesDropped' | 'bytesSent'>;
+  info: Omit<ViewerInfo, 'framesSent' | 'framesDropped' | 'bytesSent' | 'link'>;
   layout: PartLayout;
   /** From `?fps=N`: at most one frame per this many ms. 0 = as fast as frames come. */
   minIntervalMs: number;
   dualFinalFrame: boolean;
+  sendTimeoutMs: number;
+  /** The connection as the kernel sees it; null where the platform cannot tell. */
+  link: Link | null;
 }
 
 /**
  * One connected stream and its send policy (after µStreamer): a viewer holds at most one
- * frame, the newest. A frame is written only when the socket has drained; a viewer that falls
- * behind skips to the newest frame and counts what it skipped. Nothing queues per viewer, so a
- * slow or stalled viewer costs at most one frame of memory and never delays the others.
+ * frame, the newest. A frame is written only when the socket has drained and its link has
+ * delivered nearly all that was sent before (server/hub/link.ts); a viewer that falls behind
+ * skips to the newest frame and counts what it skipped. Nothing queues per viewer, so a slow
+ * or stalled viewer costs at most one frame of memory and never delays the others.
  */
 export class Viewer {
   readonly info: ViewerInfo;
@@ -28,26 +39,34 @@ export class Viewer {
   private lastWriteAt = 0;
   private draining = false;
   private closed = false;
-  private capTimer: NodeJS.Timeout | null = null;
+  /** Waiting out the ?fps cap or the link before the next write. */
+  private waitTimer: NodeJS.Timeout | null = null;
   private dualTimer: NodeJS.Timeout | null = null;
+  /** Runs while the viewer cannot take data; it is dropped if that lasts sendTimeoutMs. */
+  private stallTimer: NodeJS.Timeout | null = null;
   private readonly keepAliveTimer: NodeJS.Timeout;
 
   constructor(
     private readonly out: Writable,
     private readonly options: ViewerOptions,
   ) {
-    this.info = { ...options.info, framesSent: 0, framesDropped: 0, bytesSent: 0 };
+    this.info = { ...options.info, framesSent: 0, framesDropped: 0, bytesSent: 0, link: null };
     this.keepAliveTimer = setTimeout(() => this.repeatLast(), KEEPALIVE_MS);
-    // One listener for the viewer's life: a frame is larger than the socket's high-water mark, so
-    // nearly every write ends in a 'drain', and a listener per write costs more than the write.
+    // One listener for the viewer's life, not one per write.
     out.on('drain', () => {
       this.draining = false;
+      this.progressed();
       this.flush();
     });
-    this.send([options.layout.opening]);
+    this.write(options.layout.opening);
   }
 
-  /** Offers a newer frame: written now if the socket has room, else kept as the next to send. */
+  /** The viewer's figures now, with a fresh look at its link. */
+  snapshot(): ViewerInfo {
+    return { ...this.info, link: this.options.link?.sample() ?? null };
+  }
+
+  /** Offers a newer frame: written now if the socket and link have room, else kept as the next to send. */
   offer(frame: Frame): void {
     const newest = this.pending ?? this.last;
     if (this.closed || (newest && frame.seq <= newest.seq)) return;
@@ -64,21 +83,22 @@ export class Viewer {
   close(): void {
     this.closed = true;
     this.pending = null;
-    clearTimeout(this.keepAliveTimer);
-    if (this.capTimer) clearTimeout(this.capTimer);
-    if (this.dualTimer) clearTimeout(this.dualTimer);
+    for (const timer of [this.keepAliveTimer, this.waitTimer, this.dualTimer, this.stallTimer]) if (timer) clearTimeout(timer);
   }
 
   private flush(): void {
-    if (this.closed || this.draining || !this.pending || this.capTimer) return;
-    const wait = this.lastWriteAt + this.options.minIntervalMs - Date.now();
+    if (this.closed || this.draining || !this.pending || this.waitTimer) return;
+    const capWait = this.lastWriteAt + this.options.minIntervalMs - Date.now();
+    const wait = capWait > 0 ? capWait : (this.options.link?.waitMs() ?? 0);
     if (wait > 0) {
-      this.capTimer = setTimeout(() => {
-        this.capTimer = null;
+      if (capWait <= 0) this.stalled();
+      this.waitTimer = setTimeout(() => {
+        this.waitTimer = null;
         this.flush();
       }, wait);
       return;
     }
+    this.progressed();
     const frame = this.pending;
     this.pending = null;
     this.info.framesSent++;
@@ -86,9 +106,7 @@ export class Viewer {
   }
 
   private writeFrame(frame: Frame): void {
-    const { layout } = this.options;
-    const before = layout.before(frame.jpeg);
-    this.send(before ? [before, frame.jpeg, layout.after] : [frame.jpeg, layout.after]);
+    this.write(this.options.layout.part(frame.jpeg));
     this.last = frame;
     this.lastWriteAt = Date.now();
     this.keepAliveTimer.refresh();
@@ -100,7 +118,7 @@ export class Viewer {
 
   /** Keep-alive and WebKit's dual final frame: the same picture again, if the socket is idle. */
   private repeatLast(): void {
-    if (this.closed || this.draining || this.pending || !this.last) {
+    if (this.closed || !this.last || this.draining || this.pending || this.waitTimer || (this.options.link?.waitMs() ?? 0) > 0) {
       this.keepAliveTimer.refresh();
       return;
     }
@@ -108,16 +126,24 @@ export class Viewer {
     if (this.dualTimer) clearTimeout(this.dualTimer);
   }
 
-  /** Writes chunks as one writev; past the socket's high-water mark, waits for 'drain'. */
-  private send(chunks: Buffer[]): void {
-    this.out.cork();
-    let room = true;
-    for (const chunk of chunks) {
-      if (chunk.length === 0) continue;
-      room = this.out.write(chunk) && room;
-      this.info.bytesSent += chunk.length;
-    }
-    this.out.uncork();
-    if (!room) this.draining = true;
+  /** One write. The kernel usually takes it whole; if not, the rest waits in Node until 'drain'. */
+  private write(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.out.write(bytes);
+    this.info.bytesSent += bytes.length;
+    this.options.link?.wrote();
+    if (this.out.writableLength === 0) return;
+    this.draining = true;
+    this.stalled();
+  }
+
+  private stalled(): void {
+    this.stallTimer ??= setTimeout(() => this.disconnect(), this.options.sendTimeoutMs);
+  }
+
+  private progressed(): void {
+    if (!this.stallTimer) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = null;
   }
 }
