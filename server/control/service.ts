@@ -4,6 +4,7 @@ import QRCode from 'qrcode';
 import { loadAccessKey, newAccessKey, writeFileAtomic } from '../config/access-key.js';
 import { needsPixels } from '../encoder/encoder.js';
 import { viewerUrls } from '../http/urls.js';
+import type { Farewell } from '../hub/farewell.js';
 import { createCore, type Core, type HttpServer, PortInUseError, serveHttp } from '../pushcam.js';
 import { CameraSource } from '../source/camera.js';
 import type { CameraFrameMeta, CameraReport, CaptureRequest, ControlEvents, ControlHandlers, ControlState, Settings, Stats, ViewerRow } from './contract.js';
@@ -32,6 +33,8 @@ const PREVIEW_FPS = 10;
 const ENCODE_KEYS = ['quality', 'mirror', 'rotate', 'timestamp', 'text'] as const;
 const CAPTURE_KEYS = ['cameraId', 'cameraLabel', 'width', 'height', 'intervalMs'] as const;
 const SERVER_KEYS = ['port', 'lanAccess', 'openAccess', 'maxClients'] as const;
+/** Server settings after whose change viewers cannot come back by the link they have. */
+const ADDRESS_KEYS = ['port', 'lanAccess'] as const;
 /**
  * The capture side's JPEG quality when the core decodes, draws on and re-encodes its frames at the
  * user's quality: high, so that the first of the two generations loses little.
@@ -114,7 +117,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     const changed = (keys: readonly (keyof Settings)[]): boolean => keys.some((k) => before[k] !== after[k]);
     if (changed(ENCODE_KEYS)) this.core.encoder.settings = { ...this.core.encoder.settings, ...pick(after, ENCODE_KEYS) };
     if (changed(CAPTURE_KEYS) || captureJpegQuality(before) !== captureJpegQuality(after)) this.emit('capture', this.captureRequest());
-    if (changed(SERVER_KEYS) && this.http) await this.restartHttp();
+    if (changed(SERVER_KEYS) && this.http) await this.restartHttp(changed(ADDRESS_KEYS) ? 'moved' : 'restarting');
     await this.refreshQr();
     return this.emitState();
   }
@@ -127,7 +130,13 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     try {
       this.http = await serveHttp(
         this.core,
-        { host: this.host(), port: s.port, key: s.openAccess ? null : this.key, maxClients: s.maxClients },
+        {
+          host: this.host(),
+          port: s.port,
+          key: s.openAccess ? null : this.key,
+          maxClients: s.maxClients,
+          name: () => this.store.settings.name,
+        },
         this.o.log,
       );
       this.broadcast = { state: 'broadcasting', port: this.http.port };
@@ -142,10 +151,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   async stop(): Promise<ControlState> {
-    const http = this.http;
-    this.http = null;
-    this.broadcast = { state: 'stopped', port: null };
-    await http?.close();
+    await this.closeHttp('stopped');
     return this.emitState();
   }
 
@@ -159,7 +165,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   async newKey(): Promise<ControlState> {
     this.key = newAccessKey();
     writeFileAtomic(join(this.o.configDir, 'access-key'), `${this.key}\n`);
-    if (this.http) await this.restartHttp();
+    if (this.http) await this.restartHttp('new-key');
     await this.refreshQr();
     return this.emitState();
   }
@@ -197,8 +203,16 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     return state;
   }
 
-  private async restartHttp(): Promise<void> {
-    await this.stop();
+  /** Stops broadcasting; viewers' last picture, and their pages, say why. */
+  private async closeHttp(reason: Farewell): Promise<void> {
+    const http = this.http;
+    this.http = null;
+    this.broadcast = { state: 'stopped', port: null };
+    await http?.close(reason);
+  }
+
+  private async restartHttp(reason: Farewell): Promise<void> {
+    await this.closeHttp(reason);
     await this.start();
   }
 

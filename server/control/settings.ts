@@ -5,6 +5,7 @@ import { outOfRange } from '../limits.js';
 import type { Settings } from './contract.js';
 
 export const DEFAULT_SETTINGS: Settings = {
+  name: '',
   cameraId: '',
   cameraLabel: '',
   width: 1280,
@@ -23,6 +24,8 @@ export const DEFAULT_SETTINGS: Settings = {
 };
 
 type Check = (value: unknown) => string | null;
+/** The longest camera name: a browser tab shows fewer characters than this anyway. */
+export const NAME_MAX = 60;
 const isBool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
 const isText =
   (max: number): Check =>
@@ -30,6 +33,7 @@ const isText =
     typeof v === 'string' && v.length <= max ? null : `must be text of at most ${max} characters`;
 
 const CHECKS: { [K in keyof Settings]: Check } = {
+  name: (v) => isText(NAME_MAX)(v) ?? (/[\p{Cc}]/u.test(v as string) ? 'must be one line of text' : null),
   cameraId: isText(512),
   cameraLabel: isText(512),
   width: (v) => outOfRange('width', v),

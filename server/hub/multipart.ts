@@ -9,6 +9,9 @@ import type { StreamCompat } from '../types.js';
 //   Chromium otherwise shows each frame one frame late). The cost: parts carry no Content-Length.
 // plain: the classic layout, `--B`, headers with Content-Length, the JPEG; for clients that want
 //   the length up front. Browsers show each frame one frame late with it.
+// A stream PushCam ends on purpose ends with a last picture and the closing boundary, which
+// Chromium, Firefox and WebKit all show at once (WebKit shows nothing if the stream ends on the
+// headers of a part that never comes).
 
 /** A fresh boundary: "pushcam" and 32 hex digits, too random to occur inside a JPEG. */
 export function newBoundary(): string {
@@ -24,14 +27,18 @@ export interface PartLayout {
   opening: Buffer;
   before(jpeg: Buffer): Buffer | null;
   after: Buffer;
+  /** After the last JPEG of a stream that ends. */
+  closing: Buffer;
 }
 
 export function partLayout(boundary: string, compat: StreamCompat): PartLayout {
+  const closing = Buffer.from(`\r\n--${boundary}--\r\n`);
   if (compat === 'plain') {
     return {
       opening: Buffer.alloc(0),
       before: (jpeg) => Buffer.from(`--${boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`),
       after: Buffer.from('\r\n'),
+      closing,
     };
   }
   const partHeaders = Buffer.from(`--${boundary}\r\nContent-Type: image/jpeg\r\n\r\n`);
@@ -39,5 +46,6 @@ export function partLayout(boundary: string, compat: StreamCompat): PartLayout {
     opening: partHeaders,
     before: () => null,
     after: Buffer.concat([Buffer.from('\r\n'), partHeaders]),
+    closing,
   };
 }
