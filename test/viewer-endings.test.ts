@@ -8,13 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import sharp from 'sharp';
-import { ControlService } from '../server/control/service.js';
 import { type Farewell, farewellJpeg } from '../server/hub/farewell.js';
 import { POLL_GONE_MS } from '../server/hub/snapshot-viewer.js';
 import { FileSource } from '../server/source/file.js';
 import { PatternSource } from '../server/source/pattern.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
-import { eventually, startTestServer, type TestServer } from './helpers/server.js';
+import { eventually, startTestServer, startTestService, type TestServer } from './helpers/server.js';
 
 const PAGE = 'page-one-0123456789';
 const OTHER_PAGE = 'page-two-0123456789';
@@ -105,24 +104,12 @@ test('stopping ends every stream on a "stopped" picture and tells every waiting 
 });
 
 test('the window says why: a server setting restarts, a port change moves, a new key locks out', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-endings-'));
-  const service = await ControlService.create({ settingsFile: null, initial: { port: 0, lanAccess: false }, configDir: dir, captureInWindow: true, log: () => undefined });
-  t.after(async () => {
-    await service.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  let shade = 0;
-  const camera = setInterval(() => {
-    if (service.getState().capture.active) service.acceptFrame({ format: 'pixels', width: 320, height: 180, channels: 3 }, Buffer.alloc(320 * 180 * 3, (shade += 10) % 256));
-  }, 50);
-  t.after(() => clearInterval(camera));
-
+  const service = await startTestService(t);
   const changes: [Farewell, () => Promise<unknown>][] = [
     ['restarting', () => service.updateSettings({ maxClients: 7 })],
     ['new-key', () => service.newKey()],
     ['moved', async () => service.updateSettings({ port: await freePort() })],
   ];
-  await service.start();
   for (const [reason, change] of changes) {
     const link = service.getState().share.urls[0];
     const client = await MjpegClient.open(link.replace('/?', `/stream.mjpg?viewer=${PAGE}&`));

@@ -123,6 +123,11 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   async start(): Promise<ControlState> {
+    return this.serve(this.store.settings.port);
+  }
+
+  /** Starts broadcasting on `port` (0: any free one). */
+  private async serve(port: number): Promise<ControlState> {
     if (this.http || this.broadcast.state === 'starting') return this.getState();
     const s = this.store.settings;
     this.broadcast = { state: 'starting', port: null };
@@ -132,7 +137,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
         this.core,
         {
           host: this.host(),
-          port: s.port,
+          port,
           key: s.openAccess ? null : this.key,
           maxClients: s.maxClients,
           name: () => this.store.settings.name,
@@ -211,9 +216,11 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     await http?.close(reason);
   }
 
+  /** A restart that does not move keeps the port, even one picked at random (port 0), so viewers come back by themselves. */
   private async restartHttp(reason: Farewell): Promise<void> {
+    const port = reason === 'moved' ? this.store.settings.port : this.store.settings.port || (this.http?.port ?? 0);
     await this.closeHttp(reason);
-    await this.start();
+    await this.serve(port);
   }
 
   private shareUrls(): string[] {
