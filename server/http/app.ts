@@ -5,7 +5,7 @@ import { enumParam, errorHandler, methodNotAllowed, notFound } from './errors.js
 import { type StatusContext, statusRoute } from './page-status.js';
 import { snapshotRoute } from './snapshot.js';
 import { NO_CACHE, type StreamContext, streamRoute } from './stream.js';
-import { viewerAssets, viewerPageRoute } from './viewer-page.js';
+import { keyPage, viewerAssets, viewerPageRoute } from './viewer-page.js';
 
 export interface AppContext extends StreamContext, StatusContext {
   pipeline: Pipeline;
@@ -22,7 +22,7 @@ export function createApp(ctx: AppContext): Express {
 
   const stream = streamRoute(ctx);
   const snapshot = snapshotRoute(ctx.hub, ctx.pipeline, ctx.maxClients);
-  const page = viewerPageRoute(ctx.pageDir, ctx.access);
+  const page = viewerPageRoute(ctx.pageDir, ctx.access, ctx.name);
   const readOnly = methodNotAllowed('GET, HEAD');
 
   app.get('/healthz', (_req, res) => {
@@ -30,7 +30,7 @@ export function createApp(ctx: AppContext): Express {
   });
   app.all('/healthz', readOnly);
 
-  app.use(requireKey(ctx.access));
+  app.use(requireKey(ctx.access, keyPage(ctx.pageDir)));
 
   // mjpg-streamer's URLs, which OctoPrint, Home Assistant and many scripts are written for.
   const root: RequestHandler = (req, res, next) => {
