@@ -30,6 +30,7 @@ async function serveSource(o: ServeOptions): Promise<() => Promise<void>> {
     port: o.port,
     key,
     maxClients: o.maxClients,
+    name: () => o.name,
     log: out.warn,
   });
   for (const url of viewerUrls(pushcam.port, o.host, key)) out.say(`Viewer: ${url}`);

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { checkSetting } from '../control/settings.js';
 import { LIMITS } from '../limits.js';
 import type { Rotation } from '../types.js';
 
@@ -24,6 +25,8 @@ export interface ServeOptions {
   key: string | undefined;
   noAuth: boolean;
   maxClients: number;
+  /** The camera's name, the viewer page's title ('' = none). */
+  name: string;
   ui: boolean;
   browser: string | undefined;
   fakeCamera: boolean;
@@ -56,6 +59,7 @@ Serves a live picture as a server-push (MJPEG) stream to every browser on the ne
   --key K             access key viewers need (default: one made on first run and kept)
   --no-auth           let anyone who can reach the port watch, without a key
   --max-clients N     most viewers at once (default 32)
+  --name "..."        the camera's name, the title of the viewer page
   --ui                serve the control panel on this computer (camera only) and
                       print its URL
   --browser PATH      the Chrome or Chromium that captures the camera
@@ -78,6 +82,7 @@ const SPEC = {
   key: { type: 'string' },
   'no-auth': { type: 'boolean' },
   'max-clients': { type: 'string' },
+  name: { type: 'string' },
   ui: { type: 'boolean' },
   browser: { type: 'string' },
   'fake-camera': { type: 'boolean' },
@@ -122,6 +127,7 @@ export function parseCommand(argv: string[]): Command {
       key: values.key,
       noAuth: values['no-auth'] ?? false,
       maxClients: parseNumber('--max-clients', values['max-clients'] ?? '32', ...LIMITS.maxClients),
+      name: parseName(values.name ?? ''),
       ui: values.ui ?? false,
       browser: values.browser,
       fakeCamera: values['fake-camera'] ?? false,
@@ -164,6 +170,12 @@ function parseSize(text: string): [number, number] {
     throw new UsageError(`--size must be WIDTHxHEIGHT between ${minW}x${minH} and ${maxW}x${maxH}, e.g. 1280x720, not "${text}"`);
   }
   return [w, h];
+}
+
+function parseName(text: string): string {
+  const problem = checkSetting('name', text.trim());
+  if (problem) throw new UsageError(`--name ${problem}, not "${text}"`);
+  return text.trim();
 }
 
 function parseRotation(text: string): Rotation {

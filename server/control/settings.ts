@@ -51,6 +51,11 @@ const CHECKS: { [K in keyof Settings]: Check } = {
   startOnLaunch: isBool,
 };
 
+/** What is wrong with one setting's value ("must be ..."), or null. */
+export function checkSetting<K extends keyof Settings>(name: K, value: unknown): string | null {
+  return CHECKS[name](value);
+}
+
 /** Checks a settings change from the window; throws with a one-line reason naming the setting. */
 export function validateSettingsPatch(patch: unknown): Partial<Settings> {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new Error('settings must be an object');
