@@ -66,12 +66,14 @@ export class CameraSource implements FrameSource {
     this.camera = report;
     this.receiving = false;
     if (report.state === 'capturing') this.lastSize = { width: report.width, height: report.height };
-    if (report.state === 'error' && this.run) void this.showUnavailable(this.run, report.message);
+    // A fault of our own naming is told in our words; any other message is the capture side's or a
+    // library's, for the broadcaster's window and log, not for viewers.
+    if (report.state === 'error' && this.run) void this.showUnavailable(this.run, report.fault === 'other' ? [] : [report.message]);
   }
 
-  private async showUnavailable(run: NonNullable<CameraSource['run']>, message: string): Promise<void> {
+  private async showUnavailable(run: NonNullable<CameraSource['run']>, why: string[]): Promise<void> {
     try {
-      const image = await placeholderImage(this.lastSize.width, this.lastSize.height, ['Camera unavailable', message]);
+      const image = await placeholderImage(this.lastSize.width, this.lastSize.height, ['Camera unavailable', ...why]);
       if (run === this.run && this.camera.state === 'error') run.emit({ kind: 'raw', image });
     } catch (err) {
       this.log(`pushcam: cannot draw the "camera unavailable" picture: ${(err as Error).message}`);
