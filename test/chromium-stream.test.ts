@@ -2,36 +2,18 @@
 // a source that goes quiet, and how the viewer page copes with a blocked or frozen stream and a
 // hidden tab.
 import assert from 'node:assert/strict';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Page, Request as PageRequest, Route } from 'playwright-core';
 import sharp from 'sharp';
 import { FileSource } from '../server/source/file.js';
 import { PatternSource } from '../server/source/pattern.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
-import { browserFor, near, newPage, sampleOf, setPageHidden, waitForColor, type Rgb } from './helpers/chromium.js';
+import { browserFor, near, newPage, sampleOf, setPageHidden, waitForColor } from './helpers/chromium.js';
+import { BLUE, GREEN, pictureFile, RED, replacePicture } from './helpers/pictures.js';
 import { eventually, startTestServer, type TestServer } from './helpers/server.js';
 
 const STREAM = '[data-testid="stream"]';
-const RED: Rgb = [220, 20, 20];
-const BLUE: Rgb = [20, 40, 220];
-const GREEN: Rgb = [20, 200, 40];
 const SNAPSHOTS = 'Slow connection: showing snapshots';
-
-function solidJpeg([r, g, b]: Rgb): Promise<Buffer> {
-  return sharp({ create: { width: 320, height: 240, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
-}
-
-/** A picture file in a fresh folder, removed when the test ends. */
-async function pictureFile(t: TestContext, color: Rgb): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-chromium-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'cam.jpg');
-  await writeFile(path, await solidJpeg(color));
-  return path;
-}
 
 async function viewerPage(t: TestContext, server: TestServer): Promise<Page> {
   const page = await newPage(await browserFor(t));
@@ -122,10 +104,7 @@ test('a replaced file is on screen within the poll interval plus a little', asyn
   const page = await viewerPage(t, server);
   await waitForColor(page, STREAM, RED, 5000);
 
-  // Written beside it and renamed over it, as a careful writer does: the source never sees half a file.
-  await writeFile(`${path}.tmp`, await solidJpeg(BLUE));
-  const started = performance.now();
-  await rename(`${path}.tmp`, path);
+  const started = await replacePicture(path, BLUE);
   await waitForColor(page, STREAM, BLUE, 5000);
   const took = performance.now() - started;
   t.diagnostic(`blue on screen ${took.toFixed(0)} ms after the rename (poll interval ${intervalMs} ms)`);

@@ -2,26 +2,17 @@
 // live stream for as long as someone watches, and a new picture is on screen at once. Each engine
 // runs where it is installed (.ci/run installs all three) and is skipped, by name, where it is not.
 import assert from 'node:assert/strict';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import sharp from 'sharp';
+import { test } from 'node:test';
 import { FileSource } from '../server/source/file.js';
 import { PatternSource } from '../server/source/pattern.js';
 import { near, type Rgb } from './helpers/chromium.js';
 import { ENGINES, type EnginePage, pictureColor, pictureSample, textOf } from './helpers/engines.js';
+import { BLUE, pictureFile, RED, replacePicture } from './helpers/pictures.js';
 import { eventually, startTestServer } from './helpers/server.js';
 
 const STREAM = '[data-testid="stream"]';
-const RED: Rgb = [220, 20, 20];
-const BLUE: Rgb = [20, 40, 220];
 /** Long past the ~10 s after which Firefox used to leave the stream for snapshots. */
 const WATCH_MS = 15_000;
-
-function solidJpeg([r, g, b]: Rgb): Promise<Buffer> {
-  return sharp({ create: { width: 320, height: 240, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
-}
 
 async function waitForBadge(page: EnginePage, badge: string, timeoutMs: number): Promise<void> {
   let seen: string | null = null;
@@ -47,14 +38,6 @@ async function pictureMoves(page: EnginePage, ms: number): Promise<boolean> {
     if (now !== null && now !== before) return true;
   }
   return false;
-}
-
-async function pictureFile(t: TestContext, color: Rgb): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-engines-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'cam.jpg');
-  await writeFile(path, await solidJpeg(color));
-  return path;
 }
 
 for (const engine of ENGINES) {
@@ -88,9 +71,7 @@ for (const engine of ENGINES) {
     await page.goto(server.url('/'));
     // The first picture, which no second one follows: shown without waiting for a next part.
     await waitForColor(page, RED, 5000);
-    await writeFile(`${path}.tmp`, await solidJpeg(BLUE));
-    const started = performance.now();
-    await rename(`${path}.tmp`, path);
+    const started = await replacePicture(path, BLUE);
     await waitForColor(page, BLUE, 5000);
     const took = performance.now() - started;
     t.diagnostic(`${engine.name}: blue on screen ${took.toFixed(0)} ms after the rename (poll interval ${intervalMs} ms)`);

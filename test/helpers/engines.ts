@@ -171,43 +171,39 @@ export function textOf(page: EnginePage, testId: string): Promise<string | null>
 }
 
 /**
- * What an <img> shows now, as the mean colour of its centre; null while it shows nothing.
- * createImageBitmap, not drawImage: drawImage of a multipart <img> draws its first part in Firefox.
+ * The pixels (RGBA) an <img> shows now, scaled to size x size from the whole picture or from its
+ * centre half; null while it shows nothing. createImageBitmap, not drawImage: drawImage of a
+ * multipart <img> draws its first part in Firefox.
  */
-export function pictureColor(page: EnginePage, selector: string): Promise<Rgb | null> {
-  return page.run<Rgb | null>(
-    `const img = document.querySelector(arg);
+function picturePixels(page: EnginePage, selector: string, size: number, centre: boolean): Promise<number[] | null> {
+  return page.run<number[] | null>(
+    `const img = document.querySelector(arg.selector);
     if (!(img instanceof HTMLImageElement) || !img.complete || img.naturalWidth === 0) return null;
     let bitmap;
     try { bitmap = await createImageBitmap(img); } catch { return null; }
     const canvas = document.createElement('canvas');
-    canvas.width = 4;
-    canvas.height = 4;
+    canvas.width = arg.size;
+    canvas.height = arg.size;
     const context = canvas.getContext('2d');
-    context.drawImage(bitmap, bitmap.width / 4, bitmap.height / 4, bitmap.width / 2, bitmap.height / 2, 0, 0, 4, 4);
+    const [w, h] = [bitmap.width, bitmap.height];
+    if (arg.centre) context.drawImage(bitmap, w / 4, h / 4, w / 2, h / 2, 0, 0, arg.size, arg.size);
+    else context.drawImage(bitmap, 0, 0, arg.size, arg.size);
     bitmap.close();
-    const data = context.getImageData(0, 0, 4, 4).data;
-    const sum = [0, 0, 0];
-    for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sum[c] += data[i + c];
-    return sum.map((v) => Math.round(v / 16));`,
-    selector,
+    return Array.from(context.getImageData(0, 0, arg.size, arg.size).data);`,
+    { selector, size, centre },
   );
 }
 
-/** A small sample of what an <img> shows now (see pictureColor), to tell whether it changes. */
-export function pictureSample(page: EnginePage, selector: string): Promise<string | null> {
-  return page.run<string | null>(
-    `const img = document.querySelector(arg);
-    if (!(img instanceof HTMLImageElement) || !img.complete || img.naturalWidth === 0) return null;
-    let bitmap;
-    try { bitmap = await createImageBitmap(img); } catch { return null; }
-    const canvas = document.createElement('canvas');
-    canvas.width = 16;
-    canvas.height = 16;
-    const context = canvas.getContext('2d');
-    context.drawImage(bitmap, 0, 0, 16, 16);
-    bitmap.close();
-    return Array.from(context.getImageData(0, 0, 16, 16).data).join(',');`,
-    selector,
-  );
+/** What an <img> shows now, as the mean colour of its centre; null while it shows nothing. */
+export async function pictureColor(page: EnginePage, selector: string): Promise<Rgb | null> {
+  const pixels = await picturePixels(page, selector, 4, true);
+  if (!pixels) return null;
+  const sum = [0, 0, 0];
+  for (let i = 0; i < pixels.length; i += 4) for (let c = 0; c < 3; c++) sum[c] += pixels[i + c];
+  return [Math.round(sum[0] / 16), Math.round(sum[1] / 16), Math.round(sum[2] / 16)];
+}
+
+/** A small sample of what an <img> shows now, to tell whether it changes; null while it shows nothing. */
+export async function pictureSample(page: EnginePage, selector: string): Promise<string | null> {
+  return (await picturePixels(page, selector, 16, false))?.join(',') ?? null;
 }

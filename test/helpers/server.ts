@@ -46,11 +46,8 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
   }
 }
 
-/**
- * The window's core (a ControlService) broadcasting on a free loopback port, fed 320x180 camera
- * frames whenever it asks for capture; closed, with its config folder removed, when the test ends.
- */
-export async function startTestService(t: TestContext, initial: Partial<Settings> = {}): Promise<ControlService> {
+/** The window's core (a ControlService) on loopback, not broadcasting; closed, with its config folder removed, when the test ends. */
+export async function createTestService(t: TestContext, initial: Partial<Settings> = {}): Promise<ControlService> {
   const dir = await mkdtemp(join(tmpdir(), 'pushcam-service-'));
   const service = await ControlService.create({
     settingsFile: null,
@@ -59,17 +56,23 @@ export async function startTestService(t: TestContext, initial: Partial<Settings
     captureInWindow: true,
     log: () => undefined,
   });
+  t.after(async () => {
+    await service.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return service;
+}
+
+/** A test service broadcasting on a free port, fed 320x180 camera frames whenever it asks for capture. */
+export async function startTestService(t: TestContext, initial: Partial<Settings> = {}): Promise<ControlService> {
+  const service = await createTestService(t, initial);
   let shade = 0;
   const camera = setInterval(() => {
     if (!service.getState().capture.active) return;
     shade = (shade + 10) % 256;
     service.acceptFrame({ format: 'pixels', width: 320, height: 180, channels: 3 }, Buffer.alloc(320 * 180 * 3, shade));
   }, 50);
-  t.after(async () => {
-    clearInterval(camera);
-    await service.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  t.after(() => clearInterval(camera));
   await service.start();
   return service;
 }
