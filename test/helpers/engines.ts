@@ -44,10 +44,25 @@ const VIEWPORT = { width: 960, height: 600 };
 
 const asCall = (body: string, arg: unknown): string => `(async (arg) => { ${body} })(${JSON.stringify(arg ?? null)})`;
 
-/** A home folder for one browser, removed when the test ends: caches and settings land there, not in ~. */
-async function throwawayHome(t: TestContext, name: string): Promise<NodeJS.ProcessEnv> {
+/** How to end a browser, once it runs. */
+interface Running {
+  close?: () => Promise<unknown>;
+}
+
+/**
+ * A home folder for one browser, so its caches and settings land there, not in ~. When the test
+ * ends, the browser is closed and then the folder removed.
+ */
+async function throwawayHome(t: TestContext, name: string, running: Running): Promise<NodeJS.ProcessEnv> {
   const home = await mkdtemp(join(tmpdir(), `pushcam-${name}-`));
-  t.after(() => rm(home, { recursive: true, force: true }));
+  t.after(async () => {
+    try {
+      await running.close?.();
+    } finally {
+      // A helper process of the browser may still be writing its shader cache as it ends.
+      await rm(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    }
+  });
   return { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, 'cache'), XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data') };
 }
 
@@ -68,10 +83,11 @@ export const firefoxEngine: Engine = {
   name: 'Firefox',
   missing: () => (existsSync(FIREFOX_PATH) ? null : `Firefox ESR is not installed at ${FIREFOX_PATH} (Debian: apt-get install firefox-esr)`),
   async open(t) {
-    const env = await throwawayHome(t, 'firefox');
+    const running: Running = {};
+    const env = await throwawayHome(t, 'firefox', running);
     // puppeteer-core makes the profile in a temporary folder and removes it on close.
     const browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX_PATH, headless: true, env });
-    t.after(() => browser.close());
+    running.close = () => browser.close();
     const page = await browser.newPage();
     await page.setViewport(VIEWPORT);
     return {
@@ -95,11 +111,11 @@ export const webkitEngine: Engine = {
     return webkitMissing;
   },
   async open(t) {
-    const env = await throwawayHome(t, 'webkit');
+    const running: Running = {};
+    const env = await throwawayHome(t, 'webkit', running);
     // Its own process group, so that xvfb-run, Xvfb and the driver all end together.
-    const child = spawn('xvfb-run', ['-a', SYSTEM_PYTHON, WEBKIT_DRIVER], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
-    const driver = new WebKitDriver(child);
-    t.after(() => driver.quit());
+    const driver = new WebKitDriver(spawn('xvfb-run', ['-a', SYSTEM_PYTHON, WEBKIT_DRIVER], { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] }));
+    running.close = () => driver.quit();
     await driver.ready;
     return {
       engine: 'WebKit',
@@ -140,14 +156,25 @@ class WebKitDriver {
     });
   }
 
+  /** Asks the driver to quit; its whole process group (xvfb-run, Xvfb, WebKit's helpers) is killed if it has not ended in 5 s. */
   async quit(): Promise<void> {
-    if (this.child.exitCode === null) {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
       await Promise.race([this.send({ quit: true }).catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
       this.child.stdin?.end();
     }
-    const killer = setTimeout(() => process.kill(-(this.child.pid ?? 0), 'SIGKILL'), 5000);
+    const killer = setTimeout(() => this.killGroup(), 5000);
     await this.exited;
     clearTimeout(killer);
+    // WebKit's network and web processes can outlive the driver by a moment.
+    this.killGroup();
+  }
+
+  private killGroup(): void {
+    try {
+      if (this.child.pid) process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // The group has already ended.
+    }
   }
 
   private onLine(line: string): void {
