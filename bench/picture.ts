@@ -6,8 +6,8 @@ import type { RawImage } from '../server/types.js';
 // the opposite extreme. This mixes what a webcam sees: smooth lighting gradients, soft shapes at
 // a few scales, some hard-edged objects, and fine sensor noise. Seeded, so every run is the same.
 
-/** mulberry32: a tiny seeded generator; Math.random cannot be seeded. */
-function generator(seed: number): () => number {
+/** mulberry32: a tiny seeded generator; Math.random cannot be seeded. Also the fuzz's (test/fuzz). */
+export function generator(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

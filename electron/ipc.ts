@@ -5,7 +5,6 @@
 import type { EventEmitter } from 'node:events';
 import {
   CALL_NAMES,
-  type CallName,
   type CameraFrameMeta,
   type ControlEvents,
   type ControlHandlers,
@@ -14,6 +13,7 @@ import {
   FRAME_ACK,
   ipcChannel,
 } from '../server/control/contract.js';
+import { callCore, oneLine } from '../server/control/calls.js';
 import { frameFromPortMessage } from '../server/source/camera.js';
 import type { CallReply } from './ipc-client.js';
 import { isAppUrl } from './window.js';
@@ -73,7 +73,7 @@ export function registerIpc<Port>(o: IpcAdapterOptions<Port>): () => void {
     o.ipcMain.handle(ipcChannel.call(name), (event, ...args) =>
       reply(() => {
         checkSender(event);
-        return invoke(o.core, name, args);
+        return callCore(o.core, name, args);
       }),
     );
   }
@@ -110,12 +110,6 @@ async function reply(run: () => unknown): Promise<CallReply> {
   }
 }
 
-function invoke(core: ControlCore, name: CallName, args: unknown[]): unknown {
-  // The arguments arrive unchecked from the window; the core validates each call's own.
-  const method = core[name] as (...args: unknown[]) => unknown;
-  return method.apply(core, args);
-}
-
 function relayEvent<Port>(core: ControlCore, name: EventName, contents: WebContentsLike<Port>): () => void {
   const send = (data: unknown): void => {
     if (!contents.isDestroyed()) contents.send(ipcChannel.event, name, data);
@@ -147,9 +141,4 @@ function openFramePort<Port>(o: IpcAdapterOptions<Port>): FramePortLike {
   port1.start();
   o.webContents.postMessage(ipcChannel.framePort, null, [port2]);
   return port1;
-}
-
-function oneLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.split('\n', 1)[0] || 'failed';
 }

@@ -17,6 +17,7 @@ import {
   systemPreferences,
 } from 'electron';
 import type { ControlState } from '../server/control/contract.js';
+import { Backoff, seconds } from '../server/capture/backoff.js';
 import { ControlService } from '../server/control/service.js';
 import { serveAppRequest } from './app-protocol.js';
 import { registerIpc } from './ipc.js';
@@ -27,8 +28,8 @@ const HERE = __dirname;
 const RENDERER_ROOT = join(HERE, '..', 'renderer');
 /** A quit must not hang on a viewer's socket or a slow disk. */
 const SHUTDOWN_TIMEOUT_MS = 3000;
-/** A page that crashes again sooner than this is left alone, not reloaded in a loop. */
-const RELOAD_GAP_MS = 10_000;
+/** What viewers read while the window's crashed page is loaded again. */
+const WINDOW_RESTARTING = "PushCam's window stopped capturing; it is starting again";
 const APP_ID = 'app.pushcam.desktop';
 
 let quitting = false;
@@ -98,19 +99,31 @@ function createWindow(service: ControlService): BrowserWindow {
   nativeTheme.on('updated', () => {
     if (!win.isDestroyed()) win.setBackgroundColor(windowBackground(theme()));
   });
-  reloadAfterCrash(win);
+  reloadAfterCrash(win, service);
   return win;
 }
 
-/** The page captures the camera: if it crashes, viewers get a frozen picture until it is back. */
-function reloadAfterCrash(win: BrowserWindow): void {
-  let lastReload = 0;
+/**
+ * The page captures the camera: if it crashes, viewers are told (the "camera unavailable"
+ * picture, `error` in the state) and it is loaded again after a back-off, so a page that keeps
+ * crashing is retried ever more slowly, never in a loop and never given up on.
+ */
+function reloadAfterCrash(win: BrowserWindow, service: ControlService): void {
+  const backoff = new Backoff();
+  backoff.started();
+  let reload: NodeJS.Timeout | undefined;
   win.webContents.on('render-process-gone', (_event, details) => {
-    if (win.isDestroyed() || details.reason === 'clean-exit') return;
-    console.error(`pushcam: the window's page stopped (${details.reason})`);
-    if (Date.now() - lastReload < RELOAD_GAP_MS) return;
-    lastReload = Date.now();
-    win.loadURL(APP_PAGE).catch((err: unknown) => console.error(`pushcam: reloading the window failed: ${String(err)}`));
+    if (win.isDestroyed() || details.reason === 'clean-exit' || reload) return;
+    const wait = backoff.next();
+    console.error(`pushcam: the window's page stopped (${details.reason}); loading it again in ${seconds(wait)}`);
+    service.reportCamera({ state: 'error', fault: 'other', message: WINDOW_RESTARTING });
+    reload = setTimeout(() => {
+      reload = undefined;
+      if (win.isDestroyed()) return;
+      backoff.started();
+      win.loadURL(APP_PAGE).catch((err: unknown) => console.error(`pushcam: reloading the window failed: ${String(err)}`));
+    }, wait);
+    reload.unref();
   });
 }
 

@@ -147,6 +147,25 @@ describe('CameraSource', () => {
     assert.equal(emitted.length, 2);
   });
 
+  it('draws one placeholder at a time and shows only the newest: 100 fault reports at 4K peaked at 2.6 GB of RSS before', async () => {
+    const { source, emitted } = startedSource();
+    source.report({ state: 'capturing', label: 'Big camera', ...MAX_FRAME });
+    for (let i = 1; i <= 100; i++) source.report({ state: 'error', fault: 'busy', message: `fault ${i}` });
+    await eventually(() => emitted.length >= 1, 'the placeholder', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(emitted.length, 1, 'the first drawing is stale when it is done; the newest is drawn after it and shown');
+    const last = emitted[0];
+    assert.ok(last.kind === 'raw' && last.image.width === MAX_FRAME.width);
+  });
+
+  it('shows the placeholder when it starts while the camera is failing', async () => {
+    const source = new CameraSource({ onDemand: () => undefined });
+    source.report({ state: 'error', fault: 'other', message: 'The capture browser stopped' });
+    const emitted: SourceImage[] = [];
+    source.start((image) => emitted.push(image));
+    await eventually(() => emitted.length === 1, 'the placeholder frame');
+  });
+
   it('emits no placeholder while stopped, and says it waits for the camera until it hears from it', async () => {
     const source = new CameraSource({ onDemand: () => undefined });
     source.report({ state: 'error', fault: 'missing', message: 'No camera found: plug one in' });

@@ -8,7 +8,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { WebSocketServer } from 'ws';
-import { findBrowser, launchCapturePage } from '../server/capture/headless-browser.js';
+import { findBrowser, launchCapturePage, RESTARTING } from '../server/capture/headless-browser.js';
 import { packageRoot } from '../server/config/paths.js';
 import { FRAME_ACK, type CameraFrameMeta } from '../server/control/contract.js';
 import { ControlService } from '../server/control/service.js';
@@ -309,8 +309,37 @@ describe('capture page with the PushCam core', () => {
     assert.deepEqual(service.getState().source, { kind: 'camera', state: 'error', error: 'The camera was unplugged' });
     await eventually(() => (service.hub.latest?.seq ?? 0) > framesBefore, 'the "camera unavailable" picture');
     const stoppedAt = arrivals.length;
+    const unplugged = performance.now();
     await eventually(() => service.getState().source.state === 'running', 'capture to resume', 10_000);
     await eventually(() => arrivals.length > stoppedAt + 2, 'frames again', 10_000);
+    t.diagnostic(`unplugged camera: frames again ${Math.round(performance.now() - unplugged)} ms after the track ended`);
+  });
+
+  it('reports a busy camera, shows viewers why, and captures by itself once the camera is free', async (t) => {
+    const { service, control, arrivals } = await core(t, { width: 320, height: 240, intervalMs: 100 });
+    const page = await newPage(await browserFor(t));
+    // Another program holds the camera until the test frees it: getUserMedia fails as Chromium's does then.
+    await page.context().addInitScript(() => {
+      const devices = navigator.mediaDevices;
+      const open = devices.getUserMedia.bind(devices);
+      let busy = true;
+      Object.assign(globalThis, { freeCamera: () => (busy = false) });
+      devices.getUserMedia = async (constraints) => {
+        if (busy) throw new DOMException('Could not start video source', 'NotReadableError');
+        return open(constraints);
+      };
+    });
+    await page.goto(control.capturePageUrl);
+    const release = service.hub.hold();
+    t.after(release);
+    await eventually(() => service.getState().source.state === 'error', 'the camera error in the state', 10_000);
+    assert.deepEqual(service.getState().source, { kind: 'camera', state: 'error', error: 'The camera is in use by another program' });
+    await eventually(() => service.hub.latest !== null, 'the "camera unavailable" picture');
+    const freed = performance.now();
+    await page.evaluate(() => (globalThis as unknown as { freeCamera(): void }).freeCamera());
+    await eventually(() => arrivals.length >= 3, 'camera frames once it is free', 15_000);
+    assert.deepEqual(service.getState().source, { kind: 'camera', state: 'running' });
+    t.diagnostic(`busy camera: frames again ${Math.round(performance.now() - freed)} ms after it was freed (the page retries every 3 s)`);
   });
 
   it('reports a denied camera and shows viewers a picture that says so', async (t) => {
@@ -372,11 +401,24 @@ describe('headless capture browser', () => {
     assert.deepEqual(logs, [], 'no complaint about the browser exiting');
   });
 
-  it('says so in one line when the browser exits by itself', async (t) => {
+  it('says so in one line each time the browser exits by itself, and restarts it with a growing back-off', async (t) => {
     const logs: string[] = [];
-    const browser = launchCapturePage({ browser: '/bin/false', url: 'http://127.0.0.1:9/', fakeCamera: false, log: (line) => logs.push(line) });
+    const faults: string[] = [];
+    const browser = launchCapturePage({
+      browser: '/bin/false',
+      url: 'http://127.0.0.1:9/',
+      fakeCamera: false,
+      log: (line) => logs.push(line),
+      onFault: (message) => faults.push(message),
+      restart: { firstMs: 100, maxMs: 400, stableMs: 60_000 },
+    });
     t.after(() => browser.close());
-    await eventually(() => logs.length > 0, 'the exit to be logged');
-    assert.deepEqual(logs, ['pushcam: the capture browser exited (code 1); no camera pictures until PushCam restarts']);
+    await eventually(() => logs.length >= 4, 'four restarts', 5000);
+    await browser.close();
+    const count = logs.length;
+    assert.deepEqual(logs.slice(0, 4), ['0.1 s', '0.2 s', '0.4 s', '0.4 s'].map((wait) => `pushcam: the capture browser exited (code 1); restarting it in ${wait}`));
+    assert.equal(faults[0], RESTARTING);
+    await sleep(600);
+    assert.equal(logs.length, count, 'no restart after close()');
   });
 });

@@ -1,12 +1,27 @@
 import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { CaptureRequest, ControlEvents, PreviewFrame, Stats } from '../server/control/contract.js';
-import type { ControlService } from '../server/control/service.js';
+import { ControlService } from '../server/control/service.js';
 import { LINGER_MS } from '../server/pipeline.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
-import { createTestService, eventually } from './helpers/server.js';
+import { eventually } from './helpers/server.js';
 
+async function makeService(t: TestContext, initial: Record<string, unknown> = {}): Promise<ControlService> {
+  const dir = await mkdtemp(join(tmpdir(), 'pushcam-service-'));
+  const service = await ControlService.create({
+    settingsFile: null,
+    initial: { port: 0, lanAccess: false, ...initial },
+    configDir: dir,
+    captureInWindow: true,
+    log: () => {},
+  });
+  t.after(() => service.close());
+  return service;
+}
 
 /** Every event of one kind the service emits from now on. */
 function record<E extends keyof ControlEvents>(service: ControlService, event: E): ControlEvents[E][] {
@@ -30,7 +45,7 @@ function fakeCamera(service: ControlService, t: TestContext): void {
 }
 
 test('start broadcasts on a port with share URLs, key and QR; stop frees it', async (t) => {
-  const service = await createTestService(t);
+  const service = await makeService(t);
   const state = await service.start();
   assert.equal(state.broadcast.state, 'broadcasting');
   const port = state.broadcast.port!;
@@ -49,7 +64,7 @@ test('a busy port is an error state naming a free port to use', async (t) => {
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   t.after(() => blocker.close());
   const busy = (blocker.address() as { port: number }).port;
-  const service = await createTestService(t, { port: busy });
+  const service = await makeService(t, { port: busy });
   const state = await service.start();
   assert.equal(state.broadcast.state, 'error');
   assert.equal(state.broadcast.error, `Port ${busy} is in use by another program.`);
@@ -60,7 +75,7 @@ test('a busy port is an error state naming a free port to use', async (t) => {
 });
 
 test('camera frames reach an HTTP viewer; capture is asked for only while someone watches', async (t) => {
-  const service = await createTestService(t);
+  const service = await makeService(t);
   const captures = record(service, 'capture');
   fakeCamera(service, t);
   const state = await service.start();
@@ -76,7 +91,7 @@ test('camera frames reach an HTTP viewer; capture is asked for only while someon
 });
 
 test('settings apply live: quality and overlays to the encoder, size and interval to the capture side', async (t) => {
-  const service = await createTestService(t);
+  const service = await makeService(t);
   const captures = record(service, 'capture');
   await service.updateSettings({ intervalMs: 250, width: 640, height: 480 });
   assert.deepEqual(
@@ -88,7 +103,7 @@ test('settings apply live: quality and overlays to the encoder, size and interva
 });
 
 test("capture's JPEG quality: the user's while JPEGs pass through untouched, at least 95 while the core re-encodes them", async (t) => {
-  const service = await createTestService(t, { quality: 70 });
+  const service = await makeService(t, { quality: 70 });
   const captures = record(service, 'capture');
   const jpegQuality = (): number => service.getState().capture.jpegQuality;
   assert.equal(jpegQuality(), 70);
@@ -111,7 +126,7 @@ test("capture's JPEG quality: the user's while JPEGs pass through untouched, at 
 });
 
 test('changing who can connect restarts the server; a new key drops viewers and old links', async (t) => {
-  const service = await createTestService(t);
+  const service = await makeService(t);
   fakeCamera(service, t);
   const first = await service.start();
   const oldUrl = first.share.urls[0];
@@ -121,19 +136,40 @@ test('changing who can connect restarts the server; a new key drops viewers and 
   assert.notEqual(renewed.share.key, first.share.key);
   await viewer.waitForEnd();
   const base = `http://127.0.0.1:${renewed.broadcast.port}`;
-  assert.equal((await fetch(`${base}/status.json?key=${first.share.key}`)).status, 401);
-  assert.equal((await fetch(`${base}/status.json?key=${renewed.share.key}`)).status, 200);
+  // The restart (on the same port) closed the idle connection fetch keeps; like a browser, try again once on a new one.
+  const status = (url: string): Promise<number> => fetch(url).catch(() => fetch(url)).then((res) => res.status);
+  assert.equal(await status(`${base}/status.json?key=${first.share.key}`), 401);
+  assert.equal(await status(`${base}/status.json?key=${renewed.share.key}`), 200);
 
   const open = await service.updateSettings({ openAccess: true });
   assert.equal(open.broadcast.state, 'broadcasting');
-  // The restart kept the port and closed the connection fetch keeps alive; browsers ask again on a new one, fetch does not.
-  const status = await fetch(`http://127.0.0.1:${open.broadcast.port}/status.json`).catch(() => fetch(`http://127.0.0.1:${open.broadcast.port}/status.json`));
-  assert.equal(status.status, 200);
+  assert.equal(await status(`http://127.0.0.1:${open.broadcast.port}/status.json`), 200);
   assert.doesNotMatch(open.share.urls[0], /key=/);
 });
 
+test('with port 0, a new key or a server setting keeps the port that was picked (it moved to a new one, unprinted, before)', async (t) => {
+  const service = await makeService(t);
+  const first = (await service.start()).broadcast.port;
+  assert.ok(first && first > 0);
+  assert.equal((await service.newKey()).broadcast.port, first);
+  assert.equal((await service.updateSettings({ maxClients: 5 })).broadcast.port, first);
+  assert.equal((await service.updateSettings({ openAccess: true })).broadcast.port, first);
+  await service.stop();
+  assert.equal((await service.start()).broadcast.port, first, 'and across stop and start');
+
+  // Taken meanwhile: another free port, said in the state's links.
+  await service.stop();
+  const squatter = createServer();
+  await new Promise<void>((r) => squatter.listen(first, '127.0.0.1', r));
+  t.after(() => squatter.close());
+  const moved = await service.start();
+  assert.equal(moved.broadcast.state, 'broadcasting');
+  assert.notEqual(moved.broadcast.port, first);
+  assert.match(moved.share.urls[0], new RegExp(`:${moved.broadcast.port}/`));
+});
+
 test('kick ends one viewer; an unknown viewer is an error', async (t) => {
-  const service = await createTestService(t);
+  const service = await makeService(t);
   fakeCamera(service, t);
   const state = await service.start();
   const viewer = await MjpegClient.open(state.share.urls[0].replace('/?', '/stream.mjpg?'));
@@ -142,11 +178,10 @@ test('kick ends one viewer; an unknown viewer is an error', async (t) => {
   assert.equal(service.kick(row.id).viewers.length >= 0, true);
   await viewer.waitForEnd();
   assert.throws(() => service.kick(9999), /no viewer 9999 is connected/);
-  assert.throws(() => service.kick('1' as never), /viewerId must be a whole number/);
 });
 
 test('the preview gets what viewers get, at most 10 frames a second, without broadcasting', async (t) => {
-  const service = await createTestService(t, { mirror: true });
+  const service = await makeService(t, { mirror: true });
   const previews = record(service, 'preview');
   fakeCamera(service, t);
   service.setPreview(true);
@@ -160,11 +195,10 @@ test('the preview gets what viewers get, at most 10 frames a second, without bro
   assert.deepEqual([frame.width, frame.height, frame.jpeg[0], frame.jpeg[1]], [64, 48, 0xff, 0xd8]);
   assert.equal(service.getState().broadcast.state, 'stopped');
   service.setPreview(false);
-  assert.throws(() => service.setPreview('yes' as never), /true or false/);
 });
 
 test('stats every second: capture rate, encode time, outgoing data', async (t) => {
-  const service = await createTestService(t);
+  const service = await makeService(t);
   const stats = record(service, 'stats');
   fakeCamera(service, t);
   const state = await service.start();
@@ -179,7 +213,7 @@ test('stats every second: capture rate, encode time, outgoing data', async (t) =
 });
 
 test('a camera fault shows viewers a "camera unavailable" picture and the reason in the state', async (t) => {
-  const service = await createTestService(t);
+  const service = await makeService(t);
   const state = await service.start();
   const viewer = await MjpegClient.open(state.share.urls[0].replace('/?', '/stream.mjpg?'));
   t.after(() => viewer.close());

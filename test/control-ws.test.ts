@@ -116,6 +116,74 @@ test('calls and events through the real browser client', async (t) => {
   assert.deepEqual(await client.openFrameChannel(), { kind: 'websocket', url: `ws://127.0.0.1:${control.port}/frames?token=${control.token}` });
 });
 
+/** A raw /control socket: send text, read the answers. */
+async function rawControl(t: TestContext, control: ControlServer): Promise<{ ws: WebSocket; answer(text: string): Promise<unknown> }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${control.port}/control?token=${control.token}`);
+  await new Promise((r) => ws.once('open', r));
+  t.after(() => ws.terminate());
+  const answers: unknown[] = [];
+  ws.on('message', (m) => {
+    const parsed = JSON.parse(m.toString()) as { event?: string };
+    if (!parsed.event) answers.push(parsed);
+  });
+  const answer = async (text: string): Promise<unknown> => {
+    const count = answers.length;
+    ws.send(text);
+    await eventually(() => answers.length > count, 'an answer');
+    return answers[count];
+  };
+  return { ws, answer };
+}
+
+test('/control answers a message that is not a call with a one-line error and keeps the socket', async (t) => {
+  const { control } = await makeControl(t);
+  const { answer } = await rawControl(t, control);
+  assert.deepEqual(await answer('{"id": 1, "call": "getSt'), { id: null, error: 'not a JSON message: a call is {"id": 1, "call": "getState", "args": []}' });
+  assert.deepEqual(await answer('null'), { id: null, error: 'a call must be an object' });
+  assert.deepEqual(await answer('[1,2]'), { id: null, error: 'a call must be an object' });
+  assert.deepEqual(await answer('{"id": 2, "call": {"toString": 1}}'), { id: 2, error: "the call's name must be text, not object" });
+  assert.deepEqual(await answer('{"id": 3, "call": "kick", "args": {"0": 1}}'), { id: 3, error: 'kick: the arguments must be a list' });
+  assert.deepEqual(await answer(`{"id": {"huge": "${'x'.repeat(1000)}"}, "call": "stop"}`), { id: null, result: (await answer('{"id": 4, "call": "getState"}') as { result: unknown }).result });
+});
+
+test('each route takes messages of its own size: a JSON call kilobytes, a camera frame megabytes', async (t) => {
+  const { service, control } = await makeControl(t);
+  const { ws, answer } = await rawControl(t, control);
+  // Every setting at its longest, each character in JSON's longest escape (\u0001), still fits.
+  const longest = { cameraId: '\u0001'.repeat(512), cameraLabel: '\u0001'.repeat(512), text: '\u0001'.repeat(200) };
+  const call = JSON.stringify({ id: 1, call: 'updateSettings', args: [longest] });
+  assert.ok(call.length > 7000, `${call.length} bytes`);
+  assert.equal(((await answer(call)) as { error?: string }).error, undefined);
+  const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+  ws.send(JSON.stringify({ id: 2, call: 'getState', args: ['x'.repeat(17 * 1024)] }));
+  assert.equal(await closed, 1009, 'message too big');
+
+  const frames = new WebSocket(`ws://127.0.0.1:${control.port}/frames?token=${control.token}`);
+  await new Promise((r) => frames.once('open', r));
+  t.after(() => frames.terminate());
+  service.setPreview(true);
+  const header = Buffer.alloc(FRAME_HEADER_BYTES);
+  [1280, 720, 4, WIRE_FORMAT.pixels].forEach((value, i) => header.writeUInt32LE(value, i * 4));
+  frames.send(Buffer.concat([header, Buffer.alloc(1280 * 720 * 4, 90)]));
+  assert.equal((await new Promise((r) => frames.once('message', r)))?.toString(), FRAME_ACK);
+  await eventually(() => service.hub.latest?.width === 1280, 'the 3.7 MB frame to be encoded');
+});
+
+test('a broken WebSocket frame closes that socket only (it ended PushCam before)', async (t) => {
+  const { control } = await makeControl(t);
+  for (const route of ['control', 'frames']) {
+    const ws = new WebSocket(`ws://127.0.0.1:${control.port}/${route}?token=${control.token}`);
+    await new Promise((r) => ws.once('open', r));
+    ws.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    // A masked frame with the reserved opcode 0xF.
+    (ws as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.from([0x8f, 0x80, 1, 2, 3, 4]));
+    assert.equal(await closed, 1002, `${route}: closed for a protocol error`);
+  }
+  const { answer } = await rawControl(t, control);
+  assert.equal(((await answer('{"id": 1, "call": "getState"}')) as { result: { broadcast: { state: string } } }).result.broadcast.state, 'stopped');
+});
+
 test('camera frames over /frames: each acked, bad ones refused without harm', async (t) => {
   const { service, control } = await makeControl(t);
   service.setPreview(true);

@@ -136,14 +136,20 @@ test('main: the system stays awake only while viewers watch', async (t) => {
   await eventually(() => electron.blockers.size === 0, 'the blocker to go when the viewer leaves');
 });
 
-test('main: a crashed page is loaded again, but not in a loop', async (t) => {
-  const { window } = await startApp(t);
+test('main: a crashed page tells viewers, and is loaded again after a back-off that grows', async (t) => {
+  const { electron, window, call } = await startApp(t);
+  // The preview keeps the camera source running, as a viewer would.
+  assert.deepEqual(await window.webContents.invoke(ipcChannel.call('setPreview'), electron.ipcHandlers, true), { ok: true, value: undefined });
   window.loadedUrl = '';
   window.webContents.emit('render-process-gone', {}, { reason: 'crashed' });
-  assert.equal(window.loadedUrl, APP_PAGE);
+  assert.equal(window.loadedUrl, '', 'not at once');
+  assert.deepEqual((await call('getState')).source, { kind: 'camera', state: 'error', error: "PushCam's window stopped capturing; it is starting again" });
+  await eventually(() => window.loadedUrl === APP_PAGE, 'the page loaded again after 1 s', 3000);
   window.loadedUrl = '';
   window.webContents.emit('render-process-gone', {}, { reason: 'crashed' });
-  assert.equal(window.loadedUrl, '', 'not again within seconds');
+  await new Promise((resolve) => setTimeout(resolve, 1300));
+  assert.equal(window.loadedUrl, '', 'a second crash waits longer');
+  await eventually(() => window.loadedUrl === APP_PAGE, 'the page loaded again after 2 s', 3000);
 });
 
 test('main: broadcasting starts at launch when the setting says so', async (t) => {

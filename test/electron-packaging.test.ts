@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { FuseV1Options } from '@electron/fuses';
+import { PlatformPackager } from 'app-builder-lib';
 import { getConfig, validateConfiguration } from 'app-builder-lib/out/util/config/config.js';
 import { DebugLogger, setPrinter } from 'builder-util';
 import type { Configuration } from 'electron-builder';
@@ -43,6 +45,28 @@ test('packaging: targets, identity, sharp unpacked, no native rebuild, installer
   assert.notEqual(config.directories?.output, 'dist', 'dist/ holds the bundles');
 });
 
+test("packaging: Electron's fuses are set as the security checklist asks, in the form electron-builder flips them", async () => {
+  const config = await loadConfig();
+  // What the packager hands @electron/fuses right before signing (PlatformPackager.doAddElectronFuses).
+  const generate = (PlatformPackager.prototype as unknown as { generateFuseConfig(fuses: unknown): Promise<Record<number, boolean>> }).generateFuseConfig;
+  const flipped = await generate.call(null, config.electronFuses);
+  assert.deepEqual(
+    {
+      runAsNode: flipped[FuseV1Options.RunAsNode],
+      nodeOptions: flipped[FuseV1Options.EnableNodeOptionsEnvironmentVariable],
+      inspect: flipped[FuseV1Options.EnableNodeCliInspectArguments],
+      cookieEncryption: flipped[FuseV1Options.EnableCookieEncryption],
+      asarIntegrity: flipped[FuseV1Options.EnableEmbeddedAsarIntegrityValidation],
+      onlyFromAsar: flipped[FuseV1Options.OnlyLoadAppFromAsar],
+      fileProtocolPrivileges: flipped[FuseV1Options.GrantFileProtocolExtraPrivileges],
+    },
+    { runAsNode: false, nodeOptions: false, inspect: false, cookieEncryption: true, asarIntegrity: true, onlyFromAsar: true, fileProtocolPrivileges: false },
+  );
+  assert.notEqual(config.asar, false, 'the fuses that guard app.asar need one');
+  const misspelt = { ...config, electronFuses: { ...config.electronFuses, runAsNodes: false } } as Configuration;
+  await assert.rejects(validateConfiguration(misspelt, new DebugLogger(false)), /electronFuses/, 'the schema knows every fuse');
+});
+
 test('packaging: macOS gets the camera entitlement, the hardened runtime and the camera usage text', async () => {
   const mac = (await loadConfig()).mac;
   assert.equal(mac?.hardenedRuntime, true);
@@ -54,6 +78,8 @@ test('packaging: macOS gets the camera entitlement, the hardened runtime and the
     assert.match(plist, new RegExp(`<key>${key.replaceAll('.', '\\.')}</key>\\s*<true/>`), key);
   }
   assert.doesNotMatch(plist, /audio-input/, 'no microphone');
+  // electron-builder signs sharp's binaries with the app's identity; library validation stays on.
+  assert.doesNotMatch(plist, /<key>com\.apple\.security\.cs\.disable-library-validation<\/key>/);
 });
 
 test('packaging: the icons exist at their sizes (electron-builder makes the .ico and .icns from 512 px)', async () => {

@@ -39,6 +39,15 @@ test('values that fail their check fall back one by one; unknown ones are droppe
   assert.deepEqual(store.settings, { ...DEFAULT_SETTINGS, port: 9000 });
 });
 
+test('inherited names in the file are dropped like unknown ones, not taken for damage', async () => {
+  const file = await tempFile();
+  await writeFile(file, '{"valueOf": 1, "constructor": 2, "__proto__": {"quality": 1}, "quality": 55}');
+  const notices: string[] = [];
+  const store = SettingsStore.load(file, (n) => notices.push(n));
+  assert.deepEqual(store.settings, { ...DEFAULT_SETTINGS, quality: 55 });
+  assert.deepEqual(notices, []);
+});
+
 test('a settings change is checked, with a one-line reason naming the setting', () => {
   assert.deepEqual(validateSettingsPatch({ quality: 70, rotate: 90 }), { quality: 70, rotate: 90 });
   const bad: [unknown, RegExp][] = [

@@ -1,4 +1,4 @@
-import { findBrowser, launchCapturePage } from '../capture/headless-browser.js';
+import { findBrowser, launchCapturePage, RESTARTING } from '../capture/headless-browser.js';
 import { configDir } from '../config/paths.js';
 import { ControlService } from '../control/service.js';
 import { startControlServer } from '../control/ws-server.js';
@@ -42,7 +42,14 @@ export async function serveCamera(o: ServeOptions, out: Output): Promise<() => P
     throw new Error(`${state.broadcast.error ?? 'could not start'}${suggestion}`);
   }
   const control = await startControlServer(service, { log: out.warn });
-  const page = launchCapturePage({ browser, url: control.capturePageUrl, fakeCamera: o.fakeCamera, log: out.warn });
+  const page = launchCapturePage({
+    browser,
+    url: control.capturePageUrl,
+    fakeCamera: o.fakeCamera,
+    log: out.warn,
+    // Until the new browser's page reports, viewers see why there is no picture.
+    onFault: (message) => service.reportCamera({ state: 'error', fault: 'other', message }),
+  });
   for (const url of state.share.urls) out.say(`Viewer: ${url}`);
   if (o.ui) out.say(`Control panel: ${control.panelUrl}`);
   logViewers(service.hub, out);
@@ -50,13 +57,15 @@ export async function serveCamera(o: ServeOptions, out: Output): Promise<() => P
   let cameraProblem = '';
   service.on('state', (s) => {
     const problem = s.source.state === 'error' ? (s.source.error ?? '') : '';
-    if (problem && problem !== cameraProblem) out.warn(`pushcam: camera: ${problem}`);
+    // A browser restart has had its line from launchCapturePage already.
+    if (problem && problem !== cameraProblem && problem !== RESTARTING) out.warn(`pushcam: camera: ${problem}`);
     if (!problem && cameraProblem) out.warn('pushcam: camera: capturing again');
     cameraProblem = problem;
   });
+  // Viewers first: their streams end at once, not after the browser has shut down.
   return async () => {
+    await service.close();
     await page.close();
     await control.close();
-    await service.close();
   };
 }

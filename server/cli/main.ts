@@ -22,7 +22,7 @@ function makeSource(o: ServeOptions): FrameSource {
 
 /** `serve` with a pattern, file or folder: the core and its HTTP server, nothing else. */
 async function serveSource(o: ServeOptions): Promise<() => Promise<void>> {
-  const key = o.noAuth ? null : (o.key ?? loadAccessKey(configDir(), out.warn));
+  const key = o.noAuth ? null : (o.key ?? loadAccessKey(configDir(), (line) => out.warn(`pushcam: ${line}`)));
   const pushcam = await startPushCam({
     source: makeSource(o),
     encode: { quality: o.quality, mirror: o.mirror, rotate: o.rotate, timestamp: o.timestamp, text: o.text },

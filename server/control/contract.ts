@@ -129,23 +129,25 @@ export interface ControlEvents {
 
 export type CallName = keyof ControlCalls;
 
-/** The core's side: each call may answer now or later. Arguments arrive unchecked and are validated there. */
+/** The core's side: each call may answer now or later. Its arguments arrive checked (server/control/calls.ts). */
 export type ControlHandlers = {
   [N in CallName]: (...args: Parameters<ControlCalls[N]>) => ReturnType<ControlCalls[N]> | Promise<ReturnType<ControlCalls[N]>>;
 };
 export type EventName = keyof ControlEvents;
 
+/** Every call once: a record, so that the compiler refuses a missing or an extra name. */
+const CALLS: { [N in CallName]: true } = {
+  getState: true,
+  updateSettings: true,
+  start: true,
+  stop: true,
+  kick: true,
+  newKey: true,
+  setPreview: true,
+  reportCamera: true,
+};
 /** The list both adapters register, so neither can miss or add a call. */
-export const CALL_NAMES: readonly CallName[] = [
-  'getState',
-  'updateSettings',
-  'start',
-  'stop',
-  'kick',
-  'newKey',
-  'setPreview',
-  'reportCamera',
-];
+export const CALL_NAMES = Object.keys(CALLS) as readonly CallName[];
 export const EVENT_NAMES: readonly EventName[] = ['state', 'stats', 'capture', 'preview'];
 
 /** Electron IPC channel names, derived from the lists above. */

@@ -1,14 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
 import QRCode from 'qrcode';
-import { loadAccessKey, newAccessKey, writeFileAtomic } from '../config/access-key.js';
+import { loadAccessKey, newAccessKey, saveAccessKey } from '../config/access-key.js';
 import { needsPixels } from '../encoder/encoder.js';
 import { viewerUrls } from '../http/urls.js';
 import type { Farewell } from '../hub/farewell.js';
 import { createCore, type Core, type HttpServer, PortInUseError, serveHttp } from '../pushcam.js';
 import { CameraSource } from '../source/camera.js';
 import type { CameraFrameMeta, CameraReport, CaptureRequest, ControlEvents, ControlHandlers, ControlState, Settings, Stats, ViewerRow } from './contract.js';
-import { SettingsStore, validateSettingsPatch } from './settings.js';
+import { SettingsStore } from './settings.js';
 import { describeUserAgent } from '../user-agent.js';
 
 export interface ControlServiceOptions {
@@ -51,12 +50,13 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   private readonly camera: CameraSource;
   private http: HttpServer | null = null;
   private broadcast: ControlState['broadcast'] = { state: 'stopped', port: null };
+  /** The port chosen for `port: 0`, kept across restarts. */
+  private pickedPort: number | null = null;
   private captureActive = false;
   private releasePreview: (() => void) | null = null;
   private lastPreviewAt = 0;
   private previewTimer: NodeJS.Timeout | null = null;
   private qr = { url: '', svg: '' };
-  private readonly notices: string[] = [];
   private readonly statsTimer: NodeJS.Timeout;
   private sample = { at: Date.now(), received: 0, encodes: 0, encodeMs: 0, viewers: new Map<number, { frames: number; bytes: number }>() };
   private viewerFps = new Map<number, number>();
@@ -65,6 +65,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     private readonly store: SettingsStore,
     private key: string,
     private readonly o: ControlServiceOptions,
+    private readonly notices: Notices,
   ) {
     super();
     this.camera = new CameraSource({ onDemand: (active) => this.setCaptureActive(active) });
@@ -76,15 +77,10 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   static async create(o: ControlServiceOptions): Promise<ControlService> {
-    const notices: string[] = [];
-    const notice = (line: string): void => {
-      notices.push(line);
-      o.log(`pushcam: ${line}`);
-    };
-    const store = o.settingsFile ? SettingsStore.load(o.settingsFile, notice) : SettingsStore.inMemory(o.initial ?? {});
-    const key = o.key ?? loadAccessKey(o.configDir, notice);
-    const service = new ControlService(store, key, o);
-    service.notices.push(...notices);
+    const notices = new Notices(o.log);
+    const store = o.settingsFile ? SettingsStore.load(o.settingsFile, notices.add) : SettingsStore.inMemory(o.initial ?? {});
+    const key = o.key ?? loadAccessKey(o.configDir, notices.add);
+    const service = new ControlService(store, key, o, notices);
     await service.refreshQr();
     return service;
   }
@@ -106,14 +102,13 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
       viewers: this.core.hub.viewerList().map(
         (v): ViewerRow => ({ ...v, client: describeUserAgent(v.userAgent), fps: this.viewerFps.get(v.id) ?? 0 }),
       ),
-      notices: [...this.notices],
+      notices: [...this.notices.list],
     };
   }
 
   async updateSettings(patch: Partial<Settings>): Promise<ControlState> {
-    const changes = validateSettingsPatch(patch);
     const before = this.store.settings;
-    const after = this.store.update(changes);
+    const after = this.store.update(patch);
     const changed = (keys: readonly (keyof Settings)[]): boolean => keys.some((k) => before[k] !== after[k]);
     if (changed(ENCODE_KEYS)) this.core.encoder.settings = { ...this.core.encoder.settings, ...pick(after, ENCODE_KEYS) };
     if (changed(CAPTURE_KEYS) || captureJpegQuality(before) !== captureJpegQuality(after)) this.emit('capture', this.captureRequest());
@@ -123,27 +118,14 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   async start(): Promise<ControlState> {
-    return this.serve(this.store.settings.port);
-  }
-
-  /** Starts broadcasting on `port` (0: any free one). */
-  private async serve(port: number): Promise<ControlState> {
     if (this.http || this.broadcast.state === 'starting') return this.getState();
     const s = this.store.settings;
     this.broadcast = { state: 'starting', port: null };
     this.emitState();
     try {
-      this.http = await serveHttp(
-        this.core,
-        {
-          host: this.host(),
-          port,
-          key: s.openAccess ? null : this.key,
-          maxClients: s.maxClients,
-          name: () => this.store.settings.name,
-        },
-        this.o.log,
-      );
+      this.http = await this.listen(s);
+      // "Any free port" is chosen once: a restart for a new key or setting keeps viewers' links.
+      this.pickedPort = s.port === 0 ? this.http.port : null;
       this.broadcast = { state: 'broadcasting', port: this.http.port };
     } catch (err) {
       this.broadcast =
@@ -161,7 +143,6 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   kick(viewerId: number): ControlState {
-    if (!Number.isInteger(viewerId)) throw new Error('viewerId must be a whole number');
     if (!this.core.hub.kick(viewerId)) throw new Error(`no viewer ${viewerId} is connected`);
     return this.getState();
   }
@@ -169,14 +150,13 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   /** A new key: the old links stop working and everyone watching is dropped. */
   async newKey(): Promise<ControlState> {
     this.key = newAccessKey();
-    writeFileAtomic(join(this.o.configDir, 'access-key'), `${this.key}\n`);
+    saveAccessKey(this.o.configDir, this.key, this.notices.add);
     if (this.http) await this.restartHttp('new-key');
     await this.refreshQr();
     return this.emitState();
   }
 
   setPreview(on: boolean): void {
-    if (typeof on !== 'boolean') throw new Error('setPreview takes true or false');
     if (on && !this.releasePreview) this.releasePreview = this.core.hub.hold();
     if (!on && this.releasePreview) {
       this.releasePreview();
@@ -208,6 +188,25 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     return state;
   }
 
+  /** Serves on the port the settings ask for, or with port 0 on the one picked before while it is free. */
+  private async listen(s: Settings): Promise<HttpServer> {
+    const options = {
+      host: this.host(),
+      key: s.openAccess ? null : this.key,
+      maxClients: s.maxClients,
+      name: () => this.store.settings.name,
+    };
+    if (s.port === 0 && this.pickedPort !== null) {
+      try {
+        return await serveHttp(this.core, { ...options, port: this.pickedPort }, this.o.log);
+      } catch (err) {
+        if (!(err instanceof PortInUseError)) throw err;
+        this.o.log(`pushcam: port ${this.pickedPort} was taken meanwhile; serving on another free port`);
+      }
+    }
+    return serveHttp(this.core, { ...options, port: s.port }, this.o.log);
+  }
+
   /** Stops broadcasting; viewers' last picture, and their pages, say why. */
   private async closeHttp(reason: Farewell): Promise<void> {
     const http = this.http;
@@ -216,11 +215,9 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     await http?.close(reason);
   }
 
-  /** A restart that does not move keeps the port, even one picked at random (port 0), so viewers come back by themselves. */
   private async restartHttp(reason: Farewell): Promise<void> {
-    const port = reason === 'moved' ? this.store.settings.port : this.store.settings.port || (this.http?.port ?? 0);
     await this.closeHttp(reason);
-    await this.serve(port);
+    await this.start();
   }
 
   private shareUrls(): string[] {
@@ -285,6 +282,17 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.emit('stats', stats);
     if (viewers.size > 0) this.emitState();
   }
+}
+
+/** Things the user should know once (a damaged or unwritable settings file): kept for the window, said in the log. */
+class Notices {
+  readonly list: string[] = [];
+  constructor(private readonly log: (line: string) => void) {}
+  readonly add = (line: string): void => {
+    if (this.list.includes(line)) return;
+    this.list.push(line);
+    this.log(`pushcam: ${line}`);
+  };
 }
 
 function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {

@@ -1,8 +1,9 @@
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from '../config/access-key.js';
+import { fileProblem, isMissing, writeFileAtomic } from '../config/access-key.js';
 import { outOfRange } from '../limits.js';
 import type { Settings } from './contract.js';
+import { plainObject } from './values.js';
 
 export const DEFAULT_SETTINGS: Settings = {
   name: '',
@@ -56,32 +57,43 @@ export function checkSetting<K extends keyof Settings>(name: K, value: unknown):
   return CHECKS[name](value);
 }
 
-/** Checks a settings change from the window; throws with a one-line reason naming the setting. */
+/** The check of a setting by this name; none for any other name, inherited ones included (`__proto__`, `constructor`). */
+function checkOf(name: string): Check | undefined {
+  return Object.hasOwn(CHECKS, name) ? CHECKS[name as keyof Settings] : undefined;
+}
+
+/** Checks a settings change from the window; throws with a one-line reason naming the setting. Answers a copy of it. */
 export function validateSettingsPatch(patch: unknown): Partial<Settings> {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new Error('settings must be an object');
-  for (const [name, value] of Object.entries(patch)) {
-    const check = CHECKS[name as keyof Settings];
-    if (!check) throw new Error(`unknown setting "${name}"`);
+  const changes: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(plainObject(patch, 'settings'))) {
+    const check = checkOf(name);
+    if (!check) throw new Error(`unknown setting "${name.slice(0, 64)}"`);
     const problem = check(value);
     if (problem) throw new Error(`${name} ${problem}`);
+    changes[name] = value;
   }
-  return patch as Partial<Settings>;
+  return changes as Partial<Settings>;
 }
 
 /**
  * Settings kept in a JSON file, written atomically. A damaged file is never lost: it is set
  * aside as `<file>.bad-<time>`, the defaults are used, and `notice` says so. Settings that fail
- * their check (an old or hand-edited file) fall back to their defaults one by one.
+ * their check (an old or hand-edited file) fall back to their defaults one by one. A file or
+ * folder that cannot be read or written never stops a change: it applies until PushCam quits,
+ * and `notice` says so once.
  */
 export class SettingsStore {
+  private saveProblem = '';
+
   private constructor(
     private readonly file: string | null,
     public settings: Settings,
+    private readonly notice: (line: string) => void,
   ) {}
 
   /** Settings that live only in memory (the command line's, which must not overwrite the app's). */
   static inMemory(settings: Partial<Settings>): SettingsStore {
-    return new SettingsStore(null, { ...DEFAULT_SETTINGS, ...validateSettingsPatch(settings) });
+    return new SettingsStore(null, { ...DEFAULT_SETTINGS, ...validateSettingsPatch(settings) }, () => undefined);
   }
 
   static load(file: string, notice: (line: string) => void): SettingsStore {
@@ -89,26 +101,39 @@ export class SettingsStore {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      return new SettingsStore(file, { ...DEFAULT_SETTINGS });
+      if (!isMissing(err)) notice(`Your settings could not be read (${fileProblem(err)}); the defaults are used.`);
+      return new SettingsStore(file, { ...DEFAULT_SETTINGS }, notice);
     }
     try {
-      return new SettingsStore(file, mergeValid(JSON.parse(text)));
+      return new SettingsStore(file, mergeValid(JSON.parse(text)), notice);
     } catch {
       const backup = `${file}.bad-${Date.now()}`;
-      renameSync(file, backup);
-      notice(`Your settings file was damaged; it was kept as ${backup} and the defaults are used.`);
-      return new SettingsStore(file, { ...DEFAULT_SETTINGS });
+      try {
+        renameSync(file, backup);
+        notice(`Your settings file was damaged; it was kept as ${backup} and the defaults are used.`);
+      } catch (err) {
+        notice(`Your settings file was damaged and could not be set aside (${fileProblem(err)}); the defaults are used.`);
+      }
+      return new SettingsStore(file, { ...DEFAULT_SETTINGS }, notice);
     }
   }
 
   update(patch: Partial<Settings>): Settings {
     this.settings = { ...this.settings, ...validateSettingsPatch(patch) };
-    if (this.file) {
-      mkdirSync(dirname(this.file), { recursive: true });
-      writeFileAtomic(this.file, `${JSON.stringify(this.settings, null, 2)}\n`);
-    }
+    if (this.file) this.save(this.file);
     return this.settings;
+  }
+
+  private save(file: string): void {
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileAtomic(file, `${JSON.stringify(this.settings, null, 2)}\n`);
+      this.saveProblem = '';
+    } catch (err) {
+      const problem = fileProblem(err);
+      if (problem !== this.saveProblem) this.notice(`Your settings could not be saved (${problem}); changes apply until PushCam quits.`);
+      this.saveProblem = problem;
+    }
   }
 }
 
@@ -116,7 +141,7 @@ function mergeValid(saved: unknown): Settings {
   if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) throw new Error('not an object');
   const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
   for (const [name, value] of Object.entries(saved)) {
-    const check = CHECKS[name as keyof Settings];
+    const check = checkOf(name);
     if (check && check(value) === null) settings[name] = value;
   }
   return settings as unknown as Settings;

@@ -5,8 +5,10 @@ import express from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { packageRoot } from '../config/paths.js';
 import { keyMatches } from '../http/auth.js';
-import { CALL_NAMES, type CallName, EVENT_NAMES, FRAME_ACK, type PreviewFrame } from './contract.js';
+import { callCore, oneLine } from './calls.js';
+import { EVENT_NAMES, FRAME_ACK, FRAME_HEADER_BYTES, MAX_FRAME, type PreviewFrame } from './contract.js';
 import type { ControlService } from './service.js';
+import { plainObject } from './values.js';
 import { parseWireFrame } from '../source/camera.js';
 
 // The browser adapter of the control contract: a server of its own, on loopback only, so that the
@@ -28,8 +30,12 @@ export interface ControlServer {
 export const PREVIEW_HEADER_BYTES = 12;
 /** A control socket this far behind skips preview frames rather than queueing them. */
 const PREVIEW_BACKLOG = 512 * 1024;
-/** Camera frames are up to 3840x2160x4 bytes plus the header. */
-const MAX_MESSAGE = 3840 * 2160 * 4 + 64;
+/**
+ * The largest message each route takes; ws closes a socket that sends more (1009) before
+ * buffering it. A JSON call is at most a few kilobytes (every setting at its longest); a camera
+ * frame is at most MAX_FRAME of RGBA pixels after its header.
+ */
+const MAX_MESSAGE = { control: 16 * 1024, frames: FRAME_HEADER_BYTES + MAX_FRAME.width * MAX_FRAME.height * 4 } as const;
 
 export async function startControlServer(service: ControlService, o: { port?: number; log: (line: string) => void }): Promise<ControlServer> {
   const token = randomBytes(16).toString('base64url');
@@ -43,19 +49,25 @@ export async function startControlServer(service: ControlService, o: { port?: nu
   const origins = new Set([...hosts].map((h) => `http://${h}`));
 
   server.on('request', staticPages(hosts));
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
+  const routes = {
+    '/control': { serve: serveControl, wss: new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE.control }) },
+    '/frames': { serve: serveFrames, wss: new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE.frames }) },
+  };
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const allowed = isLoopback(req) && hosts.has(req.headers.host ?? '') && (!req.headers.origin || origins.has(req.headers.origin));
-    const route = url.pathname === '/control' ? serveControl : url.pathname === '/frames' ? serveFrames : null;
+    const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname as keyof typeof routes] : null;
     if (!allowed || !route || !keyMatches(token, url.searchParams.get('token') ?? '')) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
+    route.wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
-      route(ws, service, o.log);
+      // A message too big or a broken frame: ws closes the socket (1009, 1002) and reports it
+      // here; unheard, the 'error' event would end PushCam.
+      ws.on('error', () => undefined);
+      route.serve(ws, service, o.log);
     });
   });
 
@@ -68,7 +80,7 @@ export async function startControlServer(service: ControlService, o: { port?: nu
     close: () =>
       new Promise<void>((resolve) => {
         for (const ws of sockets) ws.terminate();
-        wss.close();
+        for (const route of Object.values(routes)) route.wss.close();
         server.close(() => resolve());
       }),
   };
@@ -102,8 +114,11 @@ function staticPages(hosts: Set<string>): express.Express {
   return app;
 }
 
-/** The contract over JSON: `{id, call, args}` answered by `{id, result}` or `{id, error}`; events as `{event, data}`. */
-function serveControl(ws: WebSocket, service: ControlService, log: (line: string) => void): void {
+/**
+ * The contract over JSON: `{id, call, args}` answered by `{id, result}` or `{id, error}`; events as
+ * `{event, data}`. Calls are checked by callCore() before the service sees them.
+ */
+function serveControl(ws: WebSocket, service: ControlService): void {
   const relays = EVENT_NAMES.map((event) => {
     const relay =
       event === 'preview'
@@ -120,26 +135,29 @@ function serveControl(ws: WebSocket, service: ControlService, log: (line: string
   });
   ws.on('message', (raw, isBinary) => {
     if (isBinary) return ws.close(1003, 'binary messages go to /frames');
-    void answer(ws, service, raw.toString(), log);
+    void answer(ws, service, raw.toString());
   });
 }
 
-async function answer(ws: WebSocket, service: ControlService, text: string, log: (line: string) => void): Promise<void> {
-  let id: unknown = null;
+async function answer(ws: WebSocket, service: ControlService, text: string): Promise<void> {
+  let id: number | string | null = null;
   try {
-    const message = JSON.parse(text) as { id?: unknown; call?: unknown; args?: unknown };
-    id = message.id;
-    const name = message.call as CallName;
-    if (!CALL_NAMES.includes(name)) throw new Error(`unknown call "${String(message.call)}"`);
-    const args = Array.isArray(message.args) ? message.args : [];
-    const handler = service[name] as (...a: unknown[]) => unknown;
-    const result = await handler.apply(service, args);
+    const message = plainObject(parseJson(text), 'a call');
+    // Only an id the client can have made is echoed, so an answer is never larger than it must be.
+    if (typeof message.id === 'number' || (typeof message.id === 'string' && message.id.length <= 64)) id = message.id;
+    const result = await callCore(service, message.call, message.args ?? []);
     // A call that answers nothing sends no result, so the client resolves with undefined.
     ws.send(JSON.stringify({ id, result }));
   } catch (err) {
-    const reason = err instanceof SyntaxError ? 'not a JSON message' : (err as Error).message;
-    if (!(err instanceof Error)) log(`pushcam: control call failed: ${String(err)}`);
-    ws.send(JSON.stringify({ id, error: reason }));
+    ws.send(JSON.stringify({ id, error: oneLine(err) }));
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error('not a JSON message: a call is {"id": 1, "call": "getState", "args": []}');
   }
 }
 

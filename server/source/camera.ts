@@ -28,6 +28,8 @@ export class CameraSource implements FrameSource {
   private receiving = false;
   // The placeholder takes the size of the last frame, so viewers' layout does not jump.
   private lastSize = DEFAULT_SIZE;
+  private drawing = false;
+  private drawAgain = false;
 
   constructor({ onDemand, log = () => undefined }: CameraSourceOptions) {
     this.onDemand = onDemand;
@@ -37,6 +39,7 @@ export class CameraSource implements FrameSource {
   start(emit: (image: SourceImage) => void): void {
     this.run = { emit };
     this.onDemand(true);
+    if (this.camera.state === 'error') void this.showUnavailable();
   }
 
   stop(): void {
@@ -65,18 +68,39 @@ export class CameraSource implements FrameSource {
   report(report: CameraReport): void {
     this.camera = report;
     this.receiving = false;
-    if (report.state === 'capturing') this.lastSize = { width: report.width, height: report.height };
-    // A fault of our own naming is told in our words; any other message is the capture side's or a
-    // library's, for the broadcaster's window and log, not for viewers.
-    if (report.state === 'error' && this.run) void this.showUnavailable(this.run, report.fault === 'other' ? [] : [report.message]);
+    // A camera that does not say its size (0) leaves the last one.
+    if (report.state === 'capturing' && report.width >= MIN_SIDE && report.height >= MIN_SIDE) this.lastSize = { width: report.width, height: report.height };
+    if (report.state === 'error') void this.showUnavailable();
   }
 
-  private async showUnavailable(run: NonNullable<CameraSource['run']>, why: string[]): Promise<void> {
+  /**
+   * Draws the "camera unavailable" picture for the newest fault while the source runs. One
+   * drawing at a time, the newest report drawn last: a burst of reports costs one frame's
+   * memory, not one per report.
+   */
+  private async showUnavailable(): Promise<void> {
+    if (this.drawing) {
+      this.drawAgain = true;
+      return;
+    }
+    this.drawing = true;
     try {
-      const image = await placeholderImage(this.lastSize.width, this.lastSize.height, ['Camera unavailable', ...why]);
-      if (run === this.run && this.camera.state === 'error') run.emit({ kind: 'raw', image });
-    } catch (err) {
-      this.log(`pushcam: cannot draw the "camera unavailable" picture: ${(err as Error).message}`);
+      do {
+        this.drawAgain = false;
+        const { run, camera } = this;
+        if (!run || camera.state !== 'error') break;
+        try {
+          // A fault of our own naming is told in our words; any other message is the capture side's
+          // or a library's, for the broadcaster's window and log, not for viewers.
+          const why = camera.fault === 'other' ? [] : [camera.message];
+          const image = await placeholderImage(this.lastSize.width, this.lastSize.height, ['Camera unavailable', ...why]);
+          if (run === this.run && camera === this.camera) run.emit({ kind: 'raw', image });
+        } catch (err) {
+          this.log(`pushcam: cannot draw the "camera unavailable" picture: ${(err as Error).message}`);
+        }
+      } while (this.drawAgain);
+    } finally {
+      this.drawing = false;
     }
   }
 }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { test as nodeTest, type TestContext } from 'node:test';
 import type { CallName, ControlClient, ControlEvents, EventName } from '../../server/control/contract.js';
+import { DEFAULT_SETTINGS } from '../../server/control/settings.js';
 
 export interface ContractClient {
   client: ControlClient;
@@ -115,6 +116,45 @@ export function contractCases(makeClient: MakeClient, options: ContractOptions =
     assert.equal(await client.call('setPreview', false), undefined);
     assert.equal(await client.call('reportCamera', { state: 'idle' }), undefined);
     await assertRefused(client.call('setPreview', 'yes' as never), /true or false/);
+  });
+
+  test('a setting name that is not its own is refused and never saved: inherited names and __proto__', async (t) => {
+    const client = await open(t);
+    for (const name of ['isPrototypeOf', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__']) {
+      await assertRefused(client.call('updateSettings', JSON.parse(`{"${name}": 1}`) as never), new RegExp(`^unknown setting "${name}"$`));
+    }
+    const settings = (await client.call('getState')).settings;
+    assert.deepEqual(Object.keys(settings).filter((name) => !Object.hasOwn(DEFAULT_SETTINGS, name)), []);
+  });
+
+  test('a camera report is checked before the core sees it: shape, kinds and sizes', async (t) => {
+    const client = await open(t);
+    const bad: [unknown, RegExp][] = [
+      // An object where text belongs: accepted before, it ended PushCam at its next state event.
+      [{ state: 'error', fault: 'busy', message: { toString: 1 } }, /^report\.message must be text/],
+      // 9000x9000 made the core draw its "camera unavailable" picture that size: RSS 82 -> 341 MB.
+      [{ state: 'capturing', label: 'cam', width: 9000, height: 9000 }, /^report\.width must be a whole number from 0 to 3840$/],
+      [{ state: 'capturing', label: 'cam', width: 640, height: 480.5 }, /^report\.height must be a whole number/],
+      [{ state: 'capturing', label: 'x'.repeat(513), width: 640, height: 480 }, /^report\.label must be text of at most 512 characters$/],
+      [{ state: 'error', fault: 'gremlins', message: 'x' }, /^report\.fault must be one of denied, busy, missing, unplugged, other$/],
+      [{ state: 'idle', extra: 1 }, /^report has no field "extra"$/],
+      [{ state: 'asleep' }, /^report\.state must be capturing, idle or error$/],
+      [[{ state: 'idle' }], /^report must be an object$/],
+      ['idle', /^report must be an object$/],
+      [null, /^report must be an object$/],
+    ];
+    for (const [report, reason] of bad) await assertRefused(client.call('reportCamera', report as never), reason);
+    assert.notEqual((await client.call('getState')).source.state, 'error', 'no refused report reached the camera source');
+  });
+
+  test('each call takes its own number of arguments', async (t) => {
+    const client = await open(t);
+    const call = client.call as (name: string, ...args: unknown[]) => Promise<unknown>;
+    await assertRefused(call('getState', 1), /^getState takes no arguments, not 1$/);
+    await assertRefused(call('kick'), /^kick takes 1 argument, not 0$/);
+    await assertRefused(call('setPreview', true, true), /^setPreview takes 1 argument, not 2$/);
+    await assertRefused(call('kick', 1.5), /^viewerId must be a whole number$/);
+    assert.equal((await client.call('getState')).broadcast.state, 'stopped');
   });
 
   test('a name outside the contract is refused', async (t) => {

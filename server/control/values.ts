@@ -1,0 +1,19 @@
+// Checks for values that come from outside the process (control calls, the settings file), each
+// throwing a one-line reason that names the value.
+
+/** An object made of plain data (what JSON or a structured clone gives), not an array, a Map or a class. */
+export function plainObject(value: unknown, name: string): Record<string, unknown> {
+  const proto = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
+  if ((proto !== Object.prototype && proto !== null) || Array.isArray(value)) throw new Error(`${name} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+export function text(value: unknown, name: string, max: number): string {
+  if (typeof value !== 'string' || value.length > max) throw new Error(`${name} must be text of at most ${max} characters`);
+  return value;
+}
+
+export function whole(value: unknown, name: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw new Error(`${name} must be a whole number from ${min} to ${max}`);
+  return value as number;
+}
