@@ -4,6 +4,7 @@ import { Encoder } from './encoder/encoder.js';
 import { createApp } from './http/app.js';
 import { cookieNameFor } from './http/auth.js';
 import { viewerPageDir } from './http/viewer-page.js';
+import type { Farewell } from './hub/farewell.js';
 import { Hub } from './hub/hub.js';
 import { newBoundary } from './hub/multipart.js';
 import { Pipeline } from './pipeline.js';
@@ -20,6 +21,8 @@ export interface HttpOptions {
   maxClients?: number;
   /** A viewer whose connection takes no data for this long is dropped; default 15 s (SEND_TIMEOUT_MS). */
   sendTimeoutMs?: number;
+  /** The camera's name, the viewer page's title; read on every request, so a rename shows at once. */
+  name?: () => string;
 }
 
 export interface PushCamOptions extends HttpOptions {
@@ -37,7 +40,8 @@ export interface Core {
 
 export interface HttpServer {
   port: number;
-  close(): Promise<void>;
+  /** Ends every viewer with a last picture that says why (default: stopped), then stops listening. */
+  close(reason?: Farewell): Promise<void>;
 }
 
 export interface PushCam extends Core, HttpServer {
@@ -65,6 +69,7 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
   const sockets = trackSockets(server);
   hardenServer(server);
   const port = await listen(server, o.port ?? 8080, o.host);
+  let ending: Farewell | null = null;
   const app = createApp({
     ...core,
     boundary: newBoundary(),
@@ -72,15 +77,21 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
     sendTimeoutMs: o.sendTimeoutMs,
     access: { key: o.key, cookieName: cookieNameFor(port) },
     pageDir: viewerPageDir(),
+    name: o.name ?? (() => ''),
+    ending: () => ending,
     log,
   });
   server.on('request', app);
   let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy();
-    });
+  const close = (reason: Farewell = 'stopped'): Promise<void> => {
+    closing ??= (async () => {
+      ending = reason;
+      await core.hub.endAll(reason);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
+    })();
     return closing;
   };
   return { port, close };

@@ -81,6 +81,8 @@ export interface ViewerInfo {
   ip: string;
   userAgent: string;
   since: number;
+  /** How it watches: the push stream, or long-polled snapshots (a page whose stream cannot get through). */
+  via: 'stream' | 'snapshots';
   framesSent: number;
   framesDropped: number;
   bytesSent: number;

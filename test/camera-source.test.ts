@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { FRAME_HEADER_BYTES, MAX_FRAME, WIRE_FORMAT, type CameraFrameMeta } from '../server/control/contract.js';
 import { CameraSource, frameFromPortMessage, parseWireFrame } from '../server/source/camera.js';
+import { placeholderImage } from '../server/source/placeholder.js';
 import type { SourceImage } from '../server/types.js';
 import { eventually } from './helpers/server.js';
 
@@ -123,6 +124,15 @@ describe('CameraSource', () => {
     // Dark grey with light text: not the frame that was showing.
     const mean = placeholder.image.data.reduce((sum, v) => sum + v, 0) / placeholder.image.data.length;
     assert.ok(mean > 30 && mean < 120, `placeholder mean level ${mean}`);
+  });
+
+  it("shows viewers no library's error: a fault of another kind is just \"Camera unavailable\"", async () => {
+    const { source, emitted } = startedSource();
+    source.report({ state: 'error', fault: 'other', message: 'the capture worker failed: TypeError: x is undefined' });
+    await eventually(() => emitted.length === 1, 'the placeholder frame');
+    const [placeholder] = emitted;
+    assert.ok(placeholder.kind === 'raw' && placeholder.image.data.equals((await placeholderImage(1280, 720, ['Camera unavailable'])).data));
+    assert.equal(source.status().error, 'the capture worker failed: TypeError: x is undefined', 'the window keeps the details');
   });
 
   it('keeps the placeholder up against a frame that was on its way, until capture resumes', async () => {

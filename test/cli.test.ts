@@ -45,7 +45,7 @@ test('--help and --version', async (t) => {
   const help = pushcam(t, ['--help']);
   assert.equal(await help.exit, 0);
   assert.match(help.stdout, /Usage: pushcam serve/);
-  for (const option of ['--source', '--port', '--host', '--interval', '--size', '--quality', '--timestamp', '--text', '--mirror', '--rotate', '--key', '--no-auth', '--max-clients', '--send-timeout']) {
+  for (const option of ['--source', '--port', '--host', '--interval', '--size', '--quality', '--timestamp', '--text', '--mirror', '--rotate', '--key', '--no-auth', '--max-clients', '--send-timeout', '--name']) {
     assert.ok(help.stdout.includes(option), option);
   }
   const version = pushcam(t, ['--version']);
@@ -69,6 +69,7 @@ const BAD = [
   [['serve', '--max-clients', '0'], /--max-clients must be/],
   [['serve', '--send-timeout', '0'], /--send-timeout must be a whole number from 1 to 3600/],
   [['serve', '--key', 'short'], /--key must be 8 to 128/],
+  [['serve', '--name', 'x'.repeat(61)], /--name must be text of at most 60 characters/],
   [['serve', '--key', 'abcdefghij', '--no-auth'], /contradict/],
   [['stream'], /unknown command "stream"/],
   [['serve', 'extra'], /unexpected argument "extra"/],
@@ -139,6 +140,13 @@ test('--no-auth warns and serves without a key; --key sets the key', async (t) =
   const [, , port, key] = await until(keyed, VIEWER_LINE);
   assert.equal(key, 'my-own-key-123');
   assert.equal((await fetch(`http://127.0.0.1:${port}/status.json`)).status, 401);
+});
+
+test('--name titles the viewer page', async (t) => {
+  const run = pushcam(t, ['serve', '--host', '127.0.0.1', '--port', '0', '--no-auth', '--name', ' Back yard ']);
+  const [, url] = await until(run, /Viewer: (http:\/\/127\.0\.0\.1:\d+\/)\n/);
+  assert.match(await (await fetch(url)).text(), /<title>Back yard<\/title>/);
+  assert.equal(((await (await fetch(`${url}status.json`)).json()) as { name: string }).name, 'Back yard');
 });
 
 test('listening on all interfaces prints one viewer line per LAN address', async (t) => {

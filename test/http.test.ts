@@ -68,7 +68,9 @@ test('every other route needs the key, and says how to give it', async (t) => {
   const navigation = await plainGet(s.bare('/'), { 'sec-fetch-mode': 'navigate' });
   assert.equal(navigation.status, 401);
   assert.match(navigation.headers['content-type'] ?? '', /text\/html/);
-  assert.match(navigation.body, /needs its access key[\s\S]*<input name="key"/);
+  assert.match(navigation.body, /needs its access key[\s\S]*<input id="key" name="key"/);
+  // Its one style element (the viewer's sheet) is let in by hash, and nothing else.
+  assert.match(navigation.headers['content-security-policy'] ?? '', /^default-src 'none'; style-src 'sha256-[\w+/=]+';/);
   const wrong = await fetch(s.bare('/status.json?key=not-the-key'));
   assert.equal(wrong.status, 401);
 });

@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { DirSource, FileSource } from '../server/source/file.js';
+import { DirSource, FileSource, UNREADABLE_PICTURE, WAITING_PICTURE } from '../server/source/file.js';
+import { placeholderImage } from '../server/source/placeholder.js';
 import type { FrameSource, SourceImage } from '../server/types.js';
 
 const INTERVAL_MS = 25;
@@ -202,7 +203,8 @@ describe('FileSource', () => {
     h.start();
     const waiting = await h.frame(1);
     assert.deepEqual(rawSize(waiting), [1280, 720, 3]);
-    if (waiting.kind === 'raw') assert.ok(waiting.image.data.some((value) => value > 200), 'no text on the waiting picture');
+    // Words for viewers; the path is for the log and the window only.
+    if (waiting.kind === 'raw') assert.ok(waiting.image.data.equals((await placeholderImage(1280, 720, WAITING_PICTURE)).data), 'the waiting picture says something else');
     assert.deepEqual(h.source.status(), { kind: 'file', state: 'waiting', error: `waiting for ${path}`, failures: 0 });
     await sleep(QUIET_MS);
     assert.equal(h.frames.length, 1, 'the waiting picture was sent more than once');
@@ -224,8 +226,9 @@ describe('FileSource', () => {
     await mkdir(path);
     const h = fileSource(path);
     h.start();
-    await h.frame(1);
+    const unreadable = await h.frame(1);
     assert.deepEqual(h.source.status(), { kind: 'file', state: 'error', error: `${path} is a folder`, failures: 0 });
+    assert.ok(unreadable.kind === 'raw' && unreadable.image.data.equals((await placeholderImage(1280, 720, UNREADABLE_PICTURE)).data), 'the picture names the path');
     await rm(path, { recursive: true });
     const a = await jpeg(64, 48, 10);
     await replace(path, a);

@@ -337,6 +337,37 @@ test('open access is off until its switch is turned on, with a warning beside it
   assert.equal(await page.getByTestId('share-card').getAttribute('data-open'), 'true');
 });
 
+test('the name set in the window titles the viewer page; a viewer on snapshots is in the table, marked, and kickable', async (t) => {
+  const harness = await harnessFor(t);
+  const { page } = harness;
+  const shareUrl = await startBroadcasting(harness);
+  await enter(page, 'name', 'Porch');
+  await harness.waitForState((s) => s.settings.name === 'Porch', 'the name applied');
+  assert.match(await (await fetch(shareUrl)).text(), /<title>Porch<\/title>/);
+
+  // Long-polls snapshots as a viewer page that cannot get the stream does.
+  const polling = new AbortController();
+  t.after(() => polling.abort());
+  const answers: number[] = [];
+  void (async () => {
+    let seq = 0;
+    while (!polling.signal.aborted) {
+      const res = await fetch(shareUrl.replace('/?', '/snapshot.jpg?viewer=window-test-page&after=' + seq + '&'), { signal: polling.signal }).catch(() => null);
+      if (!res) return;
+      answers.push(res.status);
+      if (res.status === 200) seq = Number(res.headers.get('x-frame-seq'));
+      else if (res.status !== 304) return;
+      await res.arrayBuffer();
+    }
+  })();
+  const row = page.getByTestId('viewer-row');
+  await row.waitFor({ timeout: WAIT_MS });
+  await waitForText(row.locator('.col-client'), / · snapshots$/);
+  await row.getByTestId('kick').click();
+  await row.waitFor({ state: 'detached', timeout: WAIT_MS });
+  await eventually(() => answers.at(-1) === 403, 'the snapshot viewer to be refused', WAIT_MS);
+});
+
 test('settings made in the window persist across a restart', async (t) => {
   const run = harnesses(t);
   const first = await run.start();
@@ -351,6 +382,7 @@ test('settings made in the window persist across a restart', async (t) => {
   await page.getByTestId('rotate').selectOption('180');
   await page.getByTestId('timestamp').check();
   await enter(page, 'text', 'Front door');
+  await enter(page, 'name', 'Porch');
   await page.getByTestId('start-on-launch').check();
   const expected = {
     width: 1920,
@@ -364,6 +396,7 @@ test('settings made in the window persist across a restart', async (t) => {
     rotate: 180,
     timestamp: true,
     text: 'Front door',
+    name: 'Porch',
     startOnLaunch: true,
   };
   await first.waitForState((s) => Object.entries(expected).every(([k, v]) => s.settings[k as keyof typeof expected] === v), 'every setting applied');
@@ -379,6 +412,7 @@ test('settings made in the window persist across a restart', async (t) => {
   assert.equal(await again.getByTestId('rotate').inputValue(), '180');
   assert.equal(await again.getByTestId('timestamp').isChecked(), true);
   assert.equal(await again.getByTestId('text').inputValue(), 'Front door');
+  assert.equal(await again.getByTestId('name').inputValue(), 'Porch');
   assert.equal(await again.getByTestId('start-on-launch').isChecked(), true);
 });
 

@@ -8,6 +8,7 @@ import { formatFps } from './format.js';
 
 type NumberKey = 'intervalMs' | 'quality' | 'port' | 'maxClients';
 type SwitchKey = 'mirror' | 'timestamp' | 'startOnLaunch';
+type TextKey = 'name' | 'text';
 
 function errorFor(testId: string): HTMLElement {
   return byTestId(`${testId}-error`, HTMLElement);
@@ -43,15 +44,15 @@ function switchField(testId: string, key: SwitchKey, apply: ApplySettings): Live
   );
 }
 
-function textField(apply: ApplySettings): LiveField {
-  const input = byTestId('text', HTMLInputElement);
+function textField(testId: string, key: TextKey, apply: ApplySettings): LiveField {
+  const input = byTestId(testId, HTMLInputElement);
   return liveField(
     {
       controls: [input],
-      error: errorFor('text'),
+      error: errorFor(testId),
       typed: true,
-      read: () => ({ text: input.value }),
-      write: (settings) => setValue(input, settings.text),
+      read: () => ({ [key]: input.value }),
+      write: (settings) => setValue(input, settings[key]),
     },
     apply,
   );
@@ -133,13 +134,14 @@ function qualityLabel(): () => void {
 /** Binds every settings control; returns what shows a new state in them. */
 export function bindSettings(apply: ApplySettings): (settings: Settings) => void {
   const fields = [
+    textField('name', 'name', apply),
     resolutionField(apply),
     numberField('interval', 'intervalMs', apply),
     numberField('quality', 'quality', apply),
     switchField('mirror', 'mirror', apply),
     rotateField(apply),
     switchField('timestamp', 'timestamp', apply),
-    textField(apply),
+    textField('text', 'text', apply),
     numberField('port', 'port', apply),
     accessField(apply),
     numberField('max-clients', 'maxClients', apply),

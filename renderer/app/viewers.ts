@@ -70,7 +70,8 @@ function newRow(client: ControlClient, viewer: ViewerRow): Row {
 
 function fillRow({ cells }: Row, viewer: ViewerRow, now: number): void {
   setText(cells.address, viewer.ip.replace(/^::ffff:/, ''));
-  setText(cells.client, viewer.client);
+  // A page whose stream cannot get through watches by snapshots: still a viewer, and one to know about.
+  setText(cells.client, viewer.via === 'snapshots' ? `${viewer.client} · snapshots` : viewer.client);
   cells.client.title = viewer.userAgent;
   setText(cells.connected, formatDuration(now - viewer.since));
   setText(cells.link, formatLink(viewer.fps, viewer.link));

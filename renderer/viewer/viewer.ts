@@ -1,56 +1,67 @@
-// The viewer page: the push stream in an <img>, and a watchdog that keeps a picture on screen.
+// The viewer page: the push stream in an <img>, and words that say what is really happening.
 //
-// Chromium fires `load` on a multipart <img> once, for the first part, and never again (measured
-// in Chromium 156); nor does it fire `error` when a running stream's connection drops. So the
-// page finds out about new frames by drawing the <img> into a tiny canvas and comparing pixels,
-// and learns from status.json whether the server published frames the picture should have shown.
+// No engine tells a page what a multipart <img> is doing: Chromium and WebKit fire `load` once,
+// for the first part (Firefox once per part), and none fires an event when the stream ends. So
+// the page keeps one status request open, which the server holds for up to HOLD_MS and answers at
+// once, with the reason, when it ends this page's viewing (a stop, a restart, a new key, a kick),
+// and which says whether the server sees this page's stream. The picture itself is read with
+// createImageBitmap: drawImage of a multipart <img> draws its first part forever in Firefox.
+// Snapshots (long-polled) are for a stream that cannot get through, and only that: fresh streams
+// failed while the server answers.
 
 import { byTestId } from '../shared/by-test-id.js';
 
-const STATUS_EVERY_MS = 2000;
-/** Frames published, picture unchanged this long: the stream is stuck (or blocked by a proxy). */
+const HOLD_MS = 2000;
+/** A fresh stream the server has not seen this long after it was asked for is held up on the way (or ended). */
+const STREAM_GRACE_MS = 1500;
+/** Streams that fail one after the other before the page falls back to snapshots. */
+const STREAM_TRIES = 2;
+const STREAM_RETRY_MS = 500;
+/** Frames published, picture unchanged this long: the stream is stuck (or a proxy holds it). */
 const STALL_MS = 4000;
-const FALLBACK_LIMIT_MS = 5 * 60_000;
-const RETRY_MIN_MS = 1000;
-const RETRY_MAX_MS = 10_000;
+/** After failures this long, "Reconnecting…" says that PushCam cannot be reached. */
+const UNREACHABLE_AFTER_MS = 4000;
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 2000;
+/** From snapshots, the stream is tried again after this, doubling up to the max. */
+const STREAM_AGAIN_MS = 30_000;
+const STREAM_AGAIN_MAX_MS = 10 * 60_000;
+/** A stream that gets through sends its first bytes within this. */
+const GETS_THROUGH_MS = 4000;
+const FULL_RETRY_MS = 10_000;
 const IDLE_MS = 3000;
 /** The side of the pixel sample: enough to see a change, cheap to draw and read back. */
 const SAMPLE = 16;
 /** Mean difference per channel below which two samples show the same picture (decoders differ slightly). */
 const SAME_PICTURE = 4;
 
-type Mode = 'starting' | 'connecting' | 'live' | 'fallback' | 'stopped' | 'reconnecting' | 'locked' | 'paused' | 'full' | 'kicked';
+type Mode = 'connecting' | 'live' | 'snapshots' | 'reconnecting' | 'unreachable' | 'stopped' | 'moved' | 'kicked' | 'full' | 'paused';
 
-const MODE_TEXT: Record<Mode, string> = {
-  starting: 'connecting',
-  connecting: 'connecting',
-  live: 'live',
-  fallback: 'fallback mode',
-  stopped: 'fallback stopped',
-  reconnecting: 'reconnecting',
-  locked: 'locked',
-  paused: 'paused',
-  full: 'waiting',
-  kicked: 'disconnected',
+/** What each mode says: the badge, and a message over the picture for the modes that need one. */
+const WORDS: Record<Mode, { badge: string; message?: string }> = {
+  connecting: { badge: 'Connecting…' },
+  live: { badge: 'Live' },
+  snapshots: { badge: 'Slow connection: showing snapshots' },
+  reconnecting: { badge: 'Reconnecting…' },
+  unreachable: { badge: 'Reconnecting…', message: 'PushCam cannot be reached. Trying again…' },
+  stopped: { badge: 'Stopped', message: 'The broadcaster stopped broadcasting. The picture comes back when the broadcast starts again.' },
+  moved: { badge: 'Moved', message: 'PushCam moved to another address. Ask the broadcaster for the new link.' },
+  kicked: { badge: 'Disconnected', message: 'The broadcaster disconnected you.' },
+  full: { badge: 'Full', message: 'PushCam has as many viewers as it allows. You get in when a place is free…' },
+  paused: { badge: 'Paused' },
 };
 
-/** How long to wait before asking again when the server is full, or after being kicked. */
-const FULL_RETRY_MS = 10_000;
-const KICKED_RETRY_MS = 60_000;
-
-const MESSAGES: Partial<Record<Mode, string>> = {
-  locked: 'This PushCam needs its access key: open the full link you were given.',
-  reconnecting: 'PushCam cannot be reached. Trying again…',
-  stopped: 'The fallback picture stopped after 5 minutes to save bandwidth. Press Resume to watch again.',
-  full: 'PushCam has as many viewers as it allows. Trying again…',
-  kicked: 'The broadcaster disconnected you. Trying again in a minute…',
-};
+/** Why the server ended this page's viewing (server/hub/farewell.ts). */
+type Farewell = 'kicked' | 'stopped' | 'restarting' | 'moved' | 'new-key';
 
 interface Status {
-  source: { kind: string; state: string; error?: string };
+  name?: string;
   frame: { seq: number; width: number; height: number; at: number } | null;
   clients: unknown[];
+  you?: { watching: 'stream' | 'snapshots' | null };
 }
+
+type StatusAnswer = { kind: 'status'; status: Status } | { kind: 'ended'; reason: Farewell } | { kind: 'locked' } | { kind: 'unreachable' };
 
 interface Snapshot {
   seq: number;
@@ -60,8 +71,9 @@ interface Snapshot {
 const img = byTestId('stream', HTMLImageElement);
 const modeLabel = byTestId('mode', HTMLElement);
 const liveLine = byTestId('live-line', HTMLElement);
+const notice = byTestId('notice', HTMLElement);
 const message = byTestId('message', HTMLElement);
-const resumeButton = byTestId('resume', HTMLButtonElement);
+const watchAgain = byTestId('watch-again', HTMLButtonElement);
 const snapshotLink = byTestId('snapshot', HTMLAnchorElement);
 const fullscreenButton = byTestId('fullscreen', HTMLButtonElement);
 
@@ -78,6 +90,8 @@ function newProbe(): CanvasRenderingContext2D {
 
 // The server normally keeps the key in a cookie; a key in the page's address is passed on too.
 const key = new URLSearchParams(location.search).get('key');
+/** Names this page to the server, so it can say how it sees this page watching (crypto.randomUUID needs https). */
+const viewerToken = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 function url(path: string, query: Record<string, string> = {}): string {
   const params = new URLSearchParams(query);
@@ -111,6 +125,7 @@ function setPicture(src: string | null): void {
   blobUrl = src?.startsWith('blob:') ? src : null;
   // The old picture is already decoded: dropping its blob does not blank the screen.
   if (old) URL.revokeObjectURL(old);
+  delete img.dataset.seq;
 }
 
 function showSnapshot(snapshot: Snapshot): void {
@@ -119,10 +134,17 @@ function showSnapshot(snapshot: Snapshot): void {
   img.dataset.seq = String(snapshot.seq);
 }
 
-/** A few pixels of what an image shows; null while it has no picture. */
-function sampleOf(source: HTMLImageElement | ImageBitmap): Uint8ClampedArray | null {
+/** A few pixels of what an image shows now; null while it has none (WebKit's <img> breaks when its stream drops). */
+async function sampleOf(source: HTMLImageElement | Blob): Promise<Uint8ClampedArray | null> {
   if (source instanceof HTMLImageElement && (!source.complete || source.naturalWidth === 0)) return null;
-  probe.drawImage(source, 0, 0, SAMPLE, SAMPLE);
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(source);
+  } catch {
+    return null;
+  }
+  probe.drawImage(bitmap, 0, 0, SAMPLE, SAMPLE);
+  bitmap.close();
   return probe.getImageData(0, 0, SAMPLE, SAMPLE).data;
 }
 
@@ -134,22 +156,28 @@ function difference(a: Uint8ClampedArray, b: Uint8ClampedArray): number {
 
 // --- modes ---------------------------------------------------------------------------------------
 
-let mode: Mode = 'starting';
+let mode: Mode = 'connecting';
+/** When the current mode began (performance.now()). */
+let modeSince = 0;
 /** Aborted when the mode changes: ends its loops, timers, requests and listeners. */
 let modeRun = new AbortController();
-/** Aborted while the page is hidden or locked: ends status polling. */
-let polling = new AbortController();
+/** Aborted while the page is hidden: ends the status requests. */
+let visible = new AbortController();
 
 function setMode(next: Mode): void {
+  if (next !== mode) modeSince = performance.now();
   mode = next;
   document.body.dataset.mode = next;
-  modeLabel.textContent = MODE_TEXT[next];
-  const text = MESSAGES[next];
-  message.hidden = !text;
-  message.textContent = text ?? '';
-  resumeButton.hidden = next !== 'stopped';
+  const words = WORDS[next];
+  modeLabel.textContent = words.badge;
+  notice.hidden = !words.message;
+  message.textContent = words.message ?? '';
+  watchAgain.hidden = next !== 'kicked';
+  // Figures are shown only while they describe the picture on screen.
+  if (next !== 'live' && next !== 'snapshots') liveLine.textContent = '';
 }
 
+/** Enters a mode with a fresh run; returns the signal that ends with it. */
 function enter(next: Mode): AbortSignal {
   modeRun.abort();
   modeRun = new AbortController();
@@ -157,157 +185,97 @@ function enter(next: Mode): AbortSignal {
   return modeRun.signal;
 }
 
-const streaming = (): boolean => mode === 'live' || mode === 'connecting';
+/** Modes in which the page waits for the server to be back, and then takes the stream. */
+const WAITING_FOR_SERVER: readonly Mode[] = ['reconnecting', 'unreachable', 'stopped', 'moved'];
 
+// --- the stream ------------------------------------------------------------------------------------
+
+let attempt = 0;
+/** Streams that failed in a row; reset once one shows a picture. */
+let streamFailures = 0;
+/** Times the page fell back to snapshots in a row, for the back-off of trying the stream again. */
+let fallbacks = 0;
+let streamAskedAt = 0;
 // The watchdog's memory: the last pixels seen, when they last changed, and the newest frame the
 // server had published by then.
 let sample: Uint8ClampedArray | null = null;
 let changedAt = 0;
 let seqAtChange = 0;
 let latestSeq = 0;
-let attempt = 0;
 
 function goLive(): void {
   const signal = enter('connecting');
   sample = null;
   changedAt = performance.now();
   seqAtChange = latestSeq;
-  delete img.dataset.seq;
+  streamAskedAt = performance.now();
+  previous = null;
   img.addEventListener(
     'load',
     () => {
-      if (streaming()) setMode('live');
+      if (mode === 'connecting') setMode('live');
     },
     { signal },
   );
-  img.addEventListener('error', () => void streamBroken(signal), { signal });
-  // A new address every time: for an unchanged src whose stream has ended cleanly (which is how
-  // a server that closes or restarts looks, as the stream has no length), Chromium shows the old
+  img.addEventListener('error', () => void streamRefused(signal), { signal });
+  // A new address every time: for an unchanged src whose stream has ended, Chromium shows the old
   // last frame again without asking the server.
-  setPicture(url('stream.mjpg', { n: String(++attempt) }));
+  setPicture(url('stream.mjpg', { viewer: viewerToken, n: String(++attempt) }));
 }
-
-async function healthy(signal: AbortSignal): Promise<boolean> {
-  try {
-    return (await fetch('healthz', { cache: 'no-store', signal })).ok;
-  } catch {
-    return false;
-  }
-}
-
-/** A HEAD of the stream answers at once; one that hangs is held up on the way. */
-const PROBE_MS = 3000;
 
 /** The stream's own answer to a HEAD: its status, or 0 when none came. */
 async function probeStream(signal: AbortSignal): Promise<number> {
   try {
-    const probe = AbortSignal.any([signal, AbortSignal.timeout(PROBE_MS)]);
-    return (await fetch(url('stream.mjpg'), { method: 'HEAD', cache: 'no-store', signal: probe })).status;
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(3000)]);
+    return (await fetch(url('stream.mjpg', { viewer: viewerToken }), { method: 'HEAD', cache: 'no-store', signal: timeout })).status;
   } catch {
     return 0;
   }
 }
 
-/**
- * A dead server, a full one, a kick and a stream that cannot get through (a buffering proxy) all
- * look alike from the <img>; the stream's answer to a HEAD tells them apart. Only the last one
- * falls back to snapshots: a full server or a kick must not be worked around.
- */
-async function streamBroken(signal: AbortSignal, snapshot?: Snapshot): Promise<void> {
+/** The <img> says its request failed: a HEAD tells a lock, a kick or a full server from a stream that cannot get through. */
+async function streamRefused(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
-  // A run of its own, so a second alarm from the broken stream (error event, watchdog) is ignored.
+  // A run of its own, so a second alarm from the same broken stream is ignored.
   const own = enter(mode);
   const status = await probeStream(own);
-  // No answer at all from the stream, but one from the server: something in between blocks it.
-  const blocked = status === 0 && (await healthy(own));
   if (own.aborted) return;
-  if (status === 200 || blocked) void fallback(snapshot);
-  else if (status === 401) lock();
-  else if (status === 503) void retryLater('full', FULL_RETRY_MS);
-  else if (status === 403) void retryLater('kicked', KICKED_RETRY_MS);
-  else void reconnect();
+  if (status === 401) showKeyPage();
+  else if (status === 403) kicked();
+  else if (status === 503) void full();
+  else void streamFailed(own);
 }
 
-async function retryLater(why: 'full' | 'kicked', ms: number): Promise<void> {
-  const signal = enter(why);
-  setPicture(null);
+/** The stream did not get through (or ended unseen): a fresh one, a few times, then snapshots. */
+async function streamFailed(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  if (++streamFailures >= STREAM_TRIES) return void fallback();
+  const own = enter(mode);
   try {
-    await sleep(ms, signal);
+    await sleep(STREAM_RETRY_MS, own);
     goLive();
   } catch {
-    // Left waiting (hidden, resumed): nothing to undo.
+    // Left the mode meanwhile.
   }
 }
 
-async function reconnect(): Promise<void> {
-  const signal = enter('reconnecting');
-  try {
-    for (let wait = RETRY_MIN_MS; ; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
-      await sleep(wait, signal);
-      if (await healthy(signal)) return goLive();
-    }
-  } catch {
-    // Left reconnecting (hidden, resumed): nothing to undo.
+/** Runs at every status answer while streaming: does the server see the stream, and does the picture keep up? */
+async function watchStream(status: Status, signal: AbortSignal): Promise<void> {
+  if (img.complete && img.naturalWidth === 0 && mode === 'live') return streamRefused(signal);
+  if (status.you?.watching !== 'stream') {
+    if (performance.now() - streamAskedAt >= STREAM_GRACE_MS) void streamFailed(signal);
+    return;
   }
-}
-
-function lock(): void {
-  polling.abort();
-  enter('locked');
-  setPicture(null);
-}
-
-async function fetchSnapshot(signal: AbortSignal, after?: number): Promise<Snapshot | Response> {
-  const res = await fetch(url('snapshot.jpg', after === undefined ? {} : { after: String(after) }), {
-    cache: 'no-store',
-    signal,
-  });
-  if (res.status !== 200) return res;
-  return { seq: Number(res.headers.get('X-Frame-Seq')), blob: await res.blob() };
-}
-
-/**
- * Long-polls snapshot.jpg?after=SEQ, one request at a time: the server answers when a newer frame
- * exists, or with 304 after waiting, so this costs a request per frame and nothing while idle.
- */
-async function fallback(first?: Snapshot): Promise<void> {
-  const signal = enter('fallback');
-  // The seed capped its polling workaround at 30 s to save bandwidth; long-polling is cheaper, but
-  // an unattended screen should still not pull frames forever.
-  const limit = setTimeout(() => enter('stopped'), FALLBACK_LIMIT_MS);
-  signal.addEventListener('abort', () => clearTimeout(limit), { once: true });
-  let seq = 0;
-  if (first) {
-    showSnapshot(first);
-    seq = first.seq;
-  } else {
-    // Let go of the stream now: behind a buffering proxy it would keep pulling bytes nobody sees.
-    setPicture(null);
+  // The server sends it and it shows: this stream works (one that shows a picture the server never sent does not).
+  if (img.naturalWidth > 0) {
+    streamFailures = 0;
+    fallbacks = 0;
   }
-  try {
-    while (!signal.aborted) {
-      const asked = performance.now();
-      const answer = await fetchSnapshot(signal, seq);
-      if (answer instanceof Response && answer.status === 401) return lock();
-      const fresh = !(answer instanceof Response) && answer.seq > seq;
-      if (fresh) {
-        showSnapshot(answer);
-        seq = answer.seq;
-      }
-      // An answer that did not wait (an error, a server that ignores ?after) must not become a busy loop.
-      if (!fresh && performance.now() - asked < RETRY_MIN_MS) await sleep(RETRY_MIN_MS, signal);
-    }
-  } catch {
-    if (!signal.aborted) void reconnect();
-  }
-}
-
-/** Runs at every status poll while streaming: did the picture keep up with the published frames? */
-async function watch(status: Status, signal: AbortSignal): Promise<void> {
-  // Drawing a 720p frame into the canvas decodes it again (20-50 ms in Chromium 156 without a
-  // GPU), so the picture is only looked at when the server published something new.
+  // Reading a 720p frame decodes it again (tens of ms without a GPU), so the picture is only
+  // looked at when the server published something new.
   if (latestSeq > seqAtChange) {
-    const now = sampleOf(img);
+    const now = await sampleOf(img);
+    if (signal.aborted) return;
     if (now && (!sample || difference(now, sample) > 0)) {
       sample = now;
       changedAt = performance.now();
@@ -315,40 +283,135 @@ async function watch(status: Status, signal: AbortSignal): Promise<void> {
       return;
     }
   }
-  // A stream whose connection died turns "broken" without an error event.
-  if (img.complete && img.naturalWidth === 0) return streamBroken(signal);
-  if (performance.now() - changedAt < STALL_MS) return;
-  // No stream at the server, long after ours began: it never got there (a proxy holds it) or
-  // died unnoticed. Nobody watching also means nothing is published, so the test below can't see it.
-  if (status.clients.length === 0) return streamBroken(signal);
-  if (latestSeq <= seqAtChange) return;
+  if (performance.now() - changedAt < STALL_MS || latestSeq <= seqAtChange) return;
   // Frames were published and the picture stayed: it is stuck, or the scene is still. The
   // newest snapshot tells which.
-  let snapshot: Snapshot | Response;
-  try {
-    snapshot = await fetchSnapshot(signal);
-  } catch {
-    if (!signal.aborted) void streamBroken(signal);
-    return;
-  }
-  if (snapshot instanceof Response || signal.aborted) return;
-  const bitmap = await createImageBitmap(snapshot.blob);
-  const newest = sampleOf(bitmap);
-  bitmap.close();
+  const snapshot = await fetchSnapshot(signal).catch(() => null);
+  if (!snapshot || snapshot instanceof Response || signal.aborted) return;
+  const [newest, again] = await Promise.all([sampleOf(snapshot.blob), sampleOf(img)]);
   if (signal.aborted) return;
   if (sample && newest && difference(newest, sample) < SAME_PICTURE) {
     seqAtChange = snapshot.seq;
     return;
   }
   // A frame may have reached the stream while the snapshot was on its way.
-  const again = sampleOf(img);
   if (again && sample && difference(again, sample) > 0) {
     sample = again;
     changedAt = performance.now();
     seqAtChange = latestSeq;
     return;
   }
-  void streamBroken(signal, snapshot);
+  void streamFailed(signal);
+}
+
+// --- the other modes -----------------------------------------------------------------------------
+
+function kicked(): void {
+  enter('kicked');
+  setPicture(null);
+}
+
+async function full(): Promise<void> {
+  const signal = enter('full');
+  setPicture(null);
+  try {
+    await sleep(FULL_RETRY_MS, signal);
+    goLive();
+  } catch {
+    // Left waiting (hidden): nothing to undo.
+  }
+}
+
+/** The server no longer takes this page's key (a new key, or never had the right one): the key page asks for it. */
+function showKeyPage(): void {
+  visible.abort();
+  modeRun.abort();
+  // Without the old key in the address, the server shows its key page (it says whether the kept key is wrong).
+  location.replace(location.pathname);
+}
+
+async function fetchSnapshot(signal: AbortSignal, after?: number): Promise<Snapshot | Response> {
+  const query: Record<string, string> = after === undefined ? {} : { viewer: viewerToken, after: String(after) };
+  const res = await fetch(url('snapshot.jpg', query), { cache: 'no-store', signal });
+  if (res.status !== 200) return res;
+  return { seq: Number(res.headers.get('X-Frame-Seq')), blob: await res.blob() };
+}
+
+/** Whether a stream gets through now: its first bytes arrive. Leaves the picture alone. */
+async function streamGetsThrough(signal: AbortSignal): Promise<boolean> {
+  const timeout = AbortSignal.any([signal, AbortSignal.timeout(GETS_THROUGH_MS)]);
+  try {
+    const res = await fetch(url('stream.mjpg', { n: String(++attempt) }), { cache: 'no-store', signal: timeout });
+    const reader = res.body?.getReader();
+    const first = res.ok && reader ? await reader.read() : null;
+    void reader?.cancel();
+    return Boolean(first && !first.done);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Snapshots: long-polls snapshot.jpg?after=SEQ, one request at a time. The server answers when a
+ * newer frame exists, or with 304 after waiting, so this costs a request per frame and nothing
+ * while the picture is still. Now and then it checks whether the stream gets through again.
+ */
+async function fallback(): Promise<void> {
+  const signal = enter('snapshots');
+  // Let go of the stream now: behind a buffering proxy it would keep pulling bytes nobody sees.
+  setPicture(null);
+  void tryStreamAgain(signal, Math.min(STREAM_AGAIN_MS * 2 ** fallbacks, STREAM_AGAIN_MAX_MS));
+  fallbacks++;
+  let seq = 0;
+  try {
+    while (!signal.aborted) {
+      const asked = performance.now();
+      const answer = await fetchSnapshot(signal, seq);
+      if (signal.aborted) return;
+      if (answer instanceof Response) {
+        if (answer.status === 401) return showKeyPage();
+        if (answer.status === 403) return kicked();
+        if (answer.status === 503 && answer.headers.has('Retry-After')) return void full();
+      } else if (answer.seq > seq) {
+        showSnapshot(answer);
+        seq = answer.seq;
+      }
+      // An answer that did not wait (an error, a server that ignores ?after) must not become a busy loop.
+      if (performance.now() - asked < RETRY_MIN_MS && answer instanceof Response) await sleep(RETRY_MIN_MS, signal);
+    }
+  } catch {
+    if (!signal.aborted) lostServer();
+  }
+}
+
+async function tryStreamAgain(signal: AbortSignal, afterMs: number): Promise<void> {
+  try {
+    await sleep(afterMs, signal);
+    if (await streamGetsThrough(signal)) goLive();
+    else if (!signal.aborted) void tryStreamAgain(signal, Math.min(afterMs * 2, STREAM_AGAIN_MAX_MS));
+  } catch {
+    // Left snapshots meanwhile.
+  }
+}
+
+/** A request failed: the picture stays (dimmed) while the page tries again; after a while it says so. */
+function lostServer(): void {
+  if (mode === 'reconnecting') {
+    if (performance.now() - modeSince >= UNREACHABLE_AFTER_MS) enter('unreachable');
+  } else if (mode === 'live' || mode === 'connecting' || mode === 'snapshots') {
+    enter('reconnecting');
+  }
+}
+
+function ended(reason: Farewell): void {
+  if (reason === 'kicked') return kicked();
+  if (reason === 'stopped' || reason === 'moved') {
+    enter(reason);
+    setPicture(null);
+    return;
+  }
+  // Restarting, or a new key (the server then asks for it): back in a moment.
+  enter('reconnecting');
 }
 
 // --- status ----------------------------------------------------------------------------------------
@@ -359,65 +422,77 @@ function describe(status: Status): string {
   const viewers = status.clients.length;
   const parts = [`${viewers} ${viewers === 1 ? 'viewer' : 'viewers'}`];
   const frame = status.frame;
-  if (frame && previous) {
-    const fps = frame.at > previous.at ? ((frame.seq - previous.seq) * 1000) / (frame.at - previous.at) : 0;
+  if (frame && previous && frame.seq > previous.seq && frame.at > previous.at) {
+    const fps = ((frame.seq - previous.seq) * 1000) / (frame.at - previous.at);
     parts.push(`${fps.toFixed(fps < 10 ? 1 : 0)} fps`);
   }
   if (frame) parts.push(`${frame.width}×${frame.height}`);
-  if (status.source.state !== 'running') parts.push(status.source.error ?? `${status.source.kind} ${status.source.state}`);
   return parts.join(' · ');
 }
 
-async function checkStatus(signal: AbortSignal): Promise<void> {
-  let res: Response;
+async function askStatus(signal: AbortSignal): Promise<StatusAnswer> {
+  // A page waiting for the server to be back wants to know at once.
+  const wait = WAITING_FOR_SERVER.includes(mode) ? 0 : HOLD_MS;
   try {
-    res = await fetch(url('status.json'), { cache: 'no-store', signal });
+    const res = await fetch(url('status.json', { viewer: viewerToken, wait: String(wait) }), { cache: 'no-store', signal });
+    if (res.status === 401) return { kind: 'locked' };
+    if (!res.ok) return { kind: 'unreachable' };
+    const body = (await res.json()) as Status | { ended: Farewell };
+    return 'ended' in body ? { kind: 'ended', reason: body.ended } : { kind: 'status', status: body };
   } catch {
-    if (!signal.aborted && (streaming() || mode === 'fallback' || mode === 'starting')) void reconnect();
-    return;
+    return { kind: 'unreachable' };
   }
-  if (res.status === 401) return lock();
-  // Asking before streaming spares a locked page a stream request that can only fail.
-  if (mode === 'starting') goLive();
-  if (!res.ok) return;
-  const status = (await res.json()) as Status;
-  liveLine.textContent = describe(status);
-  if (status.frame) {
-    latestSeq = status.frame.seq;
-    if (previous?.seq !== status.frame.seq) previous = { seq: status.frame.seq, at: status.frame.at };
-  }
-  if (streaming()) await watch(status, modeRun.signal);
 }
 
-async function pollStatus(signal: AbortSignal): Promise<void> {
-  try {
-    for (;;) {
-      // One odd answer (not JSON, not an image) must not end the polling.
-      await checkStatus(signal).catch(() => undefined);
-      await sleep(STATUS_EVERY_MS, signal);
-    }
-  } catch {
-    // Hidden or locked: polling ends.
+async function onStatus(status: Status): Promise<void> {
+  document.title = status.name || 'PushCam';
+  const frame = status.frame;
+  latestSeq = frame?.seq ?? 0;
+  if (WAITING_FOR_SERVER.includes(mode)) return goLive();
+  if (mode === 'live' || mode === 'snapshots') liveLine.textContent = describe(status);
+  if (frame && (!previous || frame.seq !== previous.seq)) previous = { seq: frame.seq, at: frame.at };
+  if (mode === 'live' || mode === 'connecting') await watchStream(status, modeRun.signal);
+}
+
+/** The page's one open status request, again and again: the server answers every HOLD_MS, or at once with news. */
+async function statusLoop(signal: AbortSignal): Promise<void> {
+  let failures = 0;
+  while (!signal.aborted) {
+    const asked = performance.now();
+    const answer = await askStatus(signal);
+    if (signal.aborted) return;
+    if (answer.kind === 'locked') return showKeyPage();
+    failures = answer.kind === 'unreachable' ? failures + 1 : 0;
+    if (answer.kind === 'unreachable') lostServer();
+    else if (answer.kind === 'ended') ended(answer.reason);
+    else await onStatus(answer.status).catch(() => undefined);
+    // Failures back off; an answer that did not wait (a server closing, an old server) must not become a busy loop.
+    const wait = failures > 0 ? Math.min(RETRY_MIN_MS * 2 ** (failures - 1), RETRY_MAX_MS) : RETRY_MIN_MS - (performance.now() - asked);
+    if (wait > 0) await sleep(wait, signal).catch(() => undefined);
   }
 }
 
 // --- page life ---------------------------------------------------------------------------------------
 
 function start(): void {
-  polling = new AbortController();
-  enter('starting');
-  void pollStatus(polling.signal);
+  visible = new AbortController();
+  streamFailures = 0;
+  goLive();
+  void statusLoop(visible.signal);
 }
 
 /** A hidden tab lets go of the stream so the server stops sending (and maybe encoding) for it. */
 function pause(): void {
-  polling.abort();
+  visible.abort();
   enter('paused');
   setPicture(null);
 }
 
 document.addEventListener('visibilitychange', () => (document.hidden ? pause() : start()));
-resumeButton.addEventListener('click', goLive);
+watchAgain.addEventListener('click', () => {
+  streamFailures = 0;
+  goLive();
+});
 
 snapshotLink.href = url('snapshot.jpg');
 snapshotLink.addEventListener('click', () => {
@@ -451,4 +526,5 @@ function wake(): void {
 for (const type of ['pointermove', 'pointerdown', 'keydown']) document.addEventListener(type, wake);
 wake();
 
-if (!document.hidden) start();
+if (document.hidden) setMode('paused');
+else start();

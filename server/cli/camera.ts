@@ -15,6 +15,7 @@ export async function serveCamera(o: ServeOptions, out: Output): Promise<() => P
   const service = await ControlService.create({
     settingsFile: null,
     initial: {
+      name: o.name,
       cameraLabel: o.source.kind === 'camera' ? o.source.name : '',
       width: o.width,
       height: o.height,

@@ -31,6 +31,7 @@ async function serveSource(o: ServeOptions): Promise<() => Promise<void>> {
     key,
     maxClients: o.maxClients,
     sendTimeoutMs: o.sendTimeoutMs,
+    name: () => o.name,
     log: out.warn,
   });
   for (const url of viewerUrls(pushcam.port, o.host, key)) out.say(`Viewer: ${url}`);

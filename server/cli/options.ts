@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { SEND_TIMEOUT_MS } from '../hub/viewer.js';
+import { checkSetting } from '../control/settings.js';
 import { LIMITS } from '../limits.js';
 import type { Rotation } from '../types.js';
 
@@ -26,6 +27,8 @@ export interface ServeOptions {
   noAuth: boolean;
   maxClients: number;
   sendTimeoutMs: number;
+  /** The camera's name, the viewer page's title ('' = none). */
+  name: string;
   ui: boolean;
   browser: string | undefined;
   fakeCamera: boolean;
@@ -59,6 +62,7 @@ Serves a live picture as a server-push (MJPEG) stream to every browser on the ne
   --no-auth           let anyone who can reach the port watch, without a key
   --max-clients N     most viewers at once (default 32)
   --send-timeout S    drop a viewer that takes no data for S seconds (default 15)
+  --name "..."        the camera's name, the title of the viewer page
   --ui                serve the control panel on this computer (camera only) and
                       print its URL
   --browser PATH      the Chrome or Chromium that captures the camera
@@ -82,6 +86,7 @@ const SPEC = {
   'no-auth': { type: 'boolean' },
   'max-clients': { type: 'string' },
   'send-timeout': { type: 'string' },
+  name: { type: 'string' },
   ui: { type: 'boolean' },
   browser: { type: 'string' },
   'fake-camera': { type: 'boolean' },
@@ -127,6 +132,7 @@ export function parseCommand(argv: string[]): Command {
       noAuth: values['no-auth'] ?? false,
       maxClients: parseNumber('--max-clients', values['max-clients'] ?? '32', ...LIMITS.maxClients),
       sendTimeoutMs: parseNumber('--send-timeout', values['send-timeout'] ?? String(SEND_TIMEOUT_MS / 1000), ...LIMITS.sendTimeoutS) * 1000,
+      name: parseName(values.name ?? ''),
       ui: values.ui ?? false,
       browser: values.browser,
       fakeCamera: values['fake-camera'] ?? false,
@@ -169,6 +175,12 @@ function parseSize(text: string): [number, number] {
     throw new UsageError(`--size must be WIDTHxHEIGHT between ${minW}x${minH} and ${maxW}x${maxH}, e.g. 1280x720, not "${text}"`);
   }
   return [w, h];
+}
+
+function parseName(text: string): string {
+  const problem = checkSetting('name', text.trim());
+  if (problem) throw new UsageError(`--name ${problem}, not "${text}"`);
+  return text.trim();
 }
 
 function parseRotation(text: string): Rotation {

@@ -7,6 +7,8 @@ import type { Rotation, SourceStatus, ViewerInfo } from '../types.js';
 
 /** What the user sets in the window; kept across restarts (server/control/settings-store.ts). */
 export interface Settings {
+  /** The camera's name, the viewer page's title ('' = "PushCam"). */
+  name: string;
   /** deviceId from enumerateDevices; '' = the system's default camera. */
   cameraId: string;
   /** The camera's label, to find the same camera again when its deviceId changes. */

@@ -3,6 +3,7 @@ import QRCode from 'qrcode';
 import { loadAccessKey, newAccessKey, saveAccessKey } from '../config/access-key.js';
 import { needsPixels } from '../encoder/encoder.js';
 import { viewerUrls } from '../http/urls.js';
+import type { Farewell } from '../hub/farewell.js';
 import { createCore, type Core, type HttpServer, PortInUseError, serveHttp } from '../pushcam.js';
 import { CameraSource } from '../source/camera.js';
 import type { CameraFrameMeta, CameraReport, CaptureRequest, ControlEvents, ControlHandlers, ControlState, Settings, Stats, ViewerRow } from './contract.js';
@@ -33,6 +34,8 @@ const PREVIEW_FPS = 10;
 const ENCODE_KEYS = ['quality', 'mirror', 'rotate', 'timestamp', 'text'] as const;
 const CAPTURE_KEYS = ['cameraId', 'cameraLabel', 'width', 'height', 'intervalMs'] as const;
 const SERVER_KEYS = ['port', 'lanAccess', 'openAccess', 'maxClients'] as const;
+/** Server settings after whose change viewers cannot come back by the link they have. */
+const ADDRESS_KEYS = ['port', 'lanAccess'] as const;
 /**
  * The capture side's JPEG quality when the core decodes, draws on and re-encodes its frames at the
  * user's quality: high, so that the first of the two generations loses little.
@@ -111,7 +114,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     const changed = (keys: readonly (keyof Settings)[]): boolean => keys.some((k) => before[k] !== after[k]);
     if (changed(ENCODE_KEYS)) this.core.encoder.settings = { ...this.core.encoder.settings, ...pick(after, ENCODE_KEYS) };
     if (changed(CAPTURE_KEYS) || captureJpegQuality(before) !== captureJpegQuality(after)) this.emit('capture', this.captureRequest());
-    if (changed(SERVER_KEYS) && this.http) await this.restartHttp();
+    if (changed(SERVER_KEYS) && this.http) await this.restartHttp(changed(ADDRESS_KEYS) ? 'moved' : 'restarting');
     await this.refreshQr();
     return this.emitState();
   }
@@ -137,10 +140,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   async stop(): Promise<ControlState> {
-    const http = this.http;
-    this.http = null;
-    this.broadcast = { state: 'stopped', port: null };
-    await http?.close();
+    await this.closeHttp('stopped');
     return this.emitState();
   }
 
@@ -153,7 +153,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   async newKey(): Promise<ControlState> {
     this.key = newAccessKey();
     saveAccessKey(this.o.configDir, this.key, this.notices.add);
-    if (this.http) await this.restartHttp();
+    if (this.http) await this.restartHttp('new-key');
     await this.refreshQr();
     return this.emitState();
   }
@@ -192,7 +192,13 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
   /** Serves on the port the settings ask for, or with port 0 on the one picked before while it is free. */
   private async listen(s: Settings): Promise<HttpServer> {
-    const options = { host: this.host(), key: s.openAccess ? null : this.key, maxClients: s.maxClients, sendTimeoutMs: this.o.sendTimeoutMs };
+    const options = {
+      host: this.host(),
+      key: s.openAccess ? null : this.key,
+      maxClients: s.maxClients,
+      sendTimeoutMs: this.o.sendTimeoutMs,
+      name: () => this.store.settings.name,
+    };
     if (s.port === 0 && this.pickedPort !== null) {
       try {
         return await serveHttp(this.core, { ...options, port: this.pickedPort }, this.o.log);
@@ -204,8 +210,16 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     return serveHttp(this.core, { ...options, port: s.port }, this.o.log);
   }
 
-  private async restartHttp(): Promise<void> {
-    await this.stop();
+  /** Stops broadcasting; viewers' last picture, and their pages, say why. */
+  private async closeHttp(reason: Farewell): Promise<void> {
+    const http = this.http;
+    this.http = null;
+    this.broadcast = { state: 'stopped', port: null };
+    await http?.close(reason);
+  }
+
+  private async restartHttp(reason: Farewell): Promise<void> {
+    await this.closeHttp(reason);
     await this.start();
   }
 

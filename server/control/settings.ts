@@ -6,6 +6,7 @@ import type { Settings } from './contract.js';
 import { plainObject } from './values.js';
 
 export const DEFAULT_SETTINGS: Settings = {
+  name: '',
   cameraId: '',
   cameraLabel: '',
   width: 1280,
@@ -24,6 +25,8 @@ export const DEFAULT_SETTINGS: Settings = {
 };
 
 type Check = (value: unknown) => string | null;
+/** The longest camera name: a browser tab shows fewer characters than this anyway. */
+export const NAME_MAX = 60;
 const isBool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
 const isText =
   (max: number): Check =>
@@ -31,6 +34,7 @@ const isText =
     typeof v === 'string' && v.length <= max ? null : `must be text of at most ${max} characters`;
 
 const CHECKS: { [K in keyof Settings]: Check } = {
+  name: (v) => isText(NAME_MAX)(v) ?? (/[\p{Cc}]/u.test(v as string) ? 'must be one line of text' : null),
   cameraId: isText(512),
   cameraLabel: isText(512),
   width: (v) => outOfRange('width', v),
@@ -47,6 +51,11 @@ const CHECKS: { [K in keyof Settings]: Check } = {
   text: isText(200),
   startOnLaunch: isBool,
 };
+
+/** What is wrong with one setting's value ("must be ..."), or null. */
+export function checkSetting<K extends keyof Settings>(name: K, value: unknown): string | null {
+  return CHECKS[name](value);
+}
 
 /** The check of a setting by this name; none for any other name, inherited ones included (`__proto__`, `constructor`). */
 function checkOf(name: string): Check | undefined {

@@ -2,12 +2,12 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Pipeline } from '../pipeline.js';
 import { type Access, requireKey } from './auth.js';
 import { enumParam, errorHandler, methodNotAllowed, notFound } from './errors.js';
+import { type StatusContext, statusRoute } from './page-status.js';
 import { snapshotRoute } from './snapshot.js';
-import { statusOf } from './status.js';
 import { NO_CACHE, type StreamContext, streamRoute } from './stream.js';
-import { viewerAssets, viewerPageRoute } from './viewer-page.js';
+import { keyPage, viewerAssets, viewerPageRoute } from './viewer-page.js';
 
-export interface AppContext extends StreamContext {
+export interface AppContext extends StreamContext, StatusContext {
   pipeline: Pipeline;
   access: Access;
   pageDir: string;
@@ -20,8 +20,8 @@ export function createApp(ctx: AppContext): Express {
   app.set('query parser', 'simple');
 
   const stream = streamRoute(ctx);
-  const snapshot = snapshotRoute(ctx.hub, ctx.pipeline);
-  const page = viewerPageRoute(ctx.pageDir, ctx.access);
+  const snapshot = snapshotRoute(ctx.hub, ctx.pipeline, ctx.maxClients);
+  const page = viewerPageRoute(ctx.pageDir, ctx.access, ctx.name);
   const readOnly = methodNotAllowed('GET, HEAD');
 
   app.get('/healthz', (_req, res) => {
@@ -29,7 +29,7 @@ export function createApp(ctx: AppContext): Express {
   });
   app.all('/healthz', readOnly);
 
-  app.use(requireKey(ctx.access));
+  app.use(requireKey(ctx.access, keyPage(ctx.pageDir)));
 
   // mjpg-streamer's URLs, which OctoPrint, Home Assistant and many scripts are written for.
   const root: RequestHandler = (req, res, next) => {
@@ -40,9 +40,7 @@ export function createApp(ctx: AppContext): Express {
   app.get('/', root);
   app.get('/stream.mjpg', stream);
   app.get('/snapshot.jpg', snapshot);
-  app.get('/status.json', (_req, res) => {
-    res.set(NO_CACHE).json(statusOf(ctx.hub, ctx.pipeline));
-  });
+  app.get('/status.json', statusRoute(ctx));
   for (const path of ['/', '/stream.mjpg', '/snapshot.jpg', '/status.json']) app.all(path, readOnly);
 
   app.use(viewerAssets(ctx.pageDir));

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { HttpError } from './errors.js';
+import type { KeyPage } from './viewer-page.js';
 
 /** The access key, or null for an open server; and the cookie the viewer page keeps it in. */
 export interface Access {
@@ -20,10 +21,27 @@ export function keyMatches(expected: string, given: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/**
+ * The key in `?key=` as a person may have typed or pasted it: spaces around it dropped, and the
+ * key taken out of a whole link (keys are letters, digits and . _ ~ -, so never contain "key=").
+ */
+export function keyFromQuery(req: Request): string | undefined {
+  const raw = req.query.key;
+  if (typeof raw !== 'string') return undefined;
+  const text = raw.trim();
+  if (!text.includes('key=')) return text;
+  try {
+    return new URL(text, 'http://pushcam.invalid/').searchParams.get('key')?.trim() ?? text;
+  } catch {
+    return text;
+  }
+}
+
 /** Every key the request presents: `?key=`, the HTTP Basic password, the viewer cookie. */
 function presentedKeys(req: Request, cookieName: string): string[] {
   const keys: string[] = [];
-  if (typeof req.query.key === 'string') keys.push(req.query.key);
+  const query = keyFromQuery(req);
+  if (query !== undefined) keys.push(query);
   const auth = req.headers.authorization;
   if (auth?.startsWith('Basic ')) {
     const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
@@ -39,40 +57,45 @@ function presentedKeys(req: Request, cookieName: string): string[] {
 
 const KEY_NEEDED = 'This PushCam needs its access key: open the full link you were given.';
 
-/** What a person who opened a link without its key sees: the reason, and a field to paste the key. */
-const KEY_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">
-<title>PushCam: access key needed</title></head>
-<body><h1>PushCam</h1><p data-testid="message">${KEY_NEEDED}</p>
-<form method="get" action="/"><label>Access key <input name="key" autocomplete="off" required></label>
-<button type="submit">Open</button></form></body></html>
-`;
-
 /**
  * Lets a request through only with the right key (or when the server is open). Programs (ffmpeg,
  * VLC, Home Assistant: no Sec-Fetch-Mode header) get the Basic challenge they know how to answer.
  * Browsers get none: it would stall a page's own fetches, or ask a person for a user name PushCam
- * does not have. A browser that navigates here gets a page that says what to do instead.
+ * does not have. A browser that navigates here gets a page that says what to do instead, and one
+ * that came with a pasted link or spaces around the key goes on to the address with the bare key.
  */
-export function requireKey(access: Access): RequestHandler {
+export function requireKey(access: Access, page: KeyPage): RequestHandler {
   return (req, res, next) => {
     if (access.key === null) return next();
     const key = access.key;
-    if (presentedKeys(req, access.cookieName).some((given) => keyMatches(key, given))) return next();
+    const presented = presentedKeys(req, access.cookieName);
     const mode = req.get('sec-fetch-mode');
+    const navigating = mode === 'navigate';
+    if (presented.some((given) => keyMatches(key, given))) {
+      const query = keyFromQuery(req);
+      if (!navigating || query === undefined || query === req.query.key) return next();
+      return void res.redirect(303, addressWithKey(req, query));
+    }
     if (mode === undefined) res.set('WWW-Authenticate', 'Basic realm="PushCam", charset="UTF-8"');
-    if (mode === 'navigate') {
-      res.status(401).set('Content-Security-Policy', "default-src 'none'; form-action 'self'").type('html').send(KEY_PAGE);
+    if (navigating) {
+      res.status(401).set('Content-Security-Policy', page.csp).type('html').send(page.html(presented.length > 0 ? 'wrong' : 'missing'));
       return;
     }
     throw new HttpError(401, `${KEY_NEEDED} (?key=...)`);
   };
 }
 
+/** The same path and query with the bare key; a path like //host stays on this server. */
+function addressWithKey(req: Request, key: string): string {
+  const params = new URLSearchParams(req.url.split('?')[1] ?? '');
+  params.set('key', key);
+  return `/${req.path.replace(/^\/+/, '')}?${params.toString()}`;
+}
+
 /** After a visit with `?key=`, the page's own requests (stream, snapshot, status) carry the cookie. */
 export function rememberKey(req: Request, res: Response, access: Access): void {
-  const given = req.query.key;
-  if (access.key === null || typeof given !== 'string' || !keyMatches(access.key, given)) return;
+  const given = keyFromQuery(req);
+  if (access.key === null || given === undefined || !keyMatches(access.key, given)) return;
   res.cookie(access.cookieName, given, {
     httpOnly: true,
     sameSite: 'strict',

@@ -66,3 +66,11 @@ export function enumParam<T extends string>(req: Request, name: string, allowed:
   }
   return raw as T;
 }
+
+/** `?viewer=TOKEN`: the viewer page a request comes from (a random token it makes), or undefined. */
+export function pageParam(req: Request): string | undefined {
+  const raw = req.query.viewer;
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^[\w-]{8,64}$/.test(raw)) throw new HttpError(400, 'viewer must be 8 to 64 letters, digits, - or _');
+  return raw;
+}

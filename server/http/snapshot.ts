@@ -1,25 +1,33 @@
 import type { RequestHandler } from 'express';
 import type { Hub } from '../hub/hub.js';
 import type { Pipeline } from '../pipeline.js';
-import { HttpError, intParam } from './errors.js';
-import { refuseKicked } from './stream.js';
+import { HttpError, intParam, pageParam } from './errors.js';
+import { clientIp, refuseFull, refuseKicked } from './stream.js';
 
 /** How long `?after=SEQ` (and a snapshot of an idle source) waits for a frame. */
 export const SNAPSHOT_WAIT_MS = 10_000;
 
 /**
  * GET /snapshot.jpg: the newest frame, ETag = its seq. `?after=SEQ` waits for a newer frame
- * (long-polling for viewers that cannot show the stream) and answers 304 if none comes.
+ * (long-polling for viewers that cannot show the stream) and answers 304 if none comes; such a
+ * client is a viewer (a SnapshotViewer), counted, listed and kickable like a stream.
  */
-export function snapshotRoute(hub: Hub, pipeline: Pipeline): RequestHandler {
+export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxClients: number): RequestHandler {
   return async (req, res) => {
     const after = intParam(req, 'after', 0, Number.MAX_SAFE_INTEGER);
+    const page = pageParam(req);
     refuseKicked(hub, req);
+    const poller = after === undefined ? null : hub.poller(page, { ip: clientIp(req), userAgent: req.get('user-agent') ?? '' }, maxClients);
+    if (after !== undefined && !poller) refuseFull(res, maxClients);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
+    const kicked = poller?.ask();
     // An idle source's last frame may be old: start it and wait for a fresh one.
     const since = after ?? (pipeline.isRunning ? (hub.latest?.seq ?? 0) - 1 : (hub.latest?.seq ?? 0));
-    const frame = await hub.waitForFrame(since, SNAPSHOT_WAIT_MS, gone.signal);
+    const frame = await hub.waitForFrame(since, SNAPSHOT_WAIT_MS, kicked ? AbortSignal.any([gone.signal, kicked]) : gone.signal);
+    poller?.answered(since, frame);
+    // Kicked while it waited: told so, like every request of a kicked viewer.
+    refuseKicked(hub, req);
     if (gone.signal.aborted && !frame) return;
     if (!frame) {
       if (after !== undefined) {

@@ -1,10 +1,10 @@
-import type { Request, RequestHandler } from 'express';
-import type { Hub } from '../hub/hub.js';
+import type { Request, RequestHandler, Response } from 'express';
+import { type Hub, newViewerId } from '../hub/hub.js';
 import { openLink } from '../hub/link.js';
 import { type PartLayout, partLayout, streamContentType } from '../hub/multipart.js';
 import { SEND_TIMEOUT_MS, Viewer } from '../hub/viewer.js';
 import type { StreamCompat } from '../types.js';
-import { enumParam, HttpError, intParam } from './errors.js';
+import { enumParam, HttpError, intParam, pageParam } from './errors.js';
 
 export interface StreamContext {
   hub: Hub;
@@ -36,13 +36,17 @@ export function compatFor(userAgent: string | undefined): StreamCompat {
   return webkit || /CriOS|FxiOS|EdgiOS/.test(userAgent) ? 'dual' : 'advance';
 }
 
-let nextViewerId = 1;
-
 /** Stream and snapshot refuse a viewer the broadcaster kicked, for a while. */
 export function refuseKicked(hub: Hub, req: Request): void {
   if (hub.isRefused(clientIp(req), req.get('user-agent') ?? '')) {
     throw new HttpError(403, 'the broadcaster disconnected you; you can watch again in a minute');
   }
+}
+
+/** One viewer more than the limit gets 503 with a reason, stream or snapshot viewer alike. */
+export function refuseFull(res: Response, maxClients: number): never {
+  res.set('Retry-After', '10');
+  throw new HttpError(503, `PushCam is at its limit of ${maxClients} viewers; try again later`);
 }
 
 /** GET /stream.mjpg: the push stream, open until the viewer leaves. */
@@ -59,11 +63,9 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
     const userAgent = req.get('user-agent') ?? '';
     const compat = enumParam(req, 'compat', ['advance', 'dual', 'length', 'plain'] as const) ?? compatFor(req.get('user-agent'));
     const fps = intParam(req, 'fps', 1, 120);
+    const page = pageParam(req);
     refuseKicked(ctx.hub, req);
-    if (ctx.hub.viewerCount >= ctx.maxClients) {
-      res.set('Retry-After', '10');
-      throw new HttpError(503, `PushCam is at its limit of ${ctx.maxClients} viewers; try again later`);
-    }
+    if (ctx.hub.viewersBesides(page) >= ctx.maxClients) refuseFull(res, ctx.maxClients);
     // No chunked encoding: raw parts, as every MJPEG server sends them; the end is the connection's end.
     res.useChunkedEncodingByDefault = false;
     res.writeHead(200, {
@@ -83,7 +85,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
     const socket = res.socket;
     socket?.setNoDelay(true);
     const viewer = new Viewer(socket ?? res, {
-      info: { id: nextViewerId++, ip: clientIp(req), userAgent, since: Date.now() },
+      info: { id: newViewerId(), ip: clientIp(req), userAgent, since: Date.now(), via: 'stream' },
       layout: layoutFor(compat),
       minIntervalMs: fps ? 1000 / fps : 0,
       dualFinalFrame: compat === 'dual',
@@ -91,7 +93,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
       link: socket ? openLink(socket, ctx.log) : null,
     });
     res.on('close', () => ctx.hub.remove(viewer));
-    ctx.hub.add(viewer);
+    ctx.hub.add(viewer, page);
   };
 }
 

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type RequestHandler } from 'express';
 import { packageRoot } from '../config/paths.js';
@@ -24,16 +25,63 @@ export function viewerPageDir(): string {
   return dir;
 }
 
-/** GET /: the viewer page; with `?key=` it also sets the cookie its own requests then carry. */
-export function viewerPageRoute(dir: string, access: Access): RequestHandler {
+/** The words of the key page: a browser came without a key, or with one that is not (or no longer) right. */
+export type KeyProblem = 'missing' | 'wrong';
+
+const KEY_WORDS: Record<KeyProblem, string> = {
+  missing: 'This PushCam needs its access key. Paste the key, or the whole link you were given.',
+  wrong: 'That access key is not right, or no longer: the broadcaster may have made a new one. Paste the new key or link.',
+};
+
+export interface KeyPage {
+  html(problem: KeyProblem): string;
+  csp: string;
+}
+
+/**
+ * The page a browser gets without the right key. It has the viewer page's look because it is
+ * styled by the same sheet, inlined (its requests would need the key): the sheet's hash in the
+ * CSP lets that one style element in and nothing else. No script: the field has autofocus, and
+ * the server trims and unpacks what is pasted (see auth.ts).
+ */
+export function keyPage(dir: string): KeyPage {
+  const css = readFileSync(join(dir, 'viewer.css'), 'utf8');
+  const template = replaceOnce(readFileSync(join(dir, 'key.html'), 'utf8'), '<link rel="stylesheet" href="viewer.css">', `<style>${css}</style>`);
+  const hash = createHash('sha256').update(css).digest('base64');
+  return {
+    html: (problem) => replaceOnce(template, '<!--message-->', KEY_WORDS[problem]),
+    csp: `default-src 'none'; style-src 'sha256-${hash}'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
+  };
+}
+
+/** GET /: the viewer page, titled with the camera's name; with `?key=` it also sets the cookie its own requests then carry. */
+export function viewerPageRoute(dir: string, access: Access, name: () => string): RequestHandler {
+  const page = readFileSync(join(dir, 'index.html'), 'utf8');
+  const titled = (title: string): string => replaceOnce(page, '<title>PushCam</title>', `<title>${escapeHtml(title)}</title>`);
+  titled('PushCam'); // a page without its title marker fails now, not at the first visitor
   return (req, res) => {
     rememberKey(req, res, access);
-    res.set({ 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' });
-    res.sendFile(join(dir, 'index.html'), { headers: { 'Cache-Control': 'no-cache' } });
+    res.set({
+      'Content-Security-Policy': CSP,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'no-cache',
+    });
+    res.type('html').send(titled(name() || 'PushCam'));
   };
 }
 
 /** The page's script and style sheet; nothing else from that folder. */
 export function viewerAssets(dir: string): RequestHandler {
   return express.static(dir, { index: false, redirect: false, fallthrough: true, dotfiles: 'deny' });
+}
+
+/** `text` with `marker` replaced; the marker must be there (the page and this code change together). */
+function replaceOnce(text: string, marker: string, by: string): string {
+  if (!text.includes(marker)) throw new Error(`the viewer page has no ${marker}; rebuild PushCam (npm run build)`);
+  return text.replace(marker, () => by);
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Frame, ViewerInfo } from '../types.js';
+import { type Farewell, farewellJpeg } from './farewell.js';
+import { SnapshotViewer } from './snapshot-viewer.js';
 import type { Viewer } from './viewer.js';
 
 interface HubEvents {
@@ -13,9 +15,25 @@ interface HubEvents {
 /** A kicked viewer (same address and client) is refused this long, so its page cannot just come back. */
 export const KICK_REFUSE_MS = 60_000;
 
+/** How long an ending waits for its last pictures to go out before the connections are cut. */
+export const FAREWELL_MS = 500;
+
 interface Waiter {
   after: number;
   resolve(frame: Frame | null): void;
+}
+
+/** A page's request waiting to hear that its viewing ends (see `waitForFarewell`). */
+interface FarewellListener {
+  page: string | undefined;
+  resolve(reason: Farewell | null): void;
+}
+
+let lastViewerId = 0;
+
+/** Stream and snapshot viewers share one numbering, so an id names one row of the viewer table. */
+export function newViewerId(): number {
+  return ++lastViewerId;
 }
 
 /**
@@ -26,6 +44,12 @@ interface Waiter {
 export class Hub extends EventEmitter<HubEvents> {
   private newest: Frame | null = null;
   private readonly viewers = new Set<Viewer>();
+  /** Snapshot viewers by their page token, or "ip user-agent" for clients without one. */
+  private readonly pollers = new Map<string, SnapshotViewer>();
+  /** The viewer page behind a stream or snapshot viewer, when it said (`?viewer=TOKEN`). */
+  private readonly pages = new Map<string, Viewer | SnapshotViewer>();
+  private readonly pageOf = new WeakMap<Viewer | SnapshotViewer, string>();
+  private readonly farewellListeners = new Set<FarewellListener>();
   private readonly waiters = new Set<Waiter>();
   private holds = 0;
   /** "ip user-agent" of kicked viewers, and until when they are refused. */
@@ -52,12 +76,23 @@ export class Hub extends EventEmitter<HubEvents> {
     };
   }
 
+  /** Stream and snapshot viewers. */
   get viewerCount(): number {
-    return this.viewers.size;
+    return this.viewers.size + this.pollers.size;
+  }
+
+  /** Viewers other than those of one page: whether the page may join a full server. */
+  viewersBesides(page: string | undefined): number {
+    return this.viewerCount - (page !== undefined && this.pages.has(page) ? 1 : 0);
   }
 
   viewerList(): ViewerInfo[] {
-    return [...this.viewers].map((v) => v.snapshot());
+    return [...[...this.viewers].map((v) => v.snapshot()), ...[...this.pollers.values()].map((v) => ({ ...v.info }))];
+  }
+
+  /** How a viewer page watches now, as far as PushCam sees: what the page compares with what it shows. */
+  watching(page: string): ViewerInfo['via'] | null {
+    return this.pages.get(page)?.info.via ?? null;
   }
 
   publish(image: { jpeg: Buffer; width: number; height: number }): Frame {
@@ -74,28 +109,89 @@ export class Hub extends EventEmitter<HubEvents> {
     return frame;
   }
 
-  /** Adds a viewer and gives it the newest frame at once. */
-  add(viewer: Viewer): void {
+  /** Adds a viewer and gives it the newest frame at once. A page that was polling snapshots stops being that viewer. */
+  add(viewer: Viewer, page?: string): void {
+    const poller = page === undefined ? undefined : this.pollers.get(page);
+    if (poller) this.letGo(poller);
     this.viewers.add(viewer);
+    if (page !== undefined) this.tag(viewer, page);
     if (this.newest) viewer.offer(this.newest);
     this.emit('joined', { ...viewer.info });
     this.emit('demand', this.demand);
   }
 
+  /** When its connection has closed. */
   remove(viewer: Viewer): void {
-    if (!this.viewers.delete(viewer)) return;
     viewer.close();
-    this.emit('left', { ...viewer.info });
-    this.emit('demand', this.demand);
+    this.letGo(viewer);
   }
 
-  /** Ends one viewer's stream (the window's "kick"); false if there is no such viewer. */
+  /**
+   * The snapshot viewer a long-poll belongs to (`page`, else `ip user-agent`), made on its first
+   * request; null when it would be one viewer too many.
+   */
+  poller(page: string | undefined, info: { ip: string; userAgent: string }, maxViewers: number): SnapshotViewer | null {
+    const key = page ?? `${info.ip} ${info.userAgent}`;
+    const known = this.pollers.get(key);
+    if (known) return known;
+    if (this.viewersBesides(page) >= maxViewers) return null;
+    const poller: SnapshotViewer = new SnapshotViewer({ id: newViewerId(), ...info, since: Date.now() }, () => {
+      if (this.pollers.get(key) === poller) this.letGo(poller);
+    });
+    this.pollers.set(key, poller);
+    if (page !== undefined) this.tag(poller, page);
+    this.emit('joined', { ...poller.info });
+    return poller;
+  }
+
+  /**
+   * Ends one viewer (the window's "kick"): its stream ends on a picture that says so, its page is
+   * told, and it is refused for a while. False if there is no such viewer.
+   */
   kick(id: number): boolean {
-    const viewer = [...this.viewers].find((v) => v.info.id === id);
+    const viewer = [...this.viewers, ...this.pollers.values()].find((v) => v.info.id === id);
     if (!viewer) return false;
     this.refused.set(`${viewer.info.ip} ${viewer.info.userAgent}`, Date.now() + KICK_REFUSE_MS);
-    viewer.disconnect();
+    this.tell('kicked', this.pageOf.get(viewer));
+    this.letGo(viewer);
+    void this.sayFarewell(viewer, 'kicked');
     return true;
+  }
+
+  /**
+   * Ends every viewer (PushCam stops, restarts or takes a new key): each stream ends on a picture
+   * that says why, and each page waiting to hear is told. Resolves once the pictures are out, or
+   * after FAREWELL_MS, whichever is first.
+   */
+  async endAll(reason: Farewell): Promise<void> {
+    this.tell(reason);
+    const leaving = [...this.viewers, ...this.pollers.values()];
+    for (const viewer of leaving) this.letGo(viewer);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, FAREWELL_MS)));
+    await Promise.race([Promise.all(leaving.map((v) => this.sayFarewell(v, reason))), deadline]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Resolves with the reason when the viewing of `page` ends (a kick of it, or endAll), or with
+   * null after `timeoutMs` or when `signal` aborts. A page's status request waits on this, so the
+   * page hears at once why its picture stopped, which no browser tells a page about an <img>.
+   */
+  waitForFarewell(page: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<Farewell | null> {
+    return new Promise((resolve) => {
+      const finish = (reason: Farewell | null): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.farewellListeners.delete(listener);
+        resolve(reason);
+      };
+      const listener: FarewellListener = { page, resolve: finish };
+      const onAbort = (): void => finish(null);
+      const timer = setTimeout(onAbort, timeoutMs);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.farewellListeners.add(listener);
+    });
   }
 
   /** Whether this client was kicked less than KICK_REFUSE_MS ago. */
@@ -106,9 +202,46 @@ export class Hub extends EventEmitter<HubEvents> {
     return until !== undefined && until > Date.now();
   }
 
-  /** Ends every stream (a new key, or shutting down). */
-  disconnectAll(): void {
-    for (const viewer of this.viewers) viewer.disconnect();
+  private tag(viewer: Viewer | SnapshotViewer, page: string): void {
+    this.pages.set(page, viewer);
+    this.pageOf.set(viewer, page);
+  }
+
+  /** Takes a viewer off the lists; false if it was not on them. */
+  private letGo(viewer: Viewer | SnapshotViewer): boolean {
+    const listed = viewer instanceof SnapshotViewer ? this.dropPoller(viewer) : this.viewers.delete(viewer);
+    if (!listed) return false;
+    const page = this.pageOf.get(viewer);
+    if (page !== undefined && this.pages.get(page) === viewer) this.pages.delete(page);
+    this.emit('left', { ...viewer.info });
+    this.emit('demand', this.demand);
+    return true;
+  }
+
+  private dropPoller(poller: SnapshotViewer): boolean {
+    for (const [key, known] of this.pollers) {
+      if (known !== poller) continue;
+      this.pollers.delete(key);
+      return true;
+    }
+    return false;
+  }
+
+  /** Tells the waiting requests of one page (or, without a page, of all) that their viewing ends. */
+  private tell(reason: Farewell, page?: string): void {
+    for (const listener of [...this.farewellListeners]) {
+      if (page === undefined || listener.page === page) listener.resolve(reason);
+    }
+  }
+
+  /** A stream's last picture says why it ends; a snapshot viewer's waits just end. */
+  private async sayFarewell(viewer: Viewer | SnapshotViewer, reason: Farewell): Promise<void> {
+    if (viewer instanceof SnapshotViewer) return viewer.disconnect();
+    try {
+      await viewer.finish(await farewellJpeg(reason, this.newest));
+    } catch {
+      viewer.disconnect();
+    }
   }
 
   /**

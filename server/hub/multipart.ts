@@ -11,6 +11,9 @@ import type { StreamCompat } from '../types.js';
 //   its Content-Length. Prompt for parsers that scan for the boundary and for those that need the
 //   length (npm mjpeg-consumer); browsers show each frame one frame late with it.
 // plain: the classic layout, `--B`, headers with Content-Length, the JPEG. Late for both kinds.
+// A stream PushCam ends on purpose ends with a last picture and the closing boundary, which
+// Chromium, Firefox and WebKit all show at once (WebKit shows nothing if the stream ends on the
+// headers of a part that never comes).
 
 /** A fresh boundary: "pushcam" and 32 hex digits, too random to occur inside a JPEG. */
 export function newBoundary(): string {
@@ -31,31 +34,41 @@ export class PartLayout {
 
   constructor(
     readonly opening: Buffer,
-    private readonly build: (jpeg: Buffer) => Buffer[],
+    /** What goes before a JPEG in its part. */
+    private readonly head: (jpeg: Buffer) => Buffer[],
+    /** What follows a JPEG while the stream goes on. */
+    private readonly tail: Buffer,
+    /** What follows the last JPEG of a stream that ends. */
+    private readonly closing: Buffer,
   ) {}
 
   /** The bytes of one frame; the newest frame's are kept, as all viewers ask for the same one. */
   part(jpeg: Buffer): Buffer {
     if (jpeg !== this.lastJpeg) {
-      this.lastPart = Buffer.concat(this.build(jpeg));
+      this.lastPart = Buffer.concat([...this.head(jpeg), jpeg, this.tail]);
       this.lastJpeg = jpeg;
     }
     return this.lastPart;
+  }
+
+  /** The bytes of a stream's last part, ending with the closing boundary. */
+  last(jpeg: Buffer): Buffer {
+    return Buffer.concat([...this.head(jpeg), jpeg, this.closing]);
   }
 }
 
 export function partLayout(boundary: string, compat: StreamCompat): PartLayout {
   const type = 'Content-Type: image/jpeg\r\n';
   const length = (jpeg: Buffer): Buffer => Buffer.from(`${type}Content-Length: ${jpeg.length}\r\n\r\n`);
+  const closing = Buffer.from(`\r\n--${boundary}--\r\n`);
   if (compat === 'plain') {
-    const crlf = Buffer.from('\r\n');
-    return new PartLayout(Buffer.alloc(0), (jpeg) => [Buffer.from(`--${boundary}\r\n`), length(jpeg), jpeg, crlf]);
+    const delimiter = Buffer.from(`--${boundary}\r\n`);
+    return new PartLayout(Buffer.alloc(0), (jpeg) => [delimiter, length(jpeg)], Buffer.from('\r\n'), closing);
   }
   if (compat === 'length') {
     const delimiter = Buffer.from(`\r\n--${boundary}\r\n`);
-    return new PartLayout(delimiter.subarray(2), (jpeg) => [length(jpeg), jpeg, delimiter]);
+    return new PartLayout(delimiter.subarray(2), (jpeg) => [length(jpeg)], delimiter, closing);
   }
   const partHeaders = Buffer.from(`--${boundary}\r\n${type}\r\n`);
-  const after = Buffer.concat([Buffer.from('\r\n'), partHeaders]);
-  return new PartLayout(partHeaders, (jpeg) => [jpeg, after]);
+  return new PartLayout(partHeaders, () => [], Buffer.concat([Buffer.from('\r\n'), partHeaders]), closing);
 }

@@ -75,7 +75,19 @@ export class Viewer {
     this.flush();
   }
 
-  /** Drops the connection; its 'close' then removes the viewer from the hub. */
+  /**
+   * Ends the stream with a last picture (one that says why) and the closing boundary, so every
+   * browser shows it at once. Resolves when the connection has closed.
+   */
+  finish(jpeg: Buffer): Promise<void> {
+    if (this.closed || this.out.closed) return Promise.resolve();
+    this.close();
+    const closed = new Promise<void>((resolve) => this.out.once('close', resolve));
+    this.out.end(this.options.layout.last(jpeg));
+    return closed;
+  }
+
+  /** Drops the connection at once. */
   disconnect(): void {
     this.out.destroy();
   }

@@ -90,7 +90,10 @@ export class CameraSource implements FrameSource {
         const { run, camera } = this;
         if (!run || camera.state !== 'error') break;
         try {
-          const image = await placeholderImage(this.lastSize.width, this.lastSize.height, ['Camera unavailable', camera.message]);
+          // A fault of our own naming is told in our words; any other message is the capture side's
+          // or a library's, for the broadcaster's window and log, not for viewers.
+          const why = camera.fault === 'other' ? [] : [camera.message];
+          const image = await placeholderImage(this.lastSize.width, this.lastSize.height, ['Camera unavailable', ...why]);
           if (run === this.run && camera === this.camera) run.emit({ kind: 'raw', image });
         } catch (err) {
           this.log(`pushcam: cannot draw the "camera unavailable" picture: ${(err as Error).message}`);

@@ -26,8 +26,8 @@ interface FoundFile {
 interface Target {
   /** The file to show now, or null when there is none yet. Throws when it cannot look. */
   find(): Promise<FoundFile | null>;
-  /** What the placeholder says while there is nothing to show. */
-  readonly waitingLines: string[];
+  /** What the log and the window say while there is nothing to show (viewers see WAITING_PICTURE). */
+  readonly waiting: string;
 }
 
 /** What one run (start() to stop()) has seen; a fresh one on every start, so it publishes at once. */
@@ -43,6 +43,9 @@ interface Run {
 }
 
 const DEFAULT_SIZE = { width: 1280, height: 720 };
+// What viewers' placeholder pictures say: no paths, no system errors (those go to the log and the window).
+export const WAITING_PICTURE = ['Waiting for the picture'];
+export const UNREADABLE_PICTURE = ['The picture cannot be read'];
 
 class PolledFileSource implements FrameSource {
   private readonly ticker: Ticker;
@@ -90,11 +93,11 @@ class PolledFileSource implements FrameSource {
       const found = await this.target.find();
       if (run !== this.run) return;
       if (found) await this.consider(run, found);
-      else await this.showNotice(run, 'waiting', this.target.waitingLines);
+      else await this.showNotice(run, 'waiting', this.target.waiting, WAITING_PICTURE);
     } catch (err) {
       if (run !== this.run) return;
-      if (errorCode(err) === 'ENOENT') await this.showNotice(run, 'waiting', this.target.waitingLines);
-      else await this.showNotice(run, 'error', [describeError(err)]);
+      if (errorCode(err) === 'ENOENT') await this.showNotice(run, 'waiting', this.target.waiting, WAITING_PICTURE);
+      else await this.showNotice(run, 'error', describeError(err), UNREADABLE_PICTURE);
     }
   }
 
@@ -143,9 +146,8 @@ class PolledFileSource implements FrameSource {
     this.state = 'running';
   }
 
-  /** Shows why there is no picture, once per stretch of the same reason. */
-  private async showNotice(run: Run, state: SourceState, lines: string[]): Promise<void> {
-    const notice = lines.join(' ');
+  /** Shows why there is no picture, once per stretch of the same reason: `notice` to the log, `lines` to viewers. */
+  private async showNotice(run: Run, state: SourceState, notice: string, lines: string[]): Promise<void> {
     // Whatever comes next is news to viewers who are looking at this placeholder.
     run.seen = undefined;
     run.published = undefined;
@@ -180,7 +182,7 @@ export class DirSource extends PolledFileSource {
 
 function singleFile(path: string): Target {
   return {
-    waitingLines: ['waiting for', path],
+    waiting: `waiting for ${path}`,
     async find() {
       const stats = await stat(path);
       if (!stats.isFile()) throw new Error(`${path} is ${stats.isDirectory() ? 'a folder' : 'not a file'}`);
@@ -195,7 +197,7 @@ const IMAGE_NAME = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i;
 
 function newestImageIn(dir: string): Target {
   return {
-    waitingLines: ['waiting for images in', dir],
+    waiting: `waiting for images in ${dir}`,
     async find() {
       const names = (await readdir(dir).catch(notAFolder(dir))).filter(
         (name) => IMAGE_NAME.test(name) && !name.startsWith('.'),

@@ -71,6 +71,7 @@ const textUpTo = (max: number) => (v: unknown) => typeof v === 'string' && v.len
 
 /** Every setting's allowed values; a new setting does not compile until it is here. */
 const SETTING_OK: { [K in keyof Settings]: (v: unknown) => boolean } = {
+  name: (v) => textUpTo(60)(v) && !/\p{Cc}/u.test(v as string),
   cameraId: textUpTo(512),
   cameraLabel: textUpTo(512),
   width: range(LIMITS.width),

@@ -43,6 +43,11 @@ export class MjpegClient {
     return this.closed;
   }
 
+  /** What came after the last complete part (at the end of a stream: its closing boundary). */
+  get rest(): string {
+    return this.buffer.toString('latin1');
+  }
+
   close(): void {
     this.response?.destroy();
   }

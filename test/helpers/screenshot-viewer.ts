@@ -16,7 +16,7 @@ const pushcam = await startPushCam({
 });
 const browser = await launchChromium();
 try {
-  const page = await newPage(browser, { viewport: { width: 1280, height: 720 } });
+  const page = await newPage(browser, { viewport: { width: 1280, height: 720 }, colorScheme: 'dark' });
   await page.goto(`http://127.0.0.1:${pushcam.port}/`, { waitUntil: 'domcontentloaded' });
   // The frame rate appears with the second status poll.
   await page.getByTestId('live-line').filter({ hasText: 'fps' }).waitFor({ timeout: 10_000 });

@@ -1,4 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { Settings } from '../../server/control/contract.js';
+import { ControlService } from '../../server/control/service.js';
 import { PatternSource } from '../../server/source/pattern.js';
 import { startPushCam, type PushCam, type PushCamOptions } from '../../server/pushcam.js';
 
@@ -39,4 +44,35 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The window's core (a ControlService) on loopback, not broadcasting; closed, with its config folder removed, when the test ends. */
+export async function createTestService(t: TestContext, initial: Partial<Settings> = {}): Promise<ControlService> {
+  const dir = await mkdtemp(join(tmpdir(), 'pushcam-service-'));
+  const service = await ControlService.create({
+    settingsFile: null,
+    initial: { port: 0, lanAccess: false, ...initial },
+    configDir: dir,
+    captureInWindow: true,
+    log: () => undefined,
+  });
+  t.after(async () => {
+    await service.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return service;
+}
+
+/** A test service broadcasting on a free port, fed 320x180 camera frames whenever it asks for capture. */
+export async function startTestService(t: TestContext, initial: Partial<Settings> = {}): Promise<ControlService> {
+  const service = await createTestService(t, initial);
+  let shade = 0;
+  const camera = setInterval(() => {
+    if (!service.getState().capture.active) return;
+    shade = (shade + 10) % 256;
+    service.acceptFrame({ format: 'pixels', width: 320, height: 180, channels: 3 }, Buffer.alloc(320 * 180 * 3, shade));
+  }, 50);
+  t.after(() => clearInterval(camera));
+  await service.start();
+  return service;
 }

@@ -1,0 +1,47 @@
+import type { RequestHandler } from 'express';
+import type { Farewell } from '../hub/farewell.js';
+import type { Hub } from '../hub/hub.js';
+import type { Pipeline } from '../pipeline.js';
+import { intParam, pageParam } from './errors.js';
+import { statusOf } from './status.js';
+import { NO_CACHE } from './stream.js';
+
+export interface StatusContext {
+  hub: Hub;
+  pipeline: Pipeline;
+  /** The camera's name, the viewer page's title ('' = none). */
+  name: () => string;
+  /** Why this server is closing, while it closes. */
+  ending: () => Farewell | null;
+}
+
+/** The longest a status request may be held (`?wait=MS`). */
+const MAX_WAIT_MS = 10_000;
+
+/**
+ * GET /status.json: what statusOf says, the camera's name, and for a viewer page
+ * (`?viewer=TOKEN`) how PushCam sees it watching. `?wait=MS` holds the answer that long, and
+ * answers `{ ended: reason }` at once when the page's viewing ends (a kick, a stop, a restart, a
+ * new key): no browser tells a page that an <img>'s stream ended, so this is how the page hears
+ * why. A viewer page always has one such request open, which costs the server nothing but a socket.
+ */
+export function statusRoute(ctx: StatusContext): RequestHandler {
+  return async (req, res) => {
+    const page = pageParam(req);
+    const wait = intParam(req, 'wait', 0, MAX_WAIT_MS) ?? 0;
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const ended = ctx.ending() ?? (wait > 0 ? await ctx.hub.waitForFarewell(page, wait, gone.signal) : null);
+    if (gone.signal.aborted) return;
+    res.set(NO_CACHE);
+    if (ended) {
+      res.json({ ended });
+      return;
+    }
+    res.json({
+      ...statusOf(ctx.hub, ctx.pipeline),
+      name: ctx.name(),
+      ...(page === undefined ? {} : { you: { watching: ctx.hub.watching(page) } }),
+    });
+  };
+}
