@@ -14,7 +14,7 @@ async function makeService(t: TestContext, initial: Record<string, unknown> = {}
   const dir = await mkdtemp(join(tmpdir(), 'pushcam-service-'));
   const service = await ControlService.create({
     settingsFile: null,
-    initial: { port: 0, lanAccess: false, ...initial },
+    overrides: { port: 0, lanAccess: false, ...initial },
     configDir: dir,
     captureInWindow: true,
     log: () => {},
@@ -51,8 +51,14 @@ test('start broadcasts on a port with share URLs, key and QR; stop frees it', as
   const port = state.broadcast.port!;
   assert.ok(port > 0);
   assert.deepEqual(state.share.urls, [`http://127.0.0.1:${port}/?key=${state.share.key}`]);
-  assert.match(state.share.qrSvg, /^<svg[\s\S]*<\/svg>\s*$/);
+  assert.equal(state.share.localUrl, state.share.urls[0]);
+  assert.equal(state.share.reach, 'local');
+  assert.equal(state.share.qrSvg, '', 'no QR code for a link no phone can open');
   assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  const lan = await service.updateSettings({ lanAccess: true });
+  assert.equal(lan.share.reach, 'network');
+  assert.equal(lan.share.localUrl, `http://127.0.0.1:${port}/?key=${state.share.key}`);
+  assert.match(lan.share.qrSvg, /^<svg[\s\S]*<\/svg>\s*$/);
   const stopped = await service.stop();
   assert.equal(stopped.broadcast.state, 'stopped');
   assert.deepEqual(stopped.share.urls, []);
