@@ -344,3 +344,14 @@ test('a change in the panel that moves the links prints the new ones: port, key,
   await until(run, new RegExp(`Broadcast stopped[^]*New links[^]*key=${renewed.share.key}`));
   assert.equal(run.stderr, '');
 });
+
+test("the README's options table lists exactly the options of --help, in its order", async () => {
+  const readme = await readFile(join(import.meta.dirname, '../README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Options of `pushcam serve`'));
+  const table = section.slice(0, section.indexOf('\n## '));
+  const documented = [...table.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
+  const { HELP } = await import('../server/cli/options.js');
+  const offered = [...HELP.matchAll(/^ {2}(-\S+(?: \S+)*?)(?: {2,}|$)/gm)].map((m) => m[1]);
+  assert.ok(offered.length > 10, offered.join(', '));
+  assert.deepEqual(documented, offered);
+});

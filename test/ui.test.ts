@@ -504,7 +504,11 @@ test('a port change says it will drop the viewers, and applies only when the fie
   assert.equal(await warning.isVisible(), false, 'nothing to drop while not broadcasting');
   const viewer = await openViewer(t, await startBroadcasting(harness));
   await viewer.waitForParts(1, WAIT_MS);
+  await harness.waitForState((s) => s.viewers.length === 1, 'the viewer in the state');
+  assert.equal(await warning.isVisible(), false, 'said when the port is about to change, not all the time');
+  await page.getByTestId('port').focus();
   await waitForText(warning, /^A new port restarts the broadcast: the viewer watching now is disconnected, and the links you shared stop working\.$/);
+  assert.equal(await warning.isVisible(), true);
   const before = harness.state().settings.port;
   const port = await occupyPort(t).then((busy) => busy + 1);
   await page.getByTestId('port').fill(String(port));

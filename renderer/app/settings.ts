@@ -169,11 +169,19 @@ function deliveredHint(): (state: ControlState) => void {
   };
 }
 
-/** Under the port while broadcasting: a new port restarts the broadcast, which drops everyone watching. */
+/** Under the port while it is being changed during a broadcast: a new port restarts it, which drops everyone watching. */
 function portWarning(): (state: ControlState) => void {
   const warning = byTestId('port-warning', HTMLElement);
+  const input = byTestId('port', HTMLInputElement);
+  let broadcasting = false;
+  const place = (): void => {
+    warning.hidden = !(broadcasting && document.activeElement === input);
+  };
+  input.addEventListener('focus', place);
+  input.addEventListener('blur', place);
   return ({ broadcast, viewers }) => {
-    warning.hidden = broadcast.state !== 'broadcasting';
+    broadcasting = broadcast.state === 'broadcasting';
+    place();
     const n = viewers.length;
     const dropped = n === 0 ? '' : n === 1 ? ': the viewer watching now is disconnected' : `: the ${n} viewers watching now are disconnected`;
     setText(warning, `A new port restarts the broadcast${dropped}, and the links you shared stop working.`);
