@@ -9,19 +9,20 @@ import { serve } from './serve.js';
 const out: Output = { say: (line) => console.log(line), warn: stderrLog };
 
 async function run(o: ServeOptions): Promise<void> {
-  let close: () => Promise<void>;
+  const serving = serve(o, out, version());
+  // Listening from the start: a Ctrl-C while PushCam starts (the camera check takes seconds) ends it cleanly too.
+  const stop = (): void => {
+    setTimeout(() => process.exit(0), 1500).unref();
+    void serving.then((close) => close(), () => undefined).then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
-    close = await serve(o, out, version());
+    await serving;
   } catch (err) {
     out.warn((err as Error).message);
     process.exit(1);
   }
-  const stop = (): void => {
-    setTimeout(() => process.exit(0), 1500).unref();
-    void close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 function version(): string {
