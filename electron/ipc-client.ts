@@ -3,9 +3,9 @@
 import {
   CALL_NAMES,
   type CallName,
+  type ClientEvents,
   type ControlCalls,
   type ControlClient,
-  type ControlEvents,
   EVENT_NAMES,
   type EventName,
   type FrameChannel,
@@ -46,14 +46,16 @@ export function createIpcClient(ipc: IpcRendererLike): ControlClient {
       return unwrap(await ipc.invoke(ipcChannel.call(name), ...args)) as ReturnType<ControlCalls[N]>;
     },
 
-    on<E extends EventName>(event: E, listener: (data: ControlEvents[E]) => void): () => void {
-      if (!EVENT_NAMES.includes(event)) throw new Error(`"${String(event)}" is not a PushCam event`);
+    on<E extends keyof ClientEvents>(event: E, listener: (data: ClientEvents[E]) => void): () => void {
+      // The core is this app: the link to it is never lost, so 'connection' never comes.
+      if (event === 'connection') return () => undefined;
+      if (!EVENT_NAMES.includes(event as EventName)) throw new Error(`"${String(event)}" is not a PushCam event`);
       if (!dispatching) {
         ipc.on(ipcChannel.event, dispatch);
         dispatching = true;
       }
-      const forEvent = listeners.get(event) ?? new Set();
-      listeners.set(event, forEvent);
+      const forEvent = listeners.get(event as EventName) ?? new Set();
+      listeners.set(event as EventName, forEvent);
       const untyped = listener as (data: unknown) => void;
       forEvent.add(untyped);
       return () => forEvent.delete(untyped);

@@ -133,7 +133,7 @@ function openFramePort<Port>(o: IpcAdapterOptions<Port>): FramePortLike {
       lastRefusal = '';
     } catch (err) {
       const reason = oneLine(err);
-      if (reason !== lastRefusal) o.log(`pushcam: camera frame refused: ${reason}`);
+      if (reason !== lastRefusal) o.log(`camera frame refused: ${reason}`);
       lastRefusal = reason;
     }
     port1.postMessage(FRAME_ACK);

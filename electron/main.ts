@@ -19,6 +19,7 @@ import {
 import type { ControlState } from '../server/control/contract.js';
 import { Backoff, seconds } from '../server/capture/backoff.js';
 import { ControlService } from '../server/control/service.js';
+import { stderrLog as log } from '../server/log.js';
 import { serveAppRequest } from './app-protocol.js';
 import { registerIpc } from './ipc.js';
 import { createTray } from './tray.js';
@@ -54,7 +55,6 @@ async function startApp(): Promise<void> {
     throw new Error(`the window's pages are not built (${RENDERER_ROOT}); run \`npm run build\` in the PushCam folder`);
   }
   const userData = app.getPath('userData');
-  const log = (line: string): void => console.log(line);
   const service = await ControlService.create({ settingsFile: join(userData, 'settings.json'), configDir: userData, captureInWindow: true, log });
   protocol.handle(APP_SCHEME, (request) => serveAppRequest(request.url, RENDERER_ROOT));
 
@@ -115,13 +115,13 @@ function reloadAfterCrash(win: BrowserWindow, service: ControlService): void {
   win.webContents.on('render-process-gone', (_event, details) => {
     if (win.isDestroyed() || details.reason === 'clean-exit' || reload) return;
     const wait = backoff.next();
-    console.error(`pushcam: the window's page stopped (${details.reason}); loading it again in ${seconds(wait)}`);
+    log(`the window's page stopped (${details.reason}); loading it again in ${seconds(wait)}`);
     service.reportCamera({ state: 'error', fault: 'other', message: WINDOW_RESTARTING });
     reload = setTimeout(() => {
       reload = undefined;
       if (win.isDestroyed()) return;
       backoff.started();
-      win.loadURL(APP_PAGE).catch((err: unknown) => console.error(`pushcam: reloading the window failed: ${String(err)}`));
+      win.loadURL(APP_PAGE).catch((err: unknown) => log(`reloading the window failed: ${String(err)}`));
     }, wait);
     reload.unref();
   });
@@ -152,7 +152,7 @@ async function settle(action: Promise<unknown>): Promise<void> {
   try {
     await action;
   } catch (err) {
-    console.error(`pushcam: ${err instanceof Error ? err.message : String(err)}`);
+    log(err instanceof Error ? err.message : String(err));
   }
 }
 
@@ -207,7 +207,7 @@ function shutDownBeforeQuit(shutdown: () => Promise<void>): void {
     state = 'closing';
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_TIMEOUT_MS).unref());
     Promise.race([shutdown(), timeout])
-      .catch((err: unknown) => console.error(`pushcam: while quitting: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) => log(`while quitting: ${err instanceof Error ? err.message : String(err)}`))
       .finally(() => {
         state = 'closed';
         app.quit();

@@ -96,7 +96,7 @@ export class Pipeline {
       this.lastError = '';
     } catch (err) {
       const message = `could not encode a frame: ${(err as Error).message}`;
-      if (message !== this.lastError) this.log(`pushcam: ${message}`);
+      if (message !== this.lastError) this.log(message);
       this.lastError = message;
     } finally {
       this.encoding = false;

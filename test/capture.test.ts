@@ -220,7 +220,7 @@ async function core(t: TestContext, settings: { width: number; height: number; i
   const logs: string[] = [];
   const service = await ControlService.create({
     settingsFile: null,
-    initial: settings,
+    overrides: settings,
     configDir: mkdtempSync(join(tmpdir(), 'pushcam-capture-test-')),
     key: 'capture-test-key-0123456789',
     host: '127.0.0.1',
@@ -416,7 +416,7 @@ describe('headless capture browser', () => {
     await eventually(() => logs.length >= 4, 'four restarts', 5000);
     await browser.close();
     const count = logs.length;
-    assert.deepEqual(logs.slice(0, 4), ['0.1 s', '0.2 s', '0.4 s', '0.4 s'].map((wait) => `pushcam: the capture browser exited (code 1); restarting it in ${wait}`));
+    assert.deepEqual(logs.slice(0, 4), ['0.1 s', '0.2 s', '0.4 s', '0.4 s'].map((wait) => `the capture browser exited (code 1); restarting it in ${wait}`));
     assert.equal(faults[0], RESTARTING);
     await sleep(600);
     assert.equal(logs.length, count, 'no restart after close()');

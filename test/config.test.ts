@@ -3,7 +3,7 @@ import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isAccessKey, loadAccessKey, newAccessKey } from '../server/config/access-key.js';
+import { FixedKey, isAccessKey, newAccessKey, SavedKey } from '../server/config/access-key.js';
 import { configDir } from '../server/config/paths.js';
 import { keyMatches } from '../server/http/auth.js';
 
@@ -17,11 +17,25 @@ test('access keys are 128 random bits in base64url', () => {
 test('the key is created once, kept private, and read back', async () => {
   const dir = join(await mkdtemp(join(tmpdir(), 'pushcam-key-')), 'nested');
   const notices: string[] = [];
-  const key = loadAccessKey(dir, (l) => notices.push(l));
-  assert.equal(loadAccessKey(dir, (l) => notices.push(l)), key);
+  const { key, kept } = SavedKey.load(dir, (l) => notices.push(l));
+  assert.equal(SavedKey.load(dir, (l) => notices.push(l)).key, key);
   assert.equal((await readFile(join(dir, 'access-key'), 'utf8')).trim(), key);
   assert.equal((await stat(join(dir, 'access-key'))).mode & 0o777, 0o600);
+  assert.equal(kept, `in ${join(dir, 'access-key')}`);
   assert.deepEqual(notices, []);
+});
+
+test('a renewed key replaces the saved one; a key from --key is never renewed and nothing is written', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pushcam-key-'));
+  const saved = SavedKey.load(dir, () => undefined);
+  const old = saved.key;
+  assert.notEqual(saved.renew(), old);
+  assert.equal((await readFile(join(dir, 'access-key'), 'utf8')).trim(), saved.key);
+
+  const fixed = new FixedKey('my-own-key-123');
+  assert.equal(fixed.renewable, false);
+  assert.throws(() => fixed.renew(), /^Error: the key was set with --key for this run; to make a new one, start PushCam without --key$/);
+  assert.equal(fixed.key, 'my-own-key-123');
 });
 
 test('keys are compared exactly, whatever their lengths', () => {

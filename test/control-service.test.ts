@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ async function makeService(t: TestContext, initial: Record<string, unknown> = {}
   const dir = await mkdtemp(join(tmpdir(), 'pushcam-service-'));
   const service = await ControlService.create({
     settingsFile: null,
-    initial: { port: 0, lanAccess: false, ...initial },
+    overrides: { port: 0, lanAccess: false, ...initial },
     configDir: dir,
     captureInWindow: true,
     log: () => {},
@@ -51,8 +51,14 @@ test('start broadcasts on a port with share URLs, key and QR; stop frees it', as
   const port = state.broadcast.port!;
   assert.ok(port > 0);
   assert.deepEqual(state.share.urls, [`http://127.0.0.1:${port}/?key=${state.share.key}`]);
-  assert.match(state.share.qrSvg, /^<svg[\s\S]*<\/svg>\s*$/);
+  assert.equal(state.share.localUrl, state.share.urls[0]);
+  assert.equal(state.share.reach, 'local');
+  assert.equal(state.share.qrSvg, '', 'no QR code for a link no phone can open');
   assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  const lan = await service.updateSettings({ lanAccess: true });
+  assert.equal(lan.share.reach, 'network');
+  assert.equal(lan.share.localUrl, `http://127.0.0.1:${port}/?key=${state.share.key}`);
+  assert.match(lan.share.qrSvg, /^<svg[\s\S]*<\/svg>\s*$/);
   const stopped = await service.stop();
   assert.equal(stopped.broadcast.state, 'stopped');
   assert.deepEqual(stopped.share.urls, []);
@@ -224,4 +230,30 @@ test('a camera fault shows viewers a "camera unavailable" picture and the reason
   assert.equal(after.source.error, 'The camera was unplugged');
   const status = (await (await fetch(state.share.urls[0].replace('/?', '/status.json?'))).json()) as { source: { error: string } };
   assert.equal(status.source.error, 'The camera was unplugged');
+});
+
+test('a pattern source is made again when its size or interval changes; a camera report is refused for it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'pushcam-service-'));
+  const service = await ControlService.create({
+    source: { kind: 'pattern' },
+    settingsFile: null,
+    overrides: { port: 0, lanAccess: false, width: 160, height: 120, intervalMs: 50 },
+    configDir: dir,
+    captureInWindow: false,
+    log: () => {},
+  });
+  t.after(async () => {
+    await service.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const state = await service.start();
+  assert.equal(state.source.kind, 'pattern');
+  assert.equal(state.camera, null);
+  assert.equal(state.captureInWindow, false);
+  const viewer = await MjpegClient.open(state.share.urls[0].replace('/?', '/stream.mjpg?'));
+  t.after(() => viewer.close());
+  await eventually(() => service.hub.latest?.width === 160, 'a 160x120 frame');
+  await service.updateSettings({ width: 320, height: 240 });
+  await eventually(() => service.hub.latest?.width === 320 && service.hub.latest.height === 240, 'a 320x240 frame');
+  assert.throws(() => service.reportCamera({ state: 'idle' }), /^Error: this PushCam serves the test pattern, not a camera$/);
 });

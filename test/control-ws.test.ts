@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,4 +213,39 @@ test('camera frames over /frames: each acked, bad ones refused without harm', as
   await eventually(() => service.hub.latest?.width === 48, 'the JPEG frame to reach viewers');
   assert.ok(service.hub.latest?.jpeg.equals(jpeg));
   ws.close();
+});
+
+test('the browser client says when the core is gone, fails calls meanwhile, and reconnects to the same address by itself', async (t) => {
+  const rig = await makeRig();
+  const client = await connectControl(`ws://127.0.0.1:${rig.control.port}/control?token=${rig.control.token}`, WebSocket as never, { retryMs: 100 });
+  t.after(() => client.close());
+  const connection: string[] = [];
+  client.on('connection', (c) => connection.push(c));
+  const { port, token } = rig.control;
+  await rig.close();
+  await eventually(() => connection.includes('lost'), "'lost'");
+  await assert.rejects(client.call('getState'), { message: 'the connection to PushCam was lost' });
+
+  const dir = await mkdtemp(join(tmpdir(), 'pushcam-ws-'));
+  const service = await ControlService.create({ settingsFile: null, configDir: dir, captureInWindow: true, log: () => {} });
+  const control = await startControlServer(service, { port, token, log: () => {} });
+  t.after(async () => {
+    await control.close();
+    await service.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  assert.equal(control.port, port);
+  await eventually(() => connection.at(-1) === 'connected', "'connected'", 5000);
+  assert.deepEqual(connection, ['lost', 'connected'], 'once each');
+  assert.equal((await client.call('getState')).broadcast.state, 'stopped');
+});
+
+test('the browser client takes a core that stops answering (a suspended process keeps its socket) as lost', async (t) => {
+  const { control } = await makeControl(t);
+  const client = await connectControl(`ws://127.0.0.1:${control.port}/control?token=${control.token}`, WebSocket as never, { silenceMs: 300 });
+  t.after(() => client.close());
+  const connection: string[] = [];
+  client.on('connection', (c) => connection.push(c));
+  // Stats come every second; a silence of 300 ms is taken for a core that froze.
+  await eventually(() => connection.includes('lost'), "'lost' after the silence", 3000);
 });

@@ -13,7 +13,7 @@ import { _electron, type ElectronApplication, type Page } from 'playwright-core'
 import {
   type CallName,
   type ControlClient,
-  type ControlEvents,
+  type ClientEvents,
   type ControlState,
   EVENT_NAMES,
   type EventName,
@@ -162,10 +162,11 @@ async function pageClient(page: Page): Promise<ControlClient> {
   };
   return {
     call: call as ControlClient['call'],
-    on<E extends EventName>(event: E, listener: (data: ControlEvents[E]) => void): () => void {
-      if (!EVENT_NAMES.includes(event)) throw new Error(`"${event}" is not a PushCam event`);
-      const set = listeners.get(event) ?? new Set();
-      listeners.set(event, set.add(listener as (data: unknown) => void));
+    on<E extends keyof ClientEvents>(event: E, listener: (data: ClientEvents[E]) => void): () => void {
+      if (event === 'connection') return () => undefined;
+      if (!EVENT_NAMES.includes(event as EventName)) throw new Error(`"${event}" is not a PushCam event`);
+      const set = listeners.get(event as EventName) ?? new Set();
+      listeners.set(event as EventName, set.add(listener as (data: unknown) => void));
       return () => set.delete(listener as (data: unknown) => void);
     },
     async openFrameChannel(): Promise<FrameChannel> {

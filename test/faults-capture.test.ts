@@ -27,7 +27,7 @@ async function captureRig(t: TestContext) {
   const configDir = mkdtempSync(join(tmpdir(), 'pushcam-faults-'));
   const service = await ControlService.create({
     settingsFile: null,
-    initial: { width: 320, height: 240, intervalMs: 100 },
+    overrides: { width: 320, height: 240, intervalMs: 100 },
     configDir,
     key: 'faults-test-key-0123456789',
     host: '127.0.0.1',
@@ -85,7 +85,7 @@ describe('capture browser faults', () => {
     const { errorMs, framesMs } = await recovery(rig, killed);
     assert.deepEqual(
       rig.logs.filter((line) => line.includes('capture browser')),
-      ['pushcam: the capture browser exited (SIGKILL); restarting it in 0.3 s'],
+      ['the capture browser exited (SIGKILL); restarting it in 0.3 s'],
     );
     t.diagnostic(`browser SIGKILL: error state after ${Math.round(errorMs)} ms, camera frames again after ${Math.round(framesMs)} ms (back-off 300 ms)`);
 
@@ -104,7 +104,7 @@ describe('capture browser faults', () => {
     for (const renderer of renderers) process.kill(renderer.pid, 'SIGKILL');
     const { errorMs, framesMs } = await recovery(rig, killed);
     assert.ok(
-      rig.logs.some((line) => /^pushcam: the capture browser's page crashed \(\w+\); restarting it in 0\.3 s$/.test(line)),
+      rig.logs.some((line) => /^the capture browser's page crashed \(\w+\); restarting it in 0\.3 s$/.test(line)),
       rig.logs.join('\n'),
     );
     t.diagnostic(`renderer SIGKILL: error state after ${Math.round(errorMs)} ms, camera frames again after ${Math.round(framesMs)} ms`);

@@ -75,7 +75,7 @@ describe('settings folder unwritable', () => {
     const renewed = await service.newKey();
     assert.notEqual(renewed.share.key, state.share.key, 'a new key applies too');
     assert.equal((await fetch(`http://127.0.0.1:${renewed.broadcast.port}/status.json?key=${renewed.share.key}`)).status, 200);
-    assert.equal(logs.filter((line) => line.startsWith('pushcam: ')).length, 2, logs.join('\n'));
+    assert.equal(logs.length, 2, logs.join('\n'));
   });
 
   it('a folder made immutable (chattr +i): the saved settings and key are used, a change applies, nothing is lost or left', { skip: CHATTR_WORKS ? false : 'chattr +i does not work here (file system or user)' }, async (t) => {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { PatternSource } from '../server/source/pattern.js';
@@ -26,3 +29,26 @@ for (const path of ['/stream.mjpg', '/stream.mjpg?compat=advance', '/stream.mjpg
     assert.ok(hashes.size >= 9, `frames differ (${hashes.size} distinct)`);
   });
 }
+
+test("the README's recording recipe gives a file as long as the time it recorded (ffmpeg's 25 fps guess made it 2.7 times too short)", async (t) => {
+  const readme = await readFile(join(import.meta.dirname, '../README.md'), 'utf8');
+  const recipe = /^# 60 s of the stream as an MP4 file\n(ffmpeg [^\n]+\\\n[^\n]+)$/m.exec(readme)?.[1];
+  assert.ok(recipe, 'the MP4 recipe is in the README');
+  const s = await startTestServer(t, { source: new PatternSource({ width: 320, height: 240, intervalMs: 100 }) });
+  const dir = await mkdtemp(join(tmpdir(), 'pushcam-ffmpeg-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const args = recipe
+    .replace('\\\n', ' ')
+    .split(/\s+/)
+    .slice(1)
+    .map((arg) => arg.replace(/^"http:\/\/HOST:8080(\/[^"]*)\?key=K"$/, (_m, path: string) => s.url(path)))
+    .map((arg) => (arg === '60' ? '3' : arg === 'recording.mp4' ? join(dir, 'recording.mp4') : arg));
+  const started = performance.now();
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { timeout: 30_000 });
+  const recordedS = (performance.now() - started) / 1000;
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', join(dir, 'recording.mp4')]);
+  const duration = Number(stdout.trim());
+  t.diagnostic(`ffmpeg ran ${recordedS.toFixed(1)} s for a ${duration.toFixed(1)} s file`);
+  assert.ok(duration > 2.5 && duration <= 3.1, `a 3 s recording, not ${duration} s`);
+  assert.ok(recordedS < 6, `3 s of real time, not ${recordedS.toFixed(1)} s (10 fps read as 25 fps takes 7.5 s)`);
+});

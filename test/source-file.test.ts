@@ -136,7 +136,7 @@ describe('FileSource', () => {
     await replace(path, b);
     assert.deepEqual(jpegData(await h.frame(2)), b);
     assert.equal(h.source.status().error, undefined);
-    assert.deepEqual(h.logs, [`pushcam: ${path} is not a complete image (keeping the previous frame)`]);
+    assert.deepEqual(h.logs, [`${path} is not a complete image (keeping the previous frame)`]);
   });
 
   it('reads a rejected file again even when its size, time and inode stay the same', async () => {
@@ -218,7 +218,7 @@ describe('FileSource', () => {
     assert.deepEqual(rawSize(await h.frame(3)), [64, 48, 3]);
     await replace(path, a);
     assert.deepEqual(jpegData(await h.frame(4)), a);
-    assert.deepEqual(h.logs, [`pushcam: waiting for ${path}`, `pushcam: waiting for ${path}`]);
+    assert.deepEqual(h.logs, [`waiting for ${path}`, `waiting for ${path}`]);
   });
 
   it('reports a path that is not a file as an error, and keeps polling', async () => {

@@ -1,8 +1,10 @@
 // The PushCam window end to end: the page in Chromium with the fake camera, capturing in the
 // window, against the real control service through the loopback adapter, and real HTTP viewers.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import type { Settings } from '../server/control/contract.js';
@@ -42,6 +44,16 @@ function harnesses(t: TestContext): { start(settings?: Partial<Settings>): Promi
 
 function harnessFor(t: TestContext, settings: Partial<Settings> = {}): Promise<UiHarness> {
   return harnesses(t).start(settings);
+}
+
+/** A harness in a window of this size. */
+async function startUiHarnessFor(t: TestContext, viewport: { width: number; height: number }): Promise<UiHarness> {
+  const harness = await startUiHarness({ viewport, settings: { port: 0, ...SMALL } });
+  t.after(async () => {
+    await harness.close();
+    await removeHarnessDir(harness.dir);
+  });
+  return harness;
 }
 
 async function waitForText(locator: Locator, expected: RegExp, timeoutMs = WAIT_MS): Promise<string> {
@@ -447,4 +459,98 @@ test('every control has a label, and the keyboard alone starts a broadcast', asy
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'start-stop');
   await page.keyboard.press('Enter');
   await harness.waitForState((s) => s.broadcast.state === 'broadcasting', 'broadcasting');
+});
+
+test('the viewer table fits the window at every width, down to its 720 px minimum: no column clipped (Data and Kick were, from 900 to 1200 px)', async (t) => {
+  const harness = await startUiHarnessFor(t, { width: 1280, height: 900 });
+  const { page } = harness;
+  const shareUrl = await startBroadcasting(harness);
+  await openViewer(t, shareUrl, 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1');
+  await openViewer(t, shareUrl);
+  await eventually(async () => (await page.getByTestId('viewer-row').count()) === 2, 'both viewers in the table', WAIT_MS);
+  const shots = await mkdtemp(join(tmpdir(), 'pushcam-table-'));
+  t.after(() => rm(shots, { recursive: true, force: true }));
+  for (const width of [720, 960, 1120, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    const clipped = await page.evaluate(() => {
+      const wrap = document.querySelector('.table-wrap')!;
+      const box = wrap.getBoundingClientRect();
+      const outside = [...wrap.querySelectorAll('td')].filter((td) => {
+        const cell = td.getBoundingClientRect();
+        return cell.left < box.left - 1 || cell.right > box.right + 1 || td.scrollWidth > td.clientWidth + 1;
+      });
+      return { overflow: wrap.scrollWidth - wrap.clientWidth, cells: outside.map((td) => td.className) };
+    });
+    const path = join(shots, `viewers-${width}.png`);
+    await page.locator('.viewers').screenshot({ path });
+    t.diagnostic(`${width} px: ${clipped.overflow} px of horizontal overflow, cells outside the card: ${clipped.cells.join(', ') || 'none'} (${path})`);
+    assert.deepEqual(clipped, { overflow: 0, cells: [] }, `at ${width} px`);
+    assert.equal(await page.getByTestId('kick').first().isVisible(), true);
+  }
+});
+
+test('"This computer only" says so on the share card and shows no QR code; "Everyone on the network" brings both back', async (t) => {
+  const harness = await harnessFor(t);
+  const { page } = harness;
+  await startBroadcasting(harness);
+  const qr = page.getByTestId('qr');
+  await qr.waitFor({ timeout: WAIT_MS });
+  assert.match((await page.getByTestId('share-hint').textContent()) ?? '', /any device on the network, or scan the code/);
+
+  await page.getByTestId('access-local').check();
+  await harness.waitForState((s) => s.share.reach === 'local' && s.broadcast.state === 'broadcasting', 'this computer only');
+  await waitForText(page.getByTestId('share-hint'), /^Only this computer can open it: other devices cannot connect/);
+  await qr.waitFor({ state: 'hidden', timeout: WAIT_MS });
+  assert.match((await page.getByTestId('share-url').first().textContent()) ?? '', /^http:\/\/127\.0\.0\.1:/);
+
+  await page.getByTestId('access-lan').check();
+  await qr.waitFor({ timeout: WAIT_MS });
+  await waitForText(page.getByTestId('share-hint'), /any device on the network/);
+});
+
+test('the interval hint shows the rate the camera really gives when it is not the one asked', async (t) => {
+  const harness = await harnessFor(t, { intervalMs: 10 });
+  const { page } = harness;
+  // 100 fps asked of a camera that gives 20 to 30: the preview runs it, the stats measure it.
+  const text = await waitForText(page.getByTestId('fps'), /^100 fps asked, \d+(\.\d)? fps now$/);
+  const now = Number(/, ([\d.]+) fps now/.exec(text)![1]);
+  assert.ok(now >= 5 && now <= 60, `measured ${now} fps`);
+  await enter(page, 'interval', '200');
+  await waitForText(page.getByTestId('fps'), /^5 fps$/);
+});
+
+test('a camera that gives another size than the one asked is shown beside the resolution', async (t) => {
+  const harness = await harnessFor(t, { width: 800, height: 600 });
+  const { page } = harness;
+  const delivered = page.getByTestId('resolution-delivered');
+  await harness.waitForState((s) => s.camera?.state === 'capturing', 'the camera to run for the preview');
+  const real = harness.state().camera as { width: number; height: number };
+  t.diagnostic(`Chromium's fake camera, asked 800x600, gives ${real.width}x${real.height}`);
+  // What a webcam that has no 800x600 mode reports (the fake camera scales to any size).
+  harness.service.reportCamera({ state: 'capturing', label: 'USB camera', width: 960, height: 720 });
+  await waitForText(delivered, /^Asked 800 × 600; the camera gives 960 × 720\.$/);
+  harness.service.reportCamera({ state: 'capturing', label: 'USB camera', width: 800, height: 600 });
+  await delivered.waitFor({ state: 'hidden', timeout: WAIT_MS });
+});
+
+test('a port change says it will drop the viewers, and applies only when the field is left', async (t) => {
+  const harness = await harnessFor(t);
+  const { page } = harness;
+  const warning = page.getByTestId('port-warning');
+  assert.equal(await warning.isVisible(), false, 'nothing to drop while not broadcasting');
+  const viewer = await openViewer(t, await startBroadcasting(harness));
+  await viewer.waitForParts(1, WAIT_MS);
+  await harness.waitForState((s) => s.viewers.length === 1, 'the viewer in the state');
+  assert.equal(await warning.isVisible(), false, 'said when the port is about to change, not all the time');
+  await page.getByTestId('port').focus();
+  await waitForText(warning, /^A new port restarts the broadcast: the viewer watching now is disconnected, and the links you shared stop working\.$/);
+  assert.equal(await warning.isVisible(), true);
+  const before = harness.state().settings.port;
+  const port = await occupyPort(t).then((busy) => busy + 1);
+  await page.getByTestId('port').fill(String(port));
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal(harness.state().settings.port, before, 'typing alone changes nothing');
+  await page.getByTestId('port').press('Tab');
+  await harness.waitForState((s) => s.settings.port === port, `port ${port}`);
+  await viewer.waitForEnd(WAIT_MS);
 });

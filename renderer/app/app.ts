@@ -2,12 +2,13 @@
 // or the loopback WebSocket does. Every part binds to its static elements in index.html and is
 // handed each new state; nothing is rebuilt that the user might be using.
 
-import type { ControlClient, ControlState, Settings } from '../../server/control/contract.js';
+import type { ControlClient, ControlState, Settings, Stats } from '../../server/control/contract.js';
 import { Capture } from '../capture/capture.js';
 import { bindBroadcast } from './broadcast.js';
 import { bindCameraField } from './camera-field.js';
 import { controlClient } from './client.js';
-import { byTestId, errorMessage, setText } from './dom.js';
+import { bindConnection, showLost } from './connection.js';
+import { errorMessage } from './dom.js';
 import { bindNotices } from './notices.js';
 import { bindPreview } from './preview.js';
 import { bindSettings } from './settings.js';
@@ -15,21 +16,28 @@ import { bindShare } from './share.js';
 import { bindStats } from './stats.js';
 import { bindViewers } from './viewers.js';
 
-function bindWindow(client: ControlClient): (state: ControlState) => void {
+function bindWindow(client: ControlClient): { show(state: ControlState): void; stats(stats: Stats): void } {
   const apply = (patch: Partial<Settings>): Promise<ControlState> => client.call('updateSettings', patch);
-  const parts = [bindBroadcast(client, apply), bindCameraField(apply), bindShare(client, apply), bindViewers(client), bindNotices()];
-  const showSettings = bindSettings(apply);
-  return (state) => {
-    for (const show of parts) show(state);
-    showSettings(state.settings);
+  const settings = bindSettings(apply);
+  const parts = [bindBroadcast(client, apply), bindCameraField(apply), bindShare(client, apply), bindViewers(client), bindNotices(), settings.show];
+  const showStats = bindStats();
+  return {
+    show: (state) => {
+      for (const show of parts) show(state);
+    },
+    stats: (stats) => {
+      showStats(stats);
+      settings.stats(stats);
+    },
   };
 }
 
 async function main(): Promise<void> {
   const client = await controlClient();
-  const show = bindWindow(client);
+  bindConnection(client);
+  const { show, stats } = bindWindow(client);
   client.on('state', show);
-  client.on('stats', bindStats());
+  client.on('stats', stats);
   bindPreview(client);
   const state = await client.call('getState');
   show(state);
@@ -39,7 +47,5 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const status = byTestId('status-text', HTMLElement);
-  setText(status, `Cannot reach PushCam: ${errorMessage(err)}`);
-  byTestId('status', HTMLElement).dataset.tone = 'error';
+  showLost(`Cannot reach PushCam: ${errorMessage(err)}. Open the control panel link PushCam printed when it started.`, false);
 });

@@ -1,10 +1,12 @@
 import type { ControlState, Settings } from '../../server/control/contract.js';
 import { listCameras } from '../capture/capture.js';
-import { byTestId, errorMessage } from './dom.js';
+import { byTestId, errorMessage, setText } from './dom.js';
 import { type ApplySettings, liveField, setValue } from './field.js';
 
 // The camera picker. Cameras are remembered by id and by label: ids change when a camera is
 // plugged in again, and before the page may use the camera they are listed without either.
+// Only the desktop app's window captures, so only it can list and choose; with `pushcam serve
+// --ui` a headless browser captures, and the window names the camera it opened.
 
 interface CameraOption {
   id: string;
@@ -14,6 +16,9 @@ interface CameraOption {
 
 export function bindCameraField(apply: ApplySettings): (state: ControlState) => void {
   const select = byTestId('camera-select', HTMLSelectElement);
+  const picker = byTestId('camera-field', HTMLElement);
+  const named = byTestId('camera-name-field', HTMLElement);
+  const name = byTestId('camera-name', HTMLElement);
   let cameras: { id: string; label: string }[] = [];
   let shownOptions = '';
   let latest: Settings | null = null;
@@ -54,6 +59,11 @@ export function bindCameraField(apply: ApplySettings): (state: ControlState) => 
   void relist();
 
   return (state) => {
+    const camera = state.source.kind === 'camera';
+    picker.hidden = !(camera && state.captureInWindow);
+    named.hidden = !(camera && !state.captureInWindow);
+    const opened = state.camera?.state === 'capturing' ? state.camera.label : '';
+    setText(name, opened || (state.settings.cameraLabel ? `The camera whose name has "${state.settings.cameraLabel}"` : 'The default camera'));
     latest = state.settings;
     field.show(state.settings);
     // Cameras have labels once one is open, i.e. once the page was allowed to use them.

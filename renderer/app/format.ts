@@ -12,6 +12,16 @@ export function formatFps(intervalMs: number): string {
   return `1 frame every ${formatDuration(intervalMs)}`;
 }
 
+/**
+ * The rate an interval asks for, and the one the source really gives (`measured`, frames a second;
+ * 0 while it does not run) when that is more than a tenth off: "30 fps asked, 14 fps now".
+ */
+export function formatRate(intervalMs: number, measured: number): string {
+  const asked = formatFps(intervalMs);
+  if (!asked || measured <= 0 || Math.abs(measured - 1000 / intervalMs) <= 100 / intervalMs) return asked;
+  return `${asked} asked, ${trim(measured)} fps now`;
+}
+
 /** "45 s", "2 min 05 s", "1 h 02 min". */
 export function formatDuration(ms: number): string {
   const seconds = Math.max(0, Math.floor(ms / 1000));

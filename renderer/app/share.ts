@@ -4,7 +4,8 @@ import { byTestId, el, errorMessage, setText } from './dom.js';
 import { type ApplySettings, liveField } from './field.js';
 
 // The share card: the viewer links with copy buttons, the first one as a QR code, the access
-// key (hidden until asked for), and open access behind its own switch.
+// key (hidden until asked for), and open access behind its own switch. Links that reach this
+// computer only say so, and get no QR code: no phone could open them.
 
 const HIDDEN_KEY = '•'.repeat(16);
 
@@ -26,27 +27,36 @@ export function bindShare(client: ControlClient, apply: ApplySettings): (state: 
   );
   const card = byTestId('share-card', HTMLElement);
   return (state) => {
-    showUrls(state.share.urls);
+    showUrls(state);
     showQr(state.share.qrSvg);
-    showKey(state.share.key);
+    showKey(state.share);
     openAccessField.show(state.settings);
     card.dataset.open = String(state.settings.openAccess);
   };
 }
 
-function bindUrls(): (urls: string[]) => void {
+function bindUrls(): (state: ControlState) => void {
   const list = byTestId('share-urls', HTMLUListElement);
   const empty = byTestId('share-empty', HTMLElement);
   const hint = byTestId('share-hint', HTMLElement);
   let shown = '';
-  return (urls) => {
+  return ({ share }) => {
+    const { urls } = share;
     empty.hidden = urls.length > 0;
     hint.hidden = urls.length === 0;
+    setText(empty, `Start broadcasting to get a link ${share.reach === 'local' ? 'for this computer' : 'for other screens'}.`);
+    setText(hint, shareHint(share));
     const key = urls.join('\n');
     if (key === shown) return;
     shown = key;
     list.replaceChildren(...urls.map(urlRow));
   };
+}
+
+function shareHint(share: ControlState['share']): string {
+  if (share.reach === 'network') return 'Open a link on any device on the network, or scan the code with a phone.';
+  if (share.host !== null) return `Only this computer can open it: --host ${share.host} keeps everyone else out.`;
+  return 'Only this computer can open it: other devices cannot connect. To share it, choose "Everyone on the network" in the settings.';
 }
 
 function urlRow(url: string): HTMLLIElement {
@@ -74,8 +84,10 @@ function bindQr(): (svgText: string) => void {
   };
 }
 
-function bindKey(client: ControlClient): (key: string) => void {
+function bindKey(client: ControlClient): (share: ControlState['share']) => void {
   const text = byTestId('key', HTMLElement);
+  const kept = byTestId('key-kept', HTMLElement);
+  const renew = byTestId('new-key', HTMLButtonElement);
   const toggle = byTestId('show-key', HTMLButtonElement);
   const copy = byTestId('copy-key', HTMLButtonElement);
   let key = '';
@@ -95,9 +107,11 @@ function bindKey(client: ControlClient): (key: string) => void {
     void copyText(key, copy, text);
   });
   bindNewKey(client);
-  return (newKey) => {
-    key = newKey;
+  return (share) => {
+    key = share.key;
     render();
+    setText(kept, share.canRenewKey ? `Kept ${share.keyKept}.` : `The key was ${share.keyKept}: restart PushCam without --key to make a new one.`);
+    renew.disabled = !share.canRenewKey;
   };
 }
 

@@ -7,6 +7,8 @@ import { formatBytes, formatCount, formatDuration, formatLink, plural } from './
 
 const COLUMNS = ['address', 'client', 'connected', 'link', 'sent', 'skipped', 'data'] as const;
 type Column = (typeof COLUMNS)[number];
+/** Said after a figure where the table is too narrow for its headers (app.css stacks each row). */
+const UNITS: Partial<Record<Column, string>> = { connected: 'connected', sent: 'sent', skipped: 'skipped' };
 
 interface Row {
   tr: HTMLTableRowElement;
@@ -47,7 +49,8 @@ export function bindViewers(client: ControlClient): (state: ControlState) => voi
 }
 
 function newRow(client: ControlClient, viewer: ViewerRow): Row {
-  const cells = Object.fromEntries(COLUMNS.map((c) => [c, el('td', { className: `col-${c}` })])) as Record<Column, HTMLTableCellElement>;
+  const cell = (c: Column): HTMLTableCellElement => el('td', { className: `col-${c}`, attrs: UNITS[c] ? { 'data-unit': UNITS[c] } : {} });
+  const cells = Object.fromEntries(COLUMNS.map((c) => [c, cell(c)])) as Record<Column, HTMLTableCellElement>;
   const kick = el('button', {
     className: 'button small danger',
     text: 'Kick',

@@ -225,13 +225,18 @@ async function videoConstraints(request: CaptureRequest): Promise<MediaTrackCons
   return constraints;
 }
 
-/** The asked-for camera by id, else by label (ids change, e.g. after replugging), else the default. */
+/**
+ * The asked-for camera by id, else by label (ids change, e.g. after replugging), else by part of
+ * its label, any case (`--source camera:logitech`), else the default.
+ */
 async function chooseCamera(request: CaptureRequest): Promise<ConstrainDOMString | undefined> {
   if (!request.cameraId && !request.cameraLabel) return undefined;
   const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((device) => device.kind === 'videoinput');
+  const part = request.cameraLabel.toLowerCase();
   const chosen =
     cameras.find((camera) => request.cameraId && camera.deviceId === request.cameraId) ??
-    cameras.find((camera) => request.cameraLabel && camera.label === request.cameraLabel);
+    cameras.find((camera) => request.cameraLabel && camera.label === request.cameraLabel) ??
+    cameras.find((camera) => part && camera.label.toLowerCase().includes(part));
   if (chosen) return { exact: chosen.deviceId };
   // Before the page has camera permission, devices are listed without ids or labels: ask for the
   // id and let the browser take another camera if it is gone.

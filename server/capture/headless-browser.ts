@@ -138,7 +138,7 @@ export function launchCapturePage(o: CapturePageOptions): CapturePage {
     backoff.started();
     const current = runBrowser(o, (why) => {
       const wait = backoff.next();
-      o.log(`pushcam: ${why}; restarting it in ${seconds(wait)}`);
+      o.log(`${why}; restarting it in ${seconds(wait)}`);
       o.onFault?.(RESTARTING);
       timer = setTimeout(() => void current.stop().then(() => closed || start()), wait);
     });

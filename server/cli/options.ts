@@ -1,34 +1,22 @@
 import { parseArgs } from 'node:util';
-import { SEND_TIMEOUT_MS } from '../hub/viewer.js';
+import type { Settings } from '../control/contract.js';
 import { checkSetting } from '../control/settings.js';
+import { SEND_TIMEOUT_MS } from '../hub/viewer.js';
 import { LIMITS } from '../limits.js';
+import type { SourceSpec } from '../source/sources.js';
 import type { Rotation } from '../types.js';
-
-export type SourceSpec =
-  | { kind: 'pattern' }
-  | { kind: 'file'; path: string }
-  | { kind: 'dir'; path: string }
-  /** `name`: part of the camera's label; '' = the default camera. */
-  | { kind: 'camera'; name: string };
 
 export interface ServeOptions {
   source: SourceSpec;
-  port: number;
+  /**
+   * The settings given on the command line, and only those: they win over saved settings for
+   * this run (with --ui), else over the defaults. `camera:NAME` is the camera's label here.
+   */
+  settings: Partial<Settings>;
   host: string | undefined;
-  intervalMs: number;
-  width: number;
-  height: number;
-  quality: number;
-  timestamp: boolean;
-  text: string;
-  mirror: boolean;
-  rotate: Rotation;
   key: string | undefined;
-  noAuth: boolean;
-  maxClients: number;
+  /** A viewer whose connection takes no data for this long is dropped. */
   sendTimeoutMs: number;
-  /** The camera's name, the viewer page's title ('' = none). */
-  name: string;
   ui: boolean;
   browser: string | undefined;
   fakeCamera: boolean;
@@ -49,8 +37,7 @@ Serves a live picture as a server-push (MJPEG) stream to every browser on the ne
                       headless Chrome or Chromium)
   --port N            port to listen on (default 8080; 0 picks a free one)
   --host ADDR         address to listen on (default: all interfaces)
-  --interval MS       how often to make, capture or read a picture (default 100;
-                      1000 for file and dir)
+  --interval MS       how often to make, capture or read a picture (default 100)
   --size WxH          picture size of the test pattern, or asked of the camera
                       (default 1280x720)
   --quality 1-100     JPEG quality when PushCam encodes (default 80)
@@ -63,11 +50,12 @@ Serves a live picture as a server-push (MJPEG) stream to every browser on the ne
   --max-clients N     most viewers at once (default 32)
   --send-timeout S    drop a viewer that takes no data for S seconds (default 15)
   --name "..."        the camera's name, the title of the viewer page
-  --ui                serve the control panel on this computer (camera only) and
-                      print its URL
+  --ui                serve the control panel on this computer and print its URL;
+                      keeps the panel's settings (in the config folder), which
+                      the options given here override for this run
   --browser PATH      the Chrome or Chromium that captures the camera
   --fake-camera       Chromium's built-in test camera, for demos and tests
-  -h, --help          show this help
+  -h, --help          show this help (also: pushcam help)
   -v, --version       show the version
 `;
 
@@ -99,14 +87,13 @@ export function parseCommand(argv: string[]): Command {
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
   const [command, ...extra] = positionals;
-  if (command === undefined) throw new UsageError('say what to do: pushcam serve (see pushcam --help)');
-  if (command !== 'serve') throw new UsageError(`unknown command "${command}"; the command is: pushcam serve`);
+  if (command === undefined || command === 'help') return { kind: 'help' };
+  if (command !== 'serve') throw new UsageError(`unknown command "${command}"; the command is: pushcam serve (see pushcam --help)`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; options start with --`);
 
-  const source = parseSource(values.source ?? 'pattern');
-  const [width, height] = parseSize(values.size ?? '1280x720');
-  if (source.kind !== 'camera') {
-    for (const flag of ['ui', 'browser', 'fake-camera'] as const) {
+  const camera = parseSource(values.source ?? 'pattern');
+  if (camera.kind !== 'camera') {
+    for (const flag of ['browser', 'fake-camera'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --source camera`);
     }
   }
@@ -114,25 +101,28 @@ export function parseCommand(argv: string[]): Command {
   if (values.key !== undefined && !/^[A-Za-z0-9._~-]{8,128}$/.test(values.key)) {
     throw new UsageError('--key must be 8 to 128 letters, digits or . _ ~ - (it goes into URLs)');
   }
+  const settings: Partial<Settings> = {};
+  // camera:NAME picks the camera for this run: by its label (or part of it), whatever id was saved.
+  if (camera.kind === 'camera' && camera.name) Object.assign(settings, { cameraId: '', cameraLabel: camera.name });
+  if (values.size !== undefined) [settings.width, settings.height] = parseSize(values.size);
+  if (values.port !== undefined) settings.port = parseNumber('--port', values.port, ...LIMITS.port);
+  if (values.interval !== undefined) settings.intervalMs = parseNumber('--interval', values.interval, ...LIMITS.intervalMs);
+  if (values.quality !== undefined) settings.quality = parseNumber('--quality', values.quality, ...LIMITS.quality);
+  if (values['max-clients'] !== undefined) settings.maxClients = parseNumber('--max-clients', values['max-clients'], ...LIMITS.maxClients);
+  if (values.rotate !== undefined) settings.rotate = parseRotation(values.rotate);
+  if (values.text !== undefined) settings.text = values.text;
+  if (values.timestamp) settings.timestamp = true;
+  if (values.mirror) settings.mirror = true;
+  if (values['no-auth']) settings.openAccess = true;
+  if (values.name !== undefined) settings.name = parseName(values.name);
   return {
     kind: 'serve',
     options: {
-      source,
-      port: parseNumber('--port', values.port ?? '8080', ...LIMITS.port),
+      source: camera.kind === 'camera' ? { kind: 'camera' } : camera,
+      settings,
       host: values.host,
-      intervalMs: parseNumber('--interval', values.interval ?? (source.kind === 'file' || source.kind === 'dir' ? '1000' : '100'), ...LIMITS.intervalMs),
-      width,
-      height,
-      quality: parseNumber('--quality', values.quality ?? '80', ...LIMITS.quality),
-      timestamp: values.timestamp ?? false,
-      text: values.text ?? '',
-      mirror: values.mirror ?? false,
-      rotate: parseRotation(values.rotate ?? '0'),
       key: values.key,
-      noAuth: values['no-auth'] ?? false,
-      maxClients: parseNumber('--max-clients', values['max-clients'] ?? '32', ...LIMITS.maxClients),
       sendTimeoutMs: parseNumber('--send-timeout', values['send-timeout'] ?? String(SEND_TIMEOUT_MS / 1000), ...LIMITS.sendTimeoutS) * 1000,
-      name: parseName(values.name ?? ''),
       ui: values.ui ?? false,
       browser: values.browser,
       fakeCamera: values['fake-camera'] ?? false,
@@ -158,7 +148,8 @@ function parseNumber(name: string, text: string, min: number, max: number): numb
   return value;
 }
 
-function parseSource(text: string): SourceSpec {
+/** `name`: part of the camera's label; '' = the default camera. */
+function parseSource(text: string): Exclude<SourceSpec, { kind: 'camera' }> | { kind: 'camera'; name: string } {
   if (text === 'pattern') return { kind: 'pattern' };
   const camera = /^camera(?::(.*))?$/.exec(text);
   if (camera) return { kind: 'camera', name: camera[1] ?? '' };

@@ -37,44 +37,88 @@ export function fileProblem(err: unknown): string {
 }
 
 /**
+ * The one owner of the access key: the control service asks it for the key and for a new one,
+ * and never reads or writes a key itself. SavedKey keeps it in the config folder; FixedKey holds
+ * the one `--key` gave for a run.
+ */
+export interface KeyStore {
+  readonly key: string;
+  /** Where the key is kept, for the terminal and the window: "in /home/u/.config/pushcam/access-key". */
+  readonly kept: string;
+  /** false: the key cannot change in this run (`--key`), and renew() says why. */
+  readonly renewable: boolean;
+  /** Makes a new key and keeps it; the old one stops working. */
+  renew(): string;
+}
+
+/** `--key K`: the key for this run, in memory only; the saved key, which it overrides, is left alone. */
+export class FixedKey implements KeyStore {
+  readonly kept = 'set with --key for this run (not saved)';
+  readonly renewable = false;
+  constructor(readonly key: string) {}
+
+  renew(): string {
+    throw new Error('the key was set with --key for this run; to make a new one, start PushCam without --key');
+  }
+}
+
+/**
  * The key kept in `<dir>/access-key`, created on first run. A damaged file is set aside as
  * `access-key.bad-<time>` (nothing is lost) and a new key is made; `notice` says so. A folder
  * that cannot be read or written does not stop PushCam: the key then lasts until it quits.
  */
-export function loadAccessKey(dir: string, notice: (line: string) => void): string {
-  const path = join(dir, 'access-key');
-  let text: string | null = null;
-  try {
-    text = readFileSync(path, 'utf8').trim();
-  } catch (err) {
-    if (!isMissing(err)) notice(`the saved access key could not be read (${fileProblem(err)}); a new one is used`);
-  }
-  if (text !== null && isAccessKey(text)) return text;
-  const key = newAccessKey();
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (text !== null) {
+export class SavedKey implements KeyStore {
+  readonly renewable = true;
+  private constructor(
+    private readonly dir: string,
+    private current: string,
+    private saved: boolean,
+    private readonly notice: (line: string) => void,
+  ) {}
+
+  static load(dir: string, notice: (line: string) => void): SavedKey {
+    const path = join(dir, 'access-key');
+    let text: string | null = null;
+    try {
+      text = readFileSync(path, 'utf8').trim();
+    } catch (err) {
+      if (!isMissing(err)) notice(`the saved access key could not be read (${fileProblem(err)}); a new one is used`);
+    }
+    if (text !== null && isAccessKey(text)) return new SavedKey(dir, text, true, notice);
+    const store = new SavedKey(dir, newAccessKey(), false, notice);
+    store.save(() => {
+      if (text === null) return;
       const backup = `${path}.bad-${Date.now()}`;
       renameSync(path, backup);
       notice(`the saved access key was damaged; kept it as ${backup} and made a new one`);
+    });
+    return store;
+  }
+
+  get key(): string {
+    return this.current;
+  }
+
+  get kept(): string {
+    return this.saved ? `in ${join(this.dir, 'access-key')}` : 'nowhere: it could not be saved, so its links work until PushCam quits';
+  }
+
+  renew(): string {
+    this.current = newAccessKey();
+    this.save();
+    return this.current;
+  }
+
+  /** Writes the key for the next run (after `before`, in the same folder); a folder that cannot take it is said in the notice. */
+  private save(before: () => void = () => undefined): void {
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      before();
+      writeFileAtomic(join(this.dir, 'access-key'), `${this.current}\n`);
+      this.saved = true;
+    } catch (err) {
+      this.saved = false;
+      this.notice(`the access key could not be saved (${fileProblem(err)}); its links work until PushCam quits`);
     }
-    writeFileAtomic(path, `${key}\n`);
-  } catch (err) {
-    notice(unsavedKey(err));
   }
-  return key;
-}
-
-/** Keeps a new key for the next run; a folder that cannot take it is said in the notice. */
-export function saveAccessKey(dir: string, key: string, notice: (line: string) => void): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(join(dir, 'access-key'), `${key}\n`);
-  } catch (err) {
-    notice(unsavedKey(err));
-  }
-}
-
-function unsavedKey(err: unknown): string {
-  return `the access key could not be saved (${fileProblem(err)}); its links work until PushCam quits`;
 }

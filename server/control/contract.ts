@@ -5,7 +5,7 @@
 
 import type { Rotation, SourceStatus, ViewerInfo } from '../types.js';
 
-/** What the user sets in the window; kept across restarts (server/control/settings-store.ts). */
+/** What the user sets in the window; kept across restarts (server/control/settings.ts). */
 export interface Settings {
   /** The camera's name, the viewer page's title ('' = "PushCam"). */
   name: string;
@@ -32,6 +32,20 @@ export interface Settings {
 
 export type BroadcastState = 'stopped' | 'starting' | 'broadcasting' | 'error';
 
+/** Where the picture comes from: a camera (captured by the window or a headless page), the test pattern, an image file or a folder. */
+export type SourceKind = 'camera' | 'pattern' | 'file' | 'dir';
+
+/**
+ * The settings each kind of source is made from; the others mean nothing to it (a file has its
+ * own size), so the window leaves them out. The encoder's and the server's settings apply to all.
+ */
+export const SOURCE_SETTINGS: { readonly [K in SourceKind]: readonly (keyof Settings)[] } = {
+  camera: ['cameraId', 'cameraLabel', 'width', 'height', 'intervalMs'],
+  pattern: ['width', 'height', 'intervalMs'],
+  file: ['intervalMs'],
+  dir: ['intervalMs'],
+};
+
 export interface ViewerRow extends ViewerInfo {
   /** "Chrome on Linux", "ffmpeg", ... */
   client: string;
@@ -50,23 +64,38 @@ export interface ControlState {
   };
   settings: Settings;
   share: {
-    /** One viewer URL per LAN address (with the key), while broadcasting. */
+    /** The links to share (with the key), while broadcasting: one per LAN address, or this computer's alone. */
     urls: string[];
-    /** The first URL as a QR code, an SVG document. */
+    /** The link for a viewer on this computer, while broadcasting; '' otherwise. */
+    localUrl: string;
+    /** Who the links reach: the network, or this computer only (lanAccess off, or --host 127.0.0.1). */
+    reach: 'network' | 'local';
+    /** The address --host gave: it decides who can connect, not lanAccess. null without --host. */
+    host: string | null;
+    /** The first URL as a QR code, an SVG document; '' when it reaches this computer only (no phone can open it). */
     qrSvg: string;
     key: string;
+    /** Where the key is kept: "in /home/u/.config/pushcam/access-key", or that --key set it for this run. */
+    keyKept: string;
+    /** false when --key set the key for this run: newKey is refused. */
+    canRenewKey: boolean;
   };
-  source: SourceStatus;
+  source: SourceStatus & { kind: SourceKind };
+  /** What the camera last reported (its real size may differ from the one asked); null for other sources. */
+  camera: CameraReport | null;
   /** What the capture side should be doing now (also sent as the `capture` event on change). */
   capture: CaptureRequest;
-  /** Whether this window is the one that captures (the desktop app), or a headless page does. */
+  /** The desktop app: its window captures the camera, and startOnLaunch applies. false for `pushcam serve --ui`. */
   captureInWindow: boolean;
   viewers: ViewerRow[];
   /** Things the user should know once, e.g. "your settings file was damaged". */
   notices: string[];
 }
 
-/** Sampled once a second for the window's sparklines. */
+/** How often the core sends Stats; a client that hears nothing for a few of these has lost the core. */
+export const STATS_INTERVAL_MS = 1000;
+
+/** Sampled every STATS_INTERVAL_MS for the window's sparklines. */
 export interface Stats {
   at: number;
   captureFps: number;
@@ -127,6 +156,18 @@ export interface ControlEvents {
   preview: PreviewFrame;
 }
 
+/**
+ * The window's link to the core. Over the loopback WebSocket it is 'lost' when PushCam quits or
+ * stops answering, and 'connected' again once it answers at the same address; calls fail
+ * meanwhile. Over Electron IPC the core is the app itself: the event never comes.
+ */
+export type Connection = 'lost' | 'connected';
+
+/** What a client hears: the core's events, and its own link to the core. */
+export interface ClientEvents extends ControlEvents {
+  connection: Connection;
+}
+
 export type CallName = keyof ControlCalls;
 
 /** The core's side: each call may answer now or later. Its arguments arrive checked (server/control/calls.ts). */
@@ -178,6 +219,6 @@ export const MAX_FRAME = { width: 3840, height: 2160 };
 /** The window's side of the contract, whichever adapter carries it. */
 export interface ControlClient {
   call<N extends CallName>(name: N, ...args: Parameters<ControlCalls[N]>): Promise<ReturnType<ControlCalls[N]>>;
-  on<E extends EventName>(event: E, listener: (data: ControlEvents[E]) => void): () => void;
+  on<E extends keyof ClientEvents>(event: E, listener: (data: ClientEvents[E]) => void): () => void;
   openFrameChannel(): Promise<FrameChannel>;
 }

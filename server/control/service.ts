@@ -1,30 +1,47 @@
 import { EventEmitter } from 'node:events';
+import { networkInterfaces } from 'node:os';
 import QRCode from 'qrcode';
-import { loadAccessKey, newAccessKey, saveAccessKey } from '../config/access-key.js';
+import { FixedKey, type KeyStore, SavedKey } from '../config/access-key.js';
 import { needsPixels } from '../encoder/encoder.js';
-import { viewerUrls } from '../http/urls.js';
+import { localUrl, viewerUrls } from '../http/urls.js';
 import type { Farewell } from '../hub/farewell.js';
+import type { Log } from '../log.js';
 import { createCore, type Core, type HttpServer, PortInUseError, serveHttp } from '../pushcam.js';
 import { CameraSource } from '../source/camera.js';
-import type { CameraFrameMeta, CameraReport, CaptureRequest, ControlEvents, ControlHandlers, ControlState, Settings, Stats, ViewerRow } from './contract.js';
+import { makeSource, type SourceSpec } from '../source/sources.js';
+import {
+  type CameraFrameMeta,
+  type CameraReport,
+  type CaptureRequest,
+  type ControlEvents,
+  type ControlHandlers,
+  type ControlState,
+  type Settings,
+  SOURCE_SETTINGS,
+  STATS_INTERVAL_MS,
+  type Stats,
+  type ViewerRow,
+} from './contract.js';
 import { SettingsStore } from './settings.js';
 import { describeUserAgent } from '../user-agent.js';
 
 export interface ControlServiceOptions {
-  /** Where settings persist; null keeps them in memory (the command line's own). */
+  /** Where the picture comes from; the camera, captured by the window or a headless page, unless said. */
+  source?: SourceSpec;
+  /** Where settings persist; null keeps them in memory. */
   settingsFile: string | null;
-  /** Initial settings when there is no file (the command line's options). */
-  initial?: Partial<Settings>;
-  /** Where the access key is kept. */
+  /** The command line's options: they win over the saved settings for this run (SettingsStore). */
+  overrides?: Partial<Settings>;
+  /** Where the access key is kept, unless `key` sets one for this run (--key). */
   configDir: string;
-  /** The command line's --key and --host, which override the kept key and the LAN switch. */
   key?: string;
+  /** --host: who can connect follows it instead of the lanAccess setting. */
   host?: string;
   /** The command line's --send-timeout, in ms. */
   sendTimeoutMs?: number;
-  /** true in the desktop app: the window captures. false: a headless capture page does. */
+  /** true in the desktop app: the window captures. false: a headless capture page does, or there is no camera. */
   captureInWindow: boolean;
-  log: (line: string) => void;
+  log: Log;
 }
 
 type EventMap = { [E in keyof ControlEvents]: [ControlEvents[E]] };
@@ -32,7 +49,6 @@ type EventMap = { [E in keyof ControlEvents]: [ControlEvents[E]] };
 /** The preview gets at most this many frames a second; it is a thumbnail, not a viewer. */
 const PREVIEW_FPS = 10;
 const ENCODE_KEYS = ['quality', 'mirror', 'rotate', 'timestamp', 'text'] as const;
-const CAPTURE_KEYS = ['cameraId', 'cameraLabel', 'width', 'height', 'intervalMs'] as const;
 const SERVER_KEYS = ['port', 'lanAccess', 'openAccess', 'maxClients'] as const;
 /** Server settings after whose change viewers cannot come back by the link they have. */
 const ADDRESS_KEYS = ['port', 'lanAccess'] as const;
@@ -43,13 +59,16 @@ const ADDRESS_KEYS = ['port', 'lanAccess'] as const;
 const REENCODED_JPEG_QUALITY = 95;
 
 /**
- * Everything the window can do, on top of the core: the camera pipeline runs for as long as the
- * app does (so the preview works before broadcasting); broadcasting is the HTTP server. Both
- * control adapters (Electron IPC, loopback WebSocket) call these methods and relay its events.
+ * PushCam, whichever way it runs (the desktop app, `pushcam serve` with or without its panel):
+ * the pipeline from its source runs for as long as the app does (so the preview works before
+ * broadcasting); broadcasting is the HTTP server. Both control adapters (Electron IPC, loopback
+ * WebSocket) call these methods and relay its events.
  */
 export class ControlService extends EventEmitter<EventMap> implements ControlHandlers {
   private readonly core: Core;
-  private readonly camera: CameraSource;
+  private readonly spec: SourceSpec;
+  /** The source when it is the camera, whose frames the capture side pushes in. */
+  private readonly camera: CameraSource | null;
   private http: HttpServer | null = null;
   private broadcast: ControlState['broadcast'] = { state: 'stopped', port: null };
   /** The port chosen for `port: 0`, kept across restarts. */
@@ -65,24 +84,28 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
   private constructor(
     private readonly store: SettingsStore,
-    private key: string,
+    private readonly keys: KeyStore,
     private readonly o: ControlServiceOptions,
     private readonly notices: Notices,
   ) {
     super();
-    this.camera = new CameraSource({ onDemand: (active) => this.setCaptureActive(active) });
-    this.core = createCore(this.camera, pick(store.settings, ENCODE_KEYS), o.log);
+    const spec = o.source ?? { kind: 'camera' };
+    this.spec = spec;
+    this.camera = spec.kind === 'camera' ? new CameraSource({ onDemand: (active) => this.setCaptureActive(active), log: o.log }) : null;
+    const source = spec.kind === 'camera' ? this.camera! : makeSource(spec, store.settings, o.log);
+    this.core = createCore(source, pick(store.settings, ENCODE_KEYS), o.log);
     this.core.hub.on('joined', () => this.emitState());
     this.core.hub.on('left', () => this.emitState());
     this.core.hub.on('frame', () => this.schedulePreview());
-    this.statsTimer = setInterval(() => this.tick(), 1000);
+    this.statsTimer = setInterval(() => this.tick(), STATS_INTERVAL_MS);
   }
 
   static async create(o: ControlServiceOptions): Promise<ControlService> {
     const notices = new Notices(o.log);
-    const store = o.settingsFile ? SettingsStore.load(o.settingsFile, notices.add) : SettingsStore.inMemory(o.initial ?? {});
-    const key = o.key ?? loadAccessKey(o.configDir, notices.add);
-    const service = new ControlService(store, key, o, notices);
+    const overrides = o.overrides ?? {};
+    const store = o.settingsFile ? SettingsStore.load(o.settingsFile, notices.add, overrides) : SettingsStore.inMemory(overrides);
+    const keys = o.key === undefined ? SavedKey.load(o.configDir, notices.add) : new FixedKey(o.key);
+    const service = new ControlService(store, keys, o, notices);
     await service.refreshQr();
     return service;
   }
@@ -94,13 +117,24 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   getState(): ControlState {
     const s = this.store.settings;
     const urls = this.shareUrls();
+    const reach = this.reach();
     return {
       broadcast: { ...this.broadcast },
       settings: { ...s },
-      share: { urls, qrSvg: this.qr.url === urls[0] ? this.qr.svg : '', key: this.key },
-      source: this.core.pipeline.sourceStatus(),
+      share: {
+        urls,
+        localUrl: this.http ? localUrl(this.http.port, this.host(), this.viewerKey()) : '',
+        reach,
+        host: this.o.host ?? null,
+        qrSvg: reach === 'network' && this.qr.url === urls[0] ? this.qr.svg : '',
+        key: this.keys.key,
+        keyKept: this.keys.kept,
+        canRenewKey: this.keys.renewable,
+      },
+      source: { ...this.core.pipeline.sourceStatus(), kind: this.spec.kind },
+      camera: this.camera ? this.camera.lastReport : null,
       capture: this.captureRequest(),
-      captureInWindow: this.o.captureInWindow,
+      captureInWindow: this.o.captureInWindow && this.camera !== null,
       viewers: this.core.hub.viewerList().map(
         (v): ViewerRow => ({ ...v, client: describeUserAgent(v.userAgent), fps: this.viewerFps.get(v.id) ?? 0 }),
       ),
@@ -113,7 +147,12 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     const after = this.store.update(patch);
     const changed = (keys: readonly (keyof Settings)[]): boolean => keys.some((k) => before[k] !== after[k]);
     if (changed(ENCODE_KEYS)) this.core.encoder.settings = { ...this.core.encoder.settings, ...pick(after, ENCODE_KEYS) };
-    if (changed(CAPTURE_KEYS) || captureJpegQuality(before) !== captureJpegQuality(after)) this.emit('capture', this.captureRequest());
+    const sourceChanged = changed(SOURCE_SETTINGS[this.spec.kind]);
+    if (this.spec.kind !== 'camera') {
+      if (sourceChanged) this.core.pipeline.replaceSource(makeSource(this.spec, after, this.o.log));
+    } else if (sourceChanged || captureJpegQuality(before) !== captureJpegQuality(after)) {
+      this.emit('capture', this.captureRequest());
+    }
     if (changed(SERVER_KEYS) && this.http) await this.restartHttp(changed(ADDRESS_KEYS) ? 'moved' : 'restarting');
     await this.refreshQr();
     return this.emitState();
@@ -121,22 +160,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
   async start(): Promise<ControlState> {
     if (this.http || this.broadcast.state === 'starting') return this.getState();
-    const s = this.store.settings;
-    this.broadcast = { state: 'starting', port: null };
-    this.emitState();
-    try {
-      this.http = await this.listen(s);
-      // "Any free port" is chosen once: a restart for a new key or setting keeps viewers' links.
-      this.pickedPort = s.port === 0 ? this.http.port : null;
-      this.broadcast = { state: 'broadcasting', port: this.http.port };
-    } catch (err) {
-      this.broadcast =
-        err instanceof PortInUseError
-          ? { state: 'error', port: null, error: `Port ${err.port} is in use by another program.`, suggestedPort: err.suggestion ?? undefined }
-          : { state: 'error', port: null, error: `Could not start: ${(err as Error).message}` };
-    }
-    await this.refreshQr();
-    return this.emitState();
+    return this.listenAndTell();
   }
 
   async stop(): Promise<ControlState> {
@@ -149,10 +173,9 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     return this.getState();
   }
 
-  /** A new key: the old links stop working and everyone watching is dropped. */
+  /** A new key: the old links stop working and everyone watching is dropped. Refused for a key --key set. */
   async newKey(): Promise<ControlState> {
-    this.key = newAccessKey();
-    saveAccessKey(this.o.configDir, this.key, this.notices.add);
+    this.keys.renew();
     if (this.http) await this.restartHttp('new-key');
     await this.refreshQr();
     return this.emitState();
@@ -167,13 +190,13 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   reportCamera(report: CameraReport): void {
-    this.camera.report(report);
+    this.cameraSource().report(report);
     this.emitState();
   }
 
   /** One camera frame (pixels or a JPEG) from the capture side; throws with a one-line reason when it is malformed. */
   acceptFrame(meta: CameraFrameMeta, data: Buffer): void {
-    this.camera.acceptFrame(meta, data);
+    this.cameraSource().acceptFrame(meta, data);
   }
 
   async close(): Promise<void> {
@@ -182,6 +205,11 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.core.pipeline.close();
     await this.http?.close();
     this.http = null;
+  }
+
+  private cameraSource(): CameraSource {
+    if (!this.camera) throw new Error(`this PushCam serves ${this.spec.kind === 'pattern' ? 'the test pattern' : `a ${this.spec.kind === 'dir' ? 'folder' : 'file'}`}, not a camera`);
+    return this.camera;
   }
 
   private emitState(): ControlState {
@@ -194,7 +222,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   private async listen(s: Settings): Promise<HttpServer> {
     const options = {
       host: this.host(),
-      key: s.openAccess ? null : this.key,
+      key: this.viewerKey(),
       maxClients: s.maxClients,
       sendTimeoutMs: this.o.sendTimeoutMs,
       name: () => this.store.settings.name,
@@ -204,7 +232,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
         return await serveHttp(this.core, { ...options, port: this.pickedPort }, this.o.log);
       } catch (err) {
         if (!(err instanceof PortInUseError)) throw err;
-        this.o.log(`pushcam: port ${this.pickedPort} was taken meanwhile; serving on another free port`);
+        this.o.log(`port ${this.pickedPort} was taken meanwhile; serving on another free port`);
       }
     }
     return serveHttp(this.core, { ...options, port: s.port }, this.o.log);
@@ -218,18 +246,48 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     await http?.close(reason);
   }
 
+  /** A new key or server setting: straight from broadcasting to starting, never 'stopped' in between. */
   private async restartHttp(reason: Farewell): Promise<void> {
-    await this.closeHttp(reason);
-    await this.start();
+    const http = this.http;
+    this.http = null;
+    this.broadcast = { state: 'starting', port: null };
+    await http?.close(reason);
+    await this.listenAndTell();
+  }
+
+  private async listenAndTell(): Promise<ControlState> {
+    const s = this.store.settings;
+    this.broadcast = { state: 'starting', port: null };
+    this.emitState();
+    try {
+      this.http = await this.listen(s);
+      // "Any free port" is chosen once: a restart for a new key or setting keeps viewers' links.
+      this.pickedPort = s.port === 0 ? this.http.port : null;
+      this.broadcast = { state: 'broadcasting', port: this.http.port };
+    } catch (err) {
+      this.broadcast = { state: 'error', port: null, ...listenProblem(err, this.host()) };
+    }
+    await this.refreshQr();
+    return this.emitState();
   }
 
   private shareUrls(): string[] {
     if (!this.http) return [];
-    return viewerUrls(this.http.port, this.host(), this.store.settings.openAccess ? null : this.key);
+    return viewerUrls(this.http.port, this.host(), this.viewerKey());
+  }
+
+  /** The key viewers need, or null with open access. */
+  private viewerKey(): string | null {
+    return this.store.settings.openAccess ? null : this.keys.key;
   }
 
   private host(): string | undefined {
     return this.o.host ?? (this.store.settings.lanAccess ? undefined : '127.0.0.1');
+  }
+
+  private reach(): 'network' | 'local' {
+    const host = this.host();
+    return host !== undefined && isLoopback(host) ? 'local' : 'network';
   }
 
   private async refreshQr(): Promise<void> {
@@ -240,7 +298,8 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
   private captureRequest(): CaptureRequest {
     const s = this.store.settings;
-    return { active: this.captureActive, ...pick(s, CAPTURE_KEYS), jpegQuality: captureJpegQuality(s) };
+    const { cameraId, cameraLabel, width, height, intervalMs } = s;
+    return { active: this.captureActive, cameraId, cameraLabel, width, height, intervalMs, jpegQuality: captureJpegQuality(s) };
   }
 
   private setCaptureActive(active: boolean): void {
@@ -261,7 +320,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     }, wait);
   }
 
-  /** Once a second: rates from the counters' deltas, for the stats sparklines and the viewer table. */
+  /** Every STATS_INTERVAL_MS: rates from the counters' deltas, for the stats sparklines and the viewer table. */
   private tick(): void {
     const now = Date.now();
     const seconds = Math.max(0.001, (now - this.sample.at) / 1000);
@@ -294,8 +353,27 @@ class Notices {
   readonly add = (line: string): void => {
     if (this.list.includes(line)) return;
     this.list.push(line);
-    this.log(`pushcam: ${line}`);
+    this.log(line);
   };
+}
+
+/** Why the HTTP server could not listen, in the words every mode shows (the window, the terminal). */
+function listenProblem(err: unknown, host: string | undefined): { error: string; suggestedPort?: number } {
+  if (err instanceof PortInUseError) return { error: `Port ${err.port} is in use by another program.`, suggestedPort: err.suggestion ?? undefined };
+  const { code, port } = err as NodeJS.ErrnoException & { port?: number };
+  if (code === 'EADDRNOTAVAIL') return { error: `--host ${host ?? ''}: this computer has no such address; it has ${ownAddresses().join(', ')}.` };
+  if (code === 'EACCES') return { error: `Port ${port ?? ''} is reserved for the system; use one from 1024 up.` };
+  return { error: `Could not start: ${(err as Error).message}` };
+}
+
+function ownAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .flatMap((a) => (a ? [a.address] : []));
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {

@@ -81,31 +81,36 @@ export function validateSettingsPatch(patch: unknown): Partial<Settings> {
  * their check (an old or hand-edited file) fall back to their defaults one by one. A file or
  * folder that cannot be read or written never stops a change: it applies until PushCam quits,
  * and `notice` says so once.
+ *
+ * Overrides are what the command line set for this run: they win over the saved settings and are
+ * never written. A change from the window wins over both, and is saved.
  */
 export class SettingsStore {
   private saveProblem = '';
 
   private constructor(
     private readonly file: string | null,
-    public settings: Settings,
+    private saved: Settings,
+    private readonly overrides: Partial<Settings>,
     private readonly notice: (line: string) => void,
   ) {}
 
-  /** Settings that live only in memory (the command line's, which must not overwrite the app's). */
-  static inMemory(settings: Partial<Settings>): SettingsStore {
-    return new SettingsStore(null, { ...DEFAULT_SETTINGS, ...validateSettingsPatch(settings) }, () => undefined);
+  /** Settings that live only in memory: the defaults and the overrides (plain `pushcam serve`, tests). */
+  static inMemory(overrides: Partial<Settings>): SettingsStore {
+    return new SettingsStore(null, { ...DEFAULT_SETTINGS }, validateSettingsPatch(overrides), () => undefined);
   }
 
-  static load(file: string, notice: (line: string) => void): SettingsStore {
+  static load(file: string, notice: (line: string) => void, overrides: Partial<Settings> = {}): SettingsStore {
+    const open = (saved: Settings): SettingsStore => new SettingsStore(file, saved, validateSettingsPatch(overrides), notice);
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
       if (!isMissing(err)) notice(`Your settings could not be read (${fileProblem(err)}); the defaults are used.`);
-      return new SettingsStore(file, { ...DEFAULT_SETTINGS }, notice);
+      return open({ ...DEFAULT_SETTINGS });
     }
     try {
-      return new SettingsStore(file, mergeValid(JSON.parse(text)), notice);
+      return open(mergeValid(JSON.parse(text)));
     } catch {
       const backup = `${file}.bad-${Date.now()}`;
       try {
@@ -114,12 +119,19 @@ export class SettingsStore {
       } catch (err) {
         notice(`Your settings file was damaged and could not be set aside (${fileProblem(err)}); the defaults are used.`);
       }
-      return new SettingsStore(file, { ...DEFAULT_SETTINGS }, notice);
+      return open({ ...DEFAULT_SETTINGS });
     }
   }
 
+  /** What applies now: the saved settings with this run's overrides on top. */
+  get settings(): Settings {
+    return { ...this.saved, ...this.overrides };
+  }
+
   update(patch: Partial<Settings>): Settings {
-    this.settings = { ...this.settings, ...validateSettingsPatch(patch) };
+    const changes = validateSettingsPatch(patch);
+    this.saved = { ...this.saved, ...changes };
+    for (const name of Object.keys(changes) as (keyof Settings)[]) delete this.overrides[name];
     if (this.file) this.save(this.file);
     return this.settings;
   }
@@ -127,7 +139,7 @@ export class SettingsStore {
   private save(file: string): void {
     try {
       mkdirSync(dirname(file), { recursive: true });
-      writeFileAtomic(file, `${JSON.stringify(this.settings, null, 2)}\n`);
+      writeFileAtomic(file, `${JSON.stringify(this.saved, null, 2)}\n`);
       this.saveProblem = '';
     } catch (err) {
       const problem = fileProblem(err);

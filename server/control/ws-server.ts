@@ -9,6 +9,7 @@ import { callCore, oneLine } from './calls.js';
 import { EVENT_NAMES, FRAME_ACK, FRAME_HEADER_BYTES, MAX_FRAME, type PreviewFrame } from './contract.js';
 import type { ControlService } from './service.js';
 import { plainObject } from './values.js';
+import { type Log, onChange } from '../log.js';
 import { parseWireFrame } from '../source/camera.js';
 
 // The browser adapter of the control contract: a server of its own, on loopback only, so that the
@@ -37,13 +38,28 @@ const PREVIEW_BACKLOG = 512 * 1024;
  */
 const MAX_MESSAGE = { control: 16 * 1024, frames: FRAME_HEADER_BYTES + MAX_FRAME.width * MAX_FRAME.height * 4 } as const;
 
-export async function startControlServer(service: ControlService, o: { port?: number; log: (line: string) => void }): Promise<ControlServer> {
-  const token = randomBytes(16).toString('base64url');
+export interface ControlServerOptions {
+  /** The port and token of the last run (`serve --ui`), so an open panel reconnects; another free port if that one is taken. */
+  port?: number;
+  token?: string;
+  log: Log;
+}
+
+export async function startControlServer(service: ControlService, o: ControlServerOptions): Promise<ControlServer> {
+  const token = o.token ?? randomBytes(16).toString('base64url');
   const server = createServer();
   const sockets = new Set<WebSocket>();
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: o.port ?? 0, host: '127.0.0.1' }, () => resolve((server.address() as { port: number }).port));
+  const listen = (port: number): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port, host: '127.0.0.1' }, () => {
+        server.off('error', reject);
+        resolve((server.address() as { port: number }).port);
+      });
+    });
+  const port = await listen(o.port ?? 0).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE' || !o.port) throw err;
+    return listen(0);
   });
   const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const origins = new Set([...hosts].map((h) => `http://${h}`));
@@ -162,18 +178,16 @@ function parseJson(text: string): unknown {
 }
 
 /** Camera frames, one in flight: each is answered with FRAME_ACK, accepted or not. */
-function serveFrames(ws: WebSocket, service: ControlService, log: (line: string) => void): void {
-  let lastProblem = '';
+function serveFrames(ws: WebSocket, service: ControlService, log: Log): void {
+  const refused = onChange(log);
   ws.on('message', (data, isBinary) => {
     try {
       if (!isBinary) throw new Error('camera frames are binary messages');
       const frame = parseWireFrame(data as Buffer);
       service.acceptFrame(frame.meta, frame.data);
-      lastProblem = '';
+      refused('');
     } catch (err) {
-      const problem = (err as Error).message;
-      if (problem !== lastProblem) log(`pushcam: camera frame refused: ${problem}`);
-      lastProblem = problem;
+      refused(`camera frame refused: ${(err as Error).message}`);
     }
     ws.send(FRAME_ACK);
   });

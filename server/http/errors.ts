@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import { type Log, onChange } from '../log.js';
 
 /** An answer with a status and a one-line reason, thrown from a route or a parameter check. */
 export class HttpError extends Error {
@@ -22,11 +23,20 @@ export function methodNotAllowed(allow: string): RequestHandler {
   };
 }
 
-/** Every error becomes a short JSON answer; client mistakes never turn into a 5xx. */
-export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
+/**
+ * Every error becomes a short JSON answer; client mistakes never turn into a 5xx. Our own
+ * HttpErrors are expected (a full server, no picture yet): the log gets one line, not one per
+ * request; anything else is a bug, logged with its stack.
+ */
+export function errorHandler(log: Log): ErrorRequestHandler {
+  const expected = onChange(log);
   return (err: unknown, req: Request, res, _next) => {
     const status = statusOf(err);
-    if (status >= 500) log(`pushcam: ${req.method} ${req.path} failed: ${(err as Error).stack ?? String(err)}`);
+    if (err instanceof HttpError) {
+      if (status >= 500) expected(`refused ${req.path}: ${err.message}`);
+    } else if (status >= 500) {
+      log(`${req.method} ${req.path} failed: ${(err as Error).stack ?? String(err)}`);
+    }
     if (res.headersSent) {
       res.destroy();
       return;

@@ -48,6 +48,11 @@ export class CameraSource implements FrameSource {
     this.onDemand(false);
   }
 
+  /** What the capture side said last: capturing (with the size the camera really gives), idle, or its fault. */
+  get lastReport(): CameraReport {
+    return this.camera;
+  }
+
   status(): SourceStatus {
     if (!this.run) return { kind: this.kind, state: 'stopped' };
     if (this.camera.state === 'error') return { kind: this.kind, state: 'error', error: this.camera.message };
@@ -96,7 +101,7 @@ export class CameraSource implements FrameSource {
           const image = await placeholderImage(this.lastSize.width, this.lastSize.height, ['Camera unavailable', ...why]);
           if (run === this.run && camera === this.camera) run.emit({ kind: 'raw', image });
         } catch (err) {
-          this.log(`pushcam: cannot draw the "camera unavailable" picture: ${(err as Error).message}`);
+          this.log(`cannot draw the "camera unavailable" picture: ${(err as Error).message}`);
         }
       } while (this.drawAgain);
     } finally {

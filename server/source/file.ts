@@ -136,7 +136,7 @@ class PolledFileSource implements FrameSource {
     this.failures += 1;
     this.error = `${path} is not a complete image (keeping the previous frame)`;
     if (!run.published) this.state = 'error';
-    if (firstOfRun) this.log(`pushcam: ${this.error}`);
+    if (firstOfRun) this.log(this.error);
   }
 
   private endFailures(run: Run): void {
@@ -156,12 +156,12 @@ class PolledFileSource implements FrameSource {
     this.error = notice;
     if (run.notice === notice) return;
     run.notice = notice;
-    this.log(`pushcam: ${notice}`);
+    this.log(notice);
     try {
       const image = await placeholderImage(this.lastSize.width, this.lastSize.height, lines);
       if (run === this.run) run.emit({ kind: 'raw', image });
     } catch (err) {
-      this.log(`pushcam: cannot draw the "${notice}" picture: ${(err as Error).message}`);
+      this.log(`cannot draw the "${notice}" picture: ${(err as Error).message}`);
     }
   }
 }

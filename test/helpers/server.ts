@@ -51,7 +51,7 @@ export async function createTestService(t: TestContext, initial: Partial<Setting
   const dir = await mkdtemp(join(tmpdir(), 'pushcam-service-'));
   const service = await ControlService.create({
     settingsFile: null,
-    initial: { port: 0, lanAccess: false, ...initial },
+    overrides: { port: 0, lanAccess: false, ...initial },
     configDir: dir,
     captureInWindow: true,
     log: () => undefined,
