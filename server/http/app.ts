@@ -3,6 +3,7 @@ import type { Pipeline } from '../pipeline.js';
 import { type Access, requireKey } from './auth.js';
 import { enumParam, errorHandler, methodNotAllowed, notFound } from './errors.js';
 import { type StatusContext, statusRoute } from './page-status.js';
+import { securityHeaders } from './security-headers.js';
 import { snapshotRoute } from './snapshot.js';
 import { NO_CACHE, type StreamContext, streamRoute } from './stream.js';
 import { keyPage, viewerAssets, viewerPageRoute } from './viewer-page.js';
@@ -18,6 +19,7 @@ export function createApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(securityHeaders);
 
   const stream = streamRoute(ctx);
   const snapshot = snapshotRoute(ctx.hub, ctx.pipeline, ctx.maxClients);
@@ -38,10 +40,11 @@ export function createApp(ctx: AppContext): Express {
     return route(req, res, next);
   };
   app.get('/', root);
+  app.get('/index.html', page);
   app.get('/stream.mjpg', stream);
   app.get('/snapshot.jpg', snapshot);
   app.get('/status.json', statusRoute(ctx));
-  for (const path of ['/', '/stream.mjpg', '/snapshot.jpg', '/status.json']) app.all(path, readOnly);
+  for (const path of ['/', '/index.html', '/stream.mjpg', '/snapshot.jpg', '/status.json']) app.all(path, readOnly);
 
   app.use(viewerAssets(ctx.pageDir));
   app.use(notFound);

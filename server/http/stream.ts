@@ -74,7 +74,6 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
       ...NO_CACHE,
       Connection: 'close',
       'X-Accel-Buffering': 'no',
-      'X-Content-Type-Options': 'nosniff',
     });
     if (req.method === 'HEAD') {
       res.end();

@@ -61,19 +61,17 @@ export function viewerPageRoute(dir: string, access: Access, name: () => string)
   titled('PushCam'); // a page without its title marker fails now, not at the first visitor
   return (req, res) => {
     rememberKey(req, res, access);
-    res.set({
-      'Content-Security-Policy': CSP,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cache-Control': 'no-cache',
-    });
+    res.set({ 'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' });
     res.type('html').send(titled(name() || 'PushCam'));
   };
 }
 
-/** The page's script and style sheet; nothing else from that folder. */
+const VIEWER_ASSETS = ['/viewer.js', '/viewer.css'];
+
+/** The page's script and style sheet; nothing else from that folder (not its source map, not the key page's template). */
 export function viewerAssets(dir: string): RequestHandler {
-  return express.static(dir, { index: false, redirect: false, fallthrough: true, dotfiles: 'deny' });
+  const files = express.static(dir, { index: false, redirect: false, fallthrough: true, dotfiles: 'deny' });
+  return (req, res, next) => (VIEWER_ASSETS.includes(req.path) ? files(req, res, next) : next());
 }
 
 /** `text` with `marker` replaced; the marker must be there (the page and this code change together). */
