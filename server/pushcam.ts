@@ -84,6 +84,7 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
     sendTimeoutMs: o.sendTimeoutMs,
     access: { key: o.key, cookieName: cookieNameFor(port) },
     pageDir: viewerPageDir(),
+    allowHosts: o.allowHosts ?? [],
     name: o.name ?? (() => ''),
     ending: () => ending,
     log,

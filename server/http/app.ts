@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Pipeline } from '../pipeline.js';
 import { type Access, requireKey } from './auth.js';
 import { enumParam, errorHandler, methodNotAllowed, notFound } from './errors.js';
+import { checkHost } from './hosts.js';
 import { type StatusContext, statusRoute } from './page-status.js';
 import { securityHeaders } from './security-headers.js';
 import { snapshotRoute } from './snapshot.js';
@@ -12,6 +13,8 @@ export interface AppContext extends StreamContext, StatusContext {
   pipeline: Pipeline;
   access: Access;
   pageDir: string;
+  /** Names besides this machine's own that the Host header may give (--allow-host). */
+  allowHosts: readonly string[];
 }
 
 /** The viewer-facing HTTP API (see DESIGN.md "What viewers get"). */
@@ -31,6 +34,9 @@ export function createApp(ctx: AppContext): Express {
   });
   app.all('/healthz', readOnly);
 
+  // After /healthz, which tells a monitor "ok" by whatever name it knows this machine (a DNS
+  // alias, a container's service name) and tells a rebinding page nothing else.
+  app.use(checkHost(ctx.allowHosts));
   app.use(requireKey(ctx.access, keyPage(ctx.pageDir)));
 
   // mjpg-streamer's URLs, which OctoPrint, Home Assistant and many scripts are written for.
