@@ -25,12 +25,13 @@ export function viewerPageDir(): string {
   return dir;
 }
 
-/** The words of the key page: a browser came without a key, or with one that is not (or no longer) right. */
-export type KeyProblem = 'missing' | 'wrong';
+/** The words of the key page: a browser came without a key, with one that is not (or no longer) right, or after too many wrong ones. */
+export type KeyProblem = 'missing' | 'wrong' | 'slow';
 
 const KEY_WORDS: Record<KeyProblem, string> = {
   missing: 'This PushCam needs its access key. Paste the key, or the whole link you were given.',
   wrong: 'That access key is not right, or no longer: the broadcaster may have made a new one. Paste the new key or link.',
+  slow: 'Too many wrong access keys came from your address: wait a few seconds, then paste the key or link again.',
 };
 
 export interface KeyPage {
