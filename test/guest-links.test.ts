@@ -5,57 +5,17 @@
 // its own entry.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import type { GuestLinkRow } from '../server/control/contract.js';
-import { ControlService } from '../server/control/service.js';
+import { test } from 'node:test';
 import { type Farewell, farewellJpeg } from '../server/hub/farewell.js';
+import { broadcasting, configDir, keyOf } from './helpers/guests.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { eventually } from './helpers/server.js';
 
 const PAGE = 'guest-page-0123456789';
 const OTHER_PAGE = 'guest-page-9876543210';
-
-interface Rig {
-  service: ControlService;
-  dir: string;
-  logs: string[];
-  /** `http://127.0.0.1:PORT` + path. */
-  at(path: string): string;
-}
-
-async function configDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-guests-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** A broadcasting PushCam serving the test pattern on a free loopback port, its settings in `dir`. */
-async function broadcasting(t: TestContext, dir: string): Promise<Rig> {
-  const logs: string[] = [];
-  const service = await ControlService.create({
-    source: { kind: 'pattern' },
-    settingsFile: join(dir, 'settings.json'),
-    overrides: { port: 0, lanAccess: false, width: 320, height: 180 },
-    configDir: dir,
-    captureInWindow: false,
-    log: (line) => void logs.push(line),
-  });
-  t.after(() => service.close());
-  const state = await service.start();
-  assert.equal(state.broadcast.state, 'broadcasting');
-  return { service, dir, logs, at: (path) => `http://127.0.0.1:${state.broadcast.port}${path}` };
-}
-
-/** The key in a guest link's URL. */
-function keyOf(link: GuestLinkRow): string {
-  const key = new URL(link.url).searchParams.get('key');
-  assert.ok(key, `no key in "${link.url}"`);
-  return key;
-}
 
 async function assertEndsOn(client: MjpegClient, reason: Farewell): Promise<void> {
   await client.waitForEnd();
