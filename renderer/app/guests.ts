@@ -18,10 +18,12 @@ export function bindGuests(client: ControlClient): (state: ControlState) => void
   bindNewGuestLink(client);
   const list = byTestId('guest-list', HTMLUListElement);
   const empty = byTestId('guests-empty', HTMLElement);
+  const open = byTestId('guests-open', HTMLElement);
   const rows = new Map<string, Row>();
   return (state) => {
     const { guests } = state;
     empty.hidden = guests.length > 0;
+    open.hidden = !state.settings.openAccess;
     for (const [id, row] of rows) {
       if (guests.some((g) => g.id === id)) continue;
       row.li.remove();

@@ -12,7 +12,7 @@ export interface Access {
 }
 
 /** Which key let a request in: the main key (or an open server), or a guest link's. */
-export type KeyHolder = 'main' | { guest: GuestLink };
+type KeyHolder = 'main' | { guest: GuestLink };
 
 const holders = new WeakMap<Request, GuestLink>();
 
