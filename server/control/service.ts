@@ -83,7 +83,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   private previewTimer: NodeJS.Timeout | null = null;
   private qr = { url: '', svg: '' };
   /** Each guest link's QR code, by id, for the URL it was made of. */
-  private guestQrs = new Map<string, { url: string; svg: string }>();
+  private readonly guestQrs = new Map<string, { url: string; svg: string }>();
   private readonly statsTimer: NodeJS.Timeout;
   private sample = { at: Date.now(), received: 0, encodes: 0, encodeMs: 0, viewers: new Map<number, { frames: number; bytes: number }>() };
   private viewerFps = new Map<number, number>();
@@ -202,28 +202,12 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     const { link } = this.guests.create(spec);
     await this.refreshQr();
     this.emitState();
-    const row = this.listGuestLinks().find((l) => l.id === link.id);
-    if (!row) throw new Error('the new guest link was lost');
-    return row;
+    return this.guestRow({ ...link, expired: false }, this.core.hub.viewerList());
   }
 
   listGuestLinks(): GuestLinkRow[] {
     const watching = this.core.hub.viewerList();
-    const reach = this.reach();
-    return this.guests.list().map((link) => {
-      const viewers = watching.filter((v) => v.guest === link.id).length;
-      const url = this.guestUrl(link.id);
-      const qr = this.guestQrs.get(link.id);
-      return {
-        ...link,
-        viewers,
-        // Watching now is seen now.
-        lastSeen: viewers > 0 ? Date.now() : link.lastSeen,
-        url,
-        qrSvg: reach === 'network' && url !== '' && qr?.url === url ? qr.svg : '',
-        keyKnown: this.guests.keyOf(link.id) !== undefined,
-      };
-    });
+    return this.guests.list().map((link) => this.guestRow(link, watching));
   }
 
   async revokeGuestLink(id: string): Promise<ControlState> {
@@ -274,6 +258,21 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   private async endGuest(link: GuestLink, reason: Farewell): Promise<void> {
     await this.core.hub.endGuest(link.id, reason);
     this.emitState();
+  }
+
+  private guestRow(link: GuestLink & { expired: boolean }, watching: ViewerInfo[]): GuestLinkRow {
+    const viewers = watching.filter((v) => v.guest === link.id).length;
+    const url = this.guestUrl(link.id);
+    const qr = this.guestQrs.get(link.id);
+    return {
+      ...link,
+      viewers,
+      // Watching now is seen now.
+      lastSeen: viewers > 0 ? Date.now() : link.lastSeen,
+      url,
+      qrSvg: this.reach() === 'network' && url !== '' && qr?.url === url ? qr.svg : '',
+      keyKnown: this.guests.keyOf(link.id) !== undefined,
+    };
   }
 
   /** A guest link's URL with its own key, while broadcasting and when this run knows the key. */
