@@ -70,6 +70,9 @@ test('a guest link lets a viewer in with its own key; the viewer table names the
   assert.equal(guests[0].viewers, 1);
   assert.ok(guests[0].lastSeen !== null && Date.now() - guests[0].lastSeen < 5000);
   assert.equal((await fetch(rig.at('/status.json?key=wrong-key-0123456789ab'))).status, 401);
+  // Programs give it as the Basic password, as they do the main key.
+  const basic = await fetch(rig.at('/status.json'), { headers: { authorization: `Basic ${Buffer.from(`vlc:${keyOf(link)}`).toString('base64')}` } });
+  assert.equal(basic.status, 200);
 });
 
 test('Revoke ends the link\'s open stream at once, tells its waiting page, and its key stops working; other viewers stay', async (t) => {
@@ -211,6 +214,21 @@ test('only a hash of each guest key is written; links and their keys survive a r
   const expired = await fetch(second.at(`/status.json?key=${keys[1]}`));
   assert.equal(expired.status, 401);
   assert.match(((await expired.json()) as { error: string }).error, /expired/);
+});
+
+test('a link made before a restart still expires at its moment, ending the viewer it has then', async (t) => {
+  const dir = await configDir(t);
+  const first = await broadcasting(t, dir);
+  const link = await first.service.createGuestLink({ name: 'Visitor', expiresInMs: 3000, oneViewer: false });
+  const key = keyOf(link);
+  await first.service.close();
+  const second = await broadcasting(t, dir);
+  const viewer = await MjpegClient.open(second.at(`/stream.mjpg?key=${key}`));
+  await viewer.waitForParts(1);
+  await viewer.waitForEnd(5000);
+  const late = Date.now() - (link.expiresAt ?? 0);
+  assert.ok(late >= 0 && late < 1000, `ended ${late} ms after the expiry`);
+  await assertEndsOn(viewer, 'expired');
 });
 
 test('a damaged guest links file is set aside with a notice, and no guest link works', async (t) => {
