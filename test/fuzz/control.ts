@@ -87,6 +87,9 @@ const SETTING_OK: { [K in keyof Settings]: (v: unknown) => boolean } = {
   timestamp: bool,
   text: textUpTo(200),
   startOnLaunch: bool,
+  mdns: bool,
+  tlsCert: textUpTo(4096),
+  tlsKey: textUpTo(4096),
 };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
