@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { hostLabel } from '../server/net/announce.js';
@@ -162,6 +164,28 @@ test('a DNS-SD browser finds the camera by name, following name and port changes
   // Quitting says goodbye.
   await cam.call({ call: 'close' });
   await down('Back Yard');
+});
+
+test('pushcam serve prints the .local link once the name is announced, and withdraws it on Ctrl-C', unavailable ? { skip: unavailable } : {}, async (t) => {
+  const seen = browse(t);
+  const config = await mkdtemp(join(tmpdir(), 'pushcam-mdns-cli-'));
+  t.after(() => rm(config, { recursive: true, force: true }));
+  const env: NodeJS.ProcessEnv = { ...process.env, PUSHCAM_CONFIG_DIR: config };
+  delete env.PUSHCAM_NO_MDNS;
+  const bin = join(import.meta.dirname, '../bin/pushcam.js');
+  const child = spawn('ip', ['netns', 'exec', NETNS, process.execPath, bin, 'serve', '--port', '0', '--name', 'Porch', '--size', '160x120'], { env });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const line = /^Viewer: http:\/\/porch\.local:(\d+)\/\?key=[A-Za-z0-9_-]{22} {3}\(network, by name; where \.local names resolve\)$/m;
+  await eventually(() => line.test(stdout), `the .local line (stdout: ${stdout})`, 15_000);
+  const port = Number(line.exec(stdout)![1]);
+  assert.ok(stdout.indexOf('Ctrl-C to stop.') < stdout.search(line), 'after the start-up block');
+  await eventually(() => last(seen, 'Porch')?.event === 'up' && last(seen, 'Porch')?.port === port, `the browser to see Porch on ${port}`, 15_000);
+  child.kill('SIGINT');
+  await eventually(() => last(seen, 'Porch')?.event === 'down', 'Porch to go down on Ctrl-C', 15_000);
 });
 
 test('the .local host name is made of the camera name: letters and digits, dashes between words', () => {
