@@ -44,8 +44,8 @@ const unavailable = makeNamespace();
 process.on('exit', deleteNamespace);
 
 /** A test helper run with tsx inside the namespace. */
-function inNamespace(t: TestContext, helper: string, ipc: boolean): ChildProcess {
-  const child = spawn('ip', ['netns', 'exec', NETNS, process.execPath, '--import', 'tsx', join(import.meta.dirname, 'helpers', helper)], {
+function inNamespace(t: TestContext, helper: string, ipc: boolean, args: string[] = []): ChildProcess {
+  const child = spawn('ip', ['netns', 'exec', NETNS, process.execPath, '--import', 'tsx', join(import.meta.dirname, 'helpers', helper), ...args], {
     stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? (['ipc'] as const) : [])],
     cwd: join(import.meta.dirname, '..'),
   });
@@ -86,7 +86,9 @@ interface Answer {
 
 /** The PushCam in the namespace: each call answers with its share links. */
 async function pushcam(t: TestContext): Promise<{ call(message: object): Promise<Answer>; nameUrl(): string; logs: string[] }> {
-  const child = inNamespace(t, 'mdns-service.ts', true);
+  const config = await mkdtemp(join(tmpdir(), 'pushcam-mdns-'));
+  t.after(() => rm(config, { recursive: true, force: true }));
+  const child = inNamespace(t, 'mdns-service.ts', true, [config]);
   const logs: string[] = [];
   let nameUrl = '';
   let pending: ((a: Answer) => void) | null = null;

@@ -1,18 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Settings } from '../../server/control/contract.js';
 import { ControlService } from '../../server/control/service.js';
 
 // PushCam's core as the desktop app runs it (ControlService, LAN access, mDNS on), in a process of
 // its own inside the test's network namespace, driven over the IPC channel: each message is a
-// call, answered with the share card's links; `nameUrl` changes are sent as they happen.
+// call, answered with the share card's links; `nameUrl` changes are sent as they happen. Its
+// config folder (argv[2]) is the test's, which removes it.
 
 type Call = { call: 'start' | 'stop' | 'close' } | { call: 'update'; patch: Partial<Settings> };
 
 delete process.env.PUSHCAM_NO_MDNS;
 const send = (message: unknown): void => void process.send?.(message);
-const dir = await mkdtemp(join(tmpdir(), 'pushcam-mdns-'));
+const dir = process.argv[2];
 const service = await ControlService.create({
   source: { kind: 'pattern' },
   settingsFile: null,
@@ -38,7 +36,6 @@ process.on('message', (m: Call) => {
     if (m.call === 'update') await service.updateSettings(m.patch);
     if (m.call === 'close') {
       await service.close();
-      await rm(dir, { recursive: true, force: true });
       send({ closed: true });
       process.disconnect();
       return;
