@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { LIMITS } from '../limits.js';
 import type { FrameSource, SourceImage, SourceState, SourceStatus } from '../types.js';
 import { isCompleteJpeg, jpegSize } from '../encoder/jpeg-info.js';
+import { withoutMetadata } from '../encoder/jpeg-metadata.js';
 import { checkIsFile, checkSize, NotAPicture, readPicture, TOO_BIG_PICTURE, UNREADABLE_PICTURE } from './picture-file.js';
 import { placeholderImage } from './placeholder.js';
 import { Ticker } from './ticker.js';
@@ -272,10 +273,14 @@ function digestOf(bytes: Buffer): string {
 
 /**
  * The picture in `bytes`, or null when it is not a whole image: a JPEG must end with its
- * end-of-image marker, other formats must decode completely. Throws when it is too big to decode.
+ * end-of-image marker and have headers that can be read, other formats must decode completely. Throws when it is too big to decode.
  */
 async function decode(path: string, bytes: Buffer): Promise<SourceImage | null> {
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) return isCompleteJpeg(bytes) ? { kind: 'jpeg', data: bytes } : null;
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    // Passed through to viewers: without the camera's metadata (GPS, make, thumbnail).
+    const data = isCompleteJpeg(bytes) ? withoutMetadata(bytes) : null;
+    return data && { kind: 'jpeg', data };
+  }
   try {
     const { width = 0, height = 0 } = await sharp(bytes).metadata();
     if (width * height > MAX_DECODED_PIXELS) {
