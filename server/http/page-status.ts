@@ -3,7 +3,7 @@ import type { Farewell } from '../hub/farewell.js';
 import type { Hub } from '../hub/hub.js';
 import type { Pipeline } from '../pipeline.js';
 import { intParam, pageParam } from './errors.js';
-import { statusOf } from './status.js';
+import { forViewer, statusOf } from './status.js';
 import { NO_CACHE } from './stream.js';
 
 export interface StatusContext {
@@ -19,8 +19,8 @@ export interface StatusContext {
 const MAX_WAIT_MS = 10_000;
 
 /**
- * GET /status.json: what statusOf says, the camera's name, and for a viewer page
- * (`?viewer=TOKEN`) how PushCam sees it watching. `?wait=MS` holds the answer that long, and
+ * GET /status.json: what statusOf says as a viewer may see it (forViewer), the camera's name, and
+ * for a viewer page (`?viewer=TOKEN`) its own entry and how PushCam sees it watching. `?wait=MS` holds the answer that long, and
  * answers `{ ended: reason }` at once when the page's viewing ends (a kick, a stop, a restart, a
  * new key): no browser tells a page that an <img>'s stream ended, so this is how the page hears
  * why. A viewer page always has one such request open, which costs the server nothing but a socket.
@@ -38,8 +38,9 @@ export function statusRoute(ctx: StatusContext): RequestHandler {
       res.json({ ended });
       return;
     }
+    const ownId = page === undefined ? null : ctx.hub.viewerIdOf(page);
     res.json({
-      ...statusOf(ctx.hub, ctx.pipeline),
+      ...forViewer(statusOf(ctx.hub, ctx.pipeline), ownId),
       name: ctx.name(),
       ...(page === undefined ? {} : { you: { watching: ctx.hub.watching(page) } }),
     });

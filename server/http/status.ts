@@ -2,6 +2,7 @@ import type { Hub } from '../hub/hub.js';
 import type { Pipeline } from '../pipeline.js';
 import type { SourceStatus, ViewerInfo } from '../types.js';
 
+/** Everything about the broadcast, viewers included: for the broadcaster. */
 export interface Status {
   source: SourceStatus;
   frame: { seq: number; width: number; height: number; bytes: number; at: number } | null;
@@ -9,7 +10,13 @@ export interface Status {
   clients: ViewerInfo[];
 }
 
-/** What /status.json answers: a plain function, so the control channel can report the same. */
+/** What a viewer may see of the status (see forViewer). */
+export interface ViewerStatus extends Omit<Status, 'source'> {
+  source: Omit<SourceStatus, 'viewerError'>;
+  /** How many watch. */
+  viewers: number;
+}
+
 export function statusOf(hub: Hub, pipeline: Pipeline): Status {
   const f = hub.latest;
   return {
@@ -21,5 +28,22 @@ export function statusOf(hub: Hub, pipeline: Pipeline): Status {
       skipped: pipeline.skipped,
     },
     clients: hub.viewerList(),
+  };
+}
+
+/**
+ * The status as anyone with the viewer key may see it: how many watch, and of the viewer list only
+ * the asking viewer's own entry (`ownId`; none when it is not known). The other viewers'
+ * addresses and browsers, and the source's reasons that name files, are for the broadcaster,
+ * who sees them through the control channel.
+ */
+export function forViewer(status: Status, ownId: number | null): ViewerStatus {
+  const { viewerError, ...source } = status.source;
+  if (viewerError !== undefined) source.error = viewerError;
+  return {
+    ...status,
+    source,
+    viewers: status.clients.length,
+    clients: status.clients.filter((viewer) => viewer.id === ownId),
   };
 }
