@@ -41,7 +41,8 @@ test('a viewer sees how many watch and its own entry only, also in the held long
   assert.deepEqual(own.body.you, { watching: 'stream' });
   assert.doesNotMatch(own.text, /their-/);
 
-  // A client that does not say which page it is (a script, a program) gets the counts alone.
+  // A client that names no page (a script, a program) owns the viewers from its own address and
+  // client (its device), none here.
   const anonymous = await asked('');
   assert.equal(anonymous.body.viewers, 3);
   assert.deepEqual(anonymous.body.clients, []);
@@ -53,6 +54,9 @@ test('a viewer sees how many watch and its own entry only, also in the held long
     ['my-browser'],
   );
   assert.doesNotMatch(held.text, /their-/);
+
+  const device = await (await fetch(s.url('/status.json'), { headers: { 'user-agent': 'their-program' } })).json() as ViewerStatusBody;
+  assert.deepEqual(device.clients.map((c) => c.userAgent), ['their-program']);
 
   // The broadcaster's list is whole.
   assert.deepEqual(s.hub.viewerList().map((v) => v.userAgent).sort(), ['my-browser', 'their-browser', 'their-program']);

@@ -2,7 +2,8 @@ import type { RequestHandler } from 'express';
 import type { Hub } from '../hub/hub.js';
 import type { Pipeline } from '../pipeline.js';
 import { HttpError, intParam, pageParam } from './errors.js';
-import { clientIp, refuseFull, refuseKicked } from './stream.js';
+import { guestOf } from './auth.js';
+import { clientIp, refuseFull, refuseGuestInUse, refuseKicked } from './stream.js';
 
 /** How long `?after=SEQ` (and a snapshot of an idle source) waits for a frame. */
 export const SNAPSHOT_WAIT_MS = 10_000;
@@ -17,7 +18,9 @@ export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxClients: number):
     const after = intParam(req, 'after', 0, Number.MAX_SAFE_INTEGER);
     const page = pageParam(req);
     refuseKicked(hub, req);
-    const poller = after === undefined ? null : hub.poller(page, { ip: clientIp(req), userAgent: req.get('user-agent') ?? '' }, maxClients);
+    if (after !== undefined) refuseGuestInUse(hub, req, page);
+    const viewer = { ip: clientIp(req), userAgent: req.get('user-agent') ?? '', guest: guestOf(req)?.id ?? null };
+    const poller = after === undefined ? null : hub.poller(page, viewer, maxClients);
     if (after !== undefined && !poller) refuseFull(res, maxClients);
     const gone = new AbortController();
     res.on('close', () => gone.abort());

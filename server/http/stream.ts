@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { type Hub, newViewerId } from '../hub/hub.js';
+import { guestOf } from './auth.js';
 import { openLink } from '../hub/link.js';
 import { type PartLayout, partLayout, streamContentType } from '../hub/multipart.js';
 import { SEND_TIMEOUT_MS, Viewer } from '../hub/viewer.js';
@@ -43,6 +44,17 @@ export function refuseKicked(hub: Hub, req: Request): void {
   }
 }
 
+/**
+ * A guest link for one viewer at a time that another page watches through gets 409 (the viewer
+ * page waits for its turn); the same page switching between stream and snapshots is one viewer.
+ */
+export function refuseGuestInUse(hub: Hub, req: Request, page: string | undefined): void {
+  const guest = guestOf(req);
+  if (guest?.oneViewer && hub.guestViewersBesides(guest.id, page) > 0) {
+    throw new HttpError(409, 'this guest link is for one viewer at a time, and someone is watching through it; try again later');
+  }
+}
+
 /** One viewer more than the limit gets 503 with a reason, stream or snapshot viewer alike. */
 export function refuseFull(res: Response, maxClients: number): never {
   res.set('Retry-After', '10');
@@ -65,6 +77,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
     const fps = intParam(req, 'fps', 1, 120);
     const page = pageParam(req);
     refuseKicked(ctx.hub, req);
+    refuseGuestInUse(ctx.hub, req, page);
     if (ctx.hub.viewersBesides(page) >= ctx.maxClients) refuseFull(res, ctx.maxClients);
     // No chunked encoding: raw parts, as every MJPEG server sends them; the end is the connection's end.
     res.useChunkedEncodingByDefault = false;
@@ -85,7 +98,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
     const socket = res.socket;
     socket?.setNoDelay(true);
     const viewer = new Viewer(socket ?? res, {
-      info: { id: newViewerId(), ip: clientIp(req), userAgent, since: Date.now(), via: 'stream' },
+      info: { id: newViewerId(), ip: clientIp(req), userAgent, since: Date.now(), via: 'stream', guest: guestOf(req)?.id ?? null },
       layout: layoutFor(compat),
       minIntervalMs: fps ? 1000 / fps : 0,
       dualFinalFrame: compat === 'dual',
