@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import sharp from 'sharp';
-import type { Rgb } from './helpers/chromium.js';
+import { near, type Rgb } from './helpers/chromium.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { BLUE, RED, replacePicture } from './helpers/pictures.js';
 import { eventually } from './helpers/server.js';
@@ -59,8 +59,6 @@ async function colourOf(jpeg: Buffer): Promise<Rgb> {
   const { data } = await sharp(jpeg).resize(1, 1).raw().toBuffer({ resolveWithObject: true });
   return [data[0], data[1], data[2]];
 }
-
-const near = (a: Rgb, b: Rgb): boolean => a.every((v, i) => Math.abs(v - b[i]) < 30);
 
 /** Milliseconds until the viewer's newest part has the colour `expected`. */
 async function untilShown(s: Served, expected: Rgb, what: string, timeoutMs = 10_000): Promise<number> {
