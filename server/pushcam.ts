@@ -1,9 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer } from 'node:http';
+import type { Server, Socket } from 'node:net';
 import type { GuestKeys } from './config/guest-links.js';
 import { Encoder } from './encoder/encoder.js';
 import { createApp } from './http/app.js';
 import { cookieNameFor } from './http/auth.js';
+import { createListener, type Listener, type TlsFiles } from './http/listener.js';
 import { viewerPageDir } from './http/viewer-page.js';
 import type { Farewell } from './hub/farewell.js';
 import { Hub } from './hub/hub.js';
@@ -26,6 +27,8 @@ export interface HttpOptions {
   sendTimeoutMs?: number;
   /** The camera's name, the viewer page's title; read on every request, so a rename shows at once. */
   name?: () => string;
+  /** The user's certificate: HTTPS on the port, and plain HTTP there redirected to it. */
+  tls?: TlsFiles | null;
 }
 
 export interface PushCamOptions extends HttpOptions {
@@ -43,6 +46,8 @@ export interface Core {
 
 export interface HttpServer {
   port: number;
+  /** HTTPS (with the user's certificate) or plain HTTP. */
+  secure: boolean;
   /** Ends every viewer with a last picture that says why (default: stopped), then stops listening. */
   close(reason?: Farewell): Promise<void>;
 }
@@ -68,11 +73,20 @@ export function createCore(source: FrameSource, encode: Partial<EncodeSettings>,
 
 /** Serves a core's frames over HTTP. Closing ends every stream; the core keeps running. */
 export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) => void): Promise<HttpServer> {
-  const server = createServer();
-  const sockets = trackSockets(server);
-  hardenServer(server);
-  const port = await listen(server, o.port ?? 8080, o.host);
   let ending: Farewell | null = null;
+  // The certificate is read first: a bad one is said before anything listens.
+  const listener = createListener(o.tls ?? null, log);
+  const server = listener.front;
+  const sockets = trackSockets(server);
+  hardenServer(listener);
+  let port: number;
+  try {
+    port = await listen(server, o.port ?? 8080, o.host);
+  } catch (err) {
+    listener.close();
+    throw err;
+  }
+  listener.listening();
   const app = createApp({
     ...core,
     boundary: newBoundary(),
@@ -84,7 +98,7 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
     ending: () => ending,
     log,
   });
-  server.on('request', app);
+  listener.viewers.on('request', app);
   let closing: Promise<void> | null = null;
   const close = (reason: Farewell = 'stopped'): Promise<void> => {
     closing ??= (async () => {
@@ -92,12 +106,13 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
       await core.hub.endAll(reason);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
+        listener.close();
         for (const socket of sockets) socket.destroy();
       });
     })();
     return closing;
   };
-  return { port, close };
+  return { port, secure: listener.secure, close };
 }
 
 /** The whole headless PushCam: core and HTTP server. Resolves once it is listening. */
@@ -109,16 +124,18 @@ export async function startPushCam(o: PushCamOptions): Promise<PushCam> {
     core.pipeline.close();
     await http.close();
   };
-  return { ...core, port: http.port, key: o.key, close };
+  return { ...core, port: http.port, secure: http.secure, key: o.key, close };
 }
 
 /** Limits that keep hostile or broken clients from holding resources. */
-function hardenServer(server: Server): void {
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
-  server.maxHeadersCount = 100;
-  server.maxConnections = 1024;
+function hardenServer(listener: Listener): void {
+  for (const server of listener.servers) {
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    server.keepAliveTimeout = 5_000;
+    server.maxHeadersCount = 100;
+  }
+  listener.front.maxConnections = 1024;
 }
 
 function trackSockets(server: Server): Set<Socket> {

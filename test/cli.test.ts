@@ -1,3 +1,4 @@
+import './helpers/offline.js';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import WebSocket from 'ws';
 import { connectControl, type WsControlClient } from '../renderer/shared/ws-client.js';
 import { CHROMIUM_PATH } from './helpers/chromium.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
+import { makeCertificates } from './helpers/tls.js';
 
 const BIN = join(import.meta.dirname, '../bin/pushcam.js');
 
@@ -96,6 +98,8 @@ const BAD = [
   [['serve', '--key', 'abcdefghij', '--no-auth'], /contradict/],
   [['stream'], /unknown command "stream"/],
   [['serve', 'extra'], /unexpected argument "extra"/],
+  [['serve', '--tls-cert', 'cert.pem'], /--tls-cert and --tls-key go together/],
+  [['serve', '--tls-key', 'key.pem'], /--tls-cert and --tls-key go together/],
 ] as const;
 
 for (const [args, message] of BAD) {
@@ -205,6 +209,30 @@ test('a source that cannot work is said at start, in one line, exit 1 (it was fo
   for (const [source, message] of cases) {
     const run = pushcam(t, ['serve', '--host', '127.0.0.1', '--port', '0', '--source', source]);
     assert.equal(await run.exit, 1, source);
+    assert.match(run.stderr, message);
+    assert.equal(run.stdout, '');
+  }
+});
+
+test('--tls-cert and --tls-key: the start-up block gives https:// links, and they serve with that certificate', async (t) => {
+  const certs = await makeCertificates(t);
+  const run = pushcam(t, ['serve', '--host', '127.0.0.1', '--port', '0', '--tls-cert', certs.cert, '--tls-key', certs.key]);
+  const [, url] = await until(run, /Viewer: (https:\/\/127\.0\.0\.1:\d+\/\?key=[A-Za-z0-9_-]+) {3}\(this computer\)\n/);
+  const client = await MjpegClient.open(url.replace('/?', '/stream.mjpg?'), {}, certs.ca);
+  t.after(() => client.close());
+  await client.waitForParts(2);
+  assert.doesNotMatch(run.stdout, /http:\/\//);
+});
+
+test('a certificate or key that cannot be used: one line naming the file, exit 1', async (t) => {
+  const certs = await makeCertificates(t);
+  const cases: [string[], RegExp][] = [
+    [['--tls-cert', join(certs.dir, 'missing.pem'), '--tls-key', certs.key], /^pushcam: TLS certificate \S+missing\.pem: no such file\.\n$/],
+    [['--tls-cert', certs.cert, '--tls-key', await certs.otherKey()], /^pushcam: TLS key \S+other\.key does not belong to the certificate \S+cert\.pem\.\n$/],
+  ];
+  for (const [args, message] of cases) {
+    const run = pushcam(t, ['serve', '--host', '127.0.0.1', '--port', '0', ...args]);
+    assert.equal(await run.exit, 1, args.join(' '));
     assert.match(run.stderr, message);
     assert.equal(run.stdout, '');
   }

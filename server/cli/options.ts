@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Settings } from '../control/contract.js';
 import { checkSetting } from '../control/settings.js';
@@ -49,7 +50,12 @@ Serves a live picture as a server-push (MJPEG) stream to every browser on the ne
   --no-auth           let anyone who can reach the port watch, without a key
   --max-clients N     most viewers at once (default 32)
   --send-timeout S    drop a viewer that takes no data for S seconds (default 15)
-  --name "..."        the camera's name, the title of the viewer page
+  --name "..."        the camera's name, the title of the viewer page and the
+                      name announced on the network (NAME.local)
+  --no-mdns           do not announce the camera on the network by mDNS
+  --tls-cert FILE     serve HTTPS with this PEM certificate (with --tls-key);
+                      plain HTTP on the port then redirects to https
+  --tls-key FILE      the certificate's PEM private key
   --ui                serve the control panel on this computer and print its URL;
                       keeps the panel's settings (in the config folder), which
                       the options given here override for this run
@@ -75,6 +81,9 @@ const SPEC = {
   'max-clients': { type: 'string' },
   'send-timeout': { type: 'string' },
   name: { type: 'string' },
+  'no-mdns': { type: 'boolean' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   ui: { type: 'boolean' },
   browser: { type: 'string' },
   'fake-camera': { type: 'boolean' },
@@ -115,6 +124,8 @@ export function parseCommand(argv: string[]): Command {
   if (values.mirror) settings.mirror = true;
   if (values['no-auth']) settings.openAccess = true;
   if (values.name !== undefined) settings.name = parseName(values.name);
+  if (values['no-mdns']) settings.mdns = false;
+  Object.assign(settings, parseTls(values['tls-cert'], values['tls-key']));
   return {
     kind: 'serve',
     options: {
@@ -172,6 +183,13 @@ function parseName(text: string): string {
   const problem = checkSetting('name', text.trim());
   if (problem) throw new UsageError(`--name ${problem}, not "${text}"`);
   return text.trim();
+}
+
+/** Both files or neither, as absolute paths (what the messages about them name). */
+function parseTls(cert: string | undefined, key: string | undefined): Partial<Settings> {
+  if (cert === undefined && key === undefined) return {};
+  if (!cert || !key) throw new UsageError(`--tls-cert and --tls-key go together: give the certificate file and its key file`);
+  return { tlsCert: resolve(cert), tlsKey: resolve(key) };
 }
 
 function parseRotation(text: string): Rotation {

@@ -31,6 +31,11 @@ export interface Settings {
   timestamp: boolean;
   text: string;
   startOnLaunch: boolean;
+  /** Announce the camera on the LAN by mDNS/DNS-SD (NAME.local links). */
+  mdns: boolean;
+  /** PEM certificate and key files for HTTPS; both '' = plain HTTP. Set together. */
+  tlsCert: string;
+  tlsKey: string;
 }
 
 export type BroadcastState = 'stopped' | 'starting' | 'broadcasting' | 'error';
@@ -73,6 +78,10 @@ export interface ControlState {
     urls: string[];
     /** The link for a viewer on this computer, while broadcasting; '' otherwise. */
     localUrl: string;
+    /** The link by the camera's .local name (one of `urls`), once the LAN has heard it announced; '' otherwise. */
+    nameUrl: string;
+    /** The links are https:// (a certificate is set). */
+    secure: boolean;
     /** Who the links reach: the network, or this computer only (lanAccess off, or --host 127.0.0.1). */
     reach: 'network' | 'local';
     /** The address --host gave: it decides who can connect, not lanAccess. null without --host. */

@@ -5,9 +5,11 @@ import QRCode from 'qrcode';
 import { FixedKey, type KeyStore, SavedKey } from '../config/access-key.js';
 import { type GuestLink, GuestLinks, type GuestLinkSpec } from '../config/guest-links.js';
 import { needsPixels } from '../encoder/encoder.js';
-import { localUrl, viewerUrls } from '../http/urls.js';
+import { loadTls, TlsFileError, type TlsFiles } from '../http/listener.js';
+import { localUrl, type Served, urlFor, viewerUrls } from '../http/urls.js';
 import type { Farewell } from '../hub/farewell.js';
 import type { Log } from '../log.js';
+import { Announcer } from '../net/announce.js';
 import { createCore, type Core, type HttpServer, PortInUseError, serveHttp } from '../pushcam.js';
 import { CameraSource } from '../source/camera.js';
 import { makeSource, type SourceSpec } from '../source/sources.js';
@@ -25,7 +27,7 @@ import {
   type Stats,
   type ViewerRow,
 } from './contract.js';
-import { SettingsStore } from './settings.js';
+import { SettingsStore, validateSettingsPatch } from './settings.js';
 import type { ViewerInfo } from '../types.js';
 import { describeUserAgent } from '../user-agent.js';
 
@@ -53,9 +55,9 @@ type EventMap = { [E in keyof ControlEvents]: [ControlEvents[E]] };
 /** The preview gets at most this many frames a second; it is a thumbnail, not a viewer. */
 const PREVIEW_FPS = 10;
 const ENCODE_KEYS = ['quality', 'mirror', 'rotate', 'timestamp', 'text'] as const;
-const SERVER_KEYS = ['port', 'lanAccess', 'openAccess', 'maxClients'] as const;
+const SERVER_KEYS = ['port', 'lanAccess', 'openAccess', 'maxClients', 'tlsCert', 'tlsKey'] as const;
 /** Server settings after whose change viewers cannot come back by the link they have. */
-const ADDRESS_KEYS = ['port', 'lanAccess'] as const;
+const ADDRESS_KEYS = ['port', 'lanAccess', 'tlsCert', 'tlsKey'] as const;
 /**
  * The capture side's JPEG quality when the core decodes, draws on and re-encodes its frames at the
  * user's quality: high, so that the first of the two generations loses little.
@@ -87,6 +89,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   private readonly statsTimer: NodeJS.Timeout;
   private sample = { at: Date.now(), received: 0, encodes: 0, encodeMs: 0, viewers: new Map<number, { frames: number; bytes: number }>() };
   private viewerFps = new Map<number, number>();
+  private readonly announcer: Announcer;
 
   private constructor(
     private readonly store: SettingsStore,
@@ -105,6 +108,8 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.core.hub.on('left', (viewer) => this.viewersChanged(viewer));
     this.guests.on('expired', (link) => void this.endGuest(link, 'expired'));
     this.core.hub.on('frame', () => this.schedulePreview());
+    this.announcer = new Announcer(o.log);
+    this.announcer.on('change', () => this.emitState());
     this.statsTimer = setInterval(() => this.tick(), STATS_INTERVAL_MS);
   }
 
@@ -126,15 +131,19 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
   getState(): ControlState {
     const s = this.store.settings;
+    const served = this.served();
     const links = this.guests.list();
-    const urls = this.shareUrls();
+    const urls = this.addressUrls(this.viewerKey());
+    const nameUrl = served && this.announcer.hostname ? urlFor(served, this.announcer.hostname, this.viewerKey()) : '';
     const reach = this.reach();
     return {
       broadcast: { ...this.broadcast },
       settings: { ...s },
       share: {
-        urls,
-        localUrl: this.http ? localUrl(this.http.port, this.host(), this.viewerKey()) : '',
+        urls: nameUrl ? [...urls, nameUrl] : urls,
+        localUrl: served ? localUrl(served, this.viewerKey()) : '',
+        nameUrl,
+        secure: served?.secure ?? false,
         reach,
         host: this.o.host ?? null,
         qrSvg: reach === 'network' && this.qr.url === urls[0] ? this.qr.svg : '',
@@ -161,7 +170,13 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
   async updateSettings(patch: Partial<Settings>): Promise<ControlState> {
     const before = this.store.settings;
-    const after = this.store.update(patch);
+    const changes = validateSettingsPatch(patch);
+    // A certificate that cannot be used is refused here: the setting stays, and so does the server.
+    if ('tlsCert' in changes || 'tlsKey' in changes) {
+      const files = tlsFilesOf({ ...before, ...changes });
+      if (files) loadTls(files);
+    }
+    const after = this.store.update(changes);
     const changed = (keys: readonly (keyof Settings)[]): boolean => keys.some((k) => before[k] !== after[k]);
     if (changed(ENCODE_KEYS)) this.core.encoder.settings = { ...this.core.encoder.settings, ...pick(after, ENCODE_KEYS) };
     const sourceChanged = changed(SOURCE_SETTINGS[this.spec.kind]);
@@ -171,6 +186,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
       this.emit('capture', this.captureRequest());
     }
     if (changed(SERVER_KEYS) && this.http) await this.restartHttp(changed(ADDRESS_KEYS) ? 'moved' : 'restarting');
+    if (changed(['name', 'mdns'])) this.announce();
     await this.refreshQr();
     return this.emitState();
   }
@@ -243,6 +259,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.core.pipeline.close();
     await this.http?.close();
     this.http = null;
+    await this.announcer.close();
   }
 
   private cameraSource(): CameraSource {
@@ -278,8 +295,8 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   /** A guest link's URL with its own key, while broadcasting and when this run knows the key. */
   private guestUrl(id: string): string {
     const key = this.guests.keyOf(id);
-    if (!this.http || key === undefined) return '';
-    return viewerUrls(this.http.port, this.host(), key)[0] ?? '';
+    if (key === undefined) return '';
+    return this.addressUrls(key)[0] ?? '';
   }
 
   private emitState(): ControlState {
@@ -297,6 +314,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
       guests: this.guests,
       sendTimeoutMs: this.o.sendTimeoutMs,
       name: () => this.store.settings.name,
+      tls: tlsFilesOf(s),
     };
     if (s.port === 0 && this.pickedPort !== null) {
       try {
@@ -314,6 +332,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     const http = this.http;
     this.http = null;
     this.broadcast = { state: 'stopped', port: null };
+    this.announce();
     await http?.close(reason);
   }
 
@@ -338,13 +357,28 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     } catch (err) {
       this.broadcast = { state: 'error', port: null, ...listenProblem(err, this.host()) };
     }
+    this.announce();
     await this.refreshQr();
     return this.emitState();
   }
 
-  private shareUrls(): string[] {
-    if (!this.http) return [];
-    return viewerUrls(this.http.port, this.host(), this.viewerKey());
+  /** The links by address for `key` while broadcasting: one per LAN address; none when not broadcasting. */
+  private addressUrls(key: string | null): string[] {
+    const served = this.served();
+    return served ? viewerUrls(served, key) : [];
+  }
+
+  /** Where viewers reach the server while broadcasting; null when it is not. */
+  private served(): Served | null {
+    return this.http ? { secure: this.http.secure, port: this.http.port, host: this.host() } : null;
+  }
+
+  /** On the LAN by name while broadcasting to it, unless the mdns setting (or PUSHCAM_NO_MDNS, for every run) turns it off. */
+  private announce(): void {
+    const announce = this.http !== null && this.store.settings.mdns && !process.env.PUSHCAM_NO_MDNS && this.reach() === 'network';
+    const host = this.host();
+    const address = host === '0.0.0.0' || host === '::' ? undefined : host;
+    void this.announcer.set(announce ? { name: this.store.settings.name, port: this.http!.port, address } : null);
   }
 
   /** The key viewers need, or null with open access. */
@@ -363,7 +397,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
   private async refreshQr(): Promise<void> {
     await this.refreshGuestQrs();
-    const url = this.shareUrls()[0] ?? '';
+    const url = this.addressUrls(this.viewerKey())[0] ?? '';
     if (url === this.qr.url) return;
     this.qr = { url, svg: await qrSvg(url) };
   }
@@ -443,11 +477,19 @@ class Notices {
 
 /** Why the HTTP server could not listen, in the words every mode shows (the window, the terminal). */
 function listenProblem(err: unknown, host: string | undefined): { error: string; suggestedPort?: number } {
+  if (err instanceof TlsFileError) return { error: `${err.message}.` };
   if (err instanceof PortInUseError) return { error: `Port ${err.port} is in use by another program.`, suggestedPort: err.suggestion ?? undefined };
   const { code, port } = err as NodeJS.ErrnoException & { port?: number };
   if (code === 'EADDRNOTAVAIL') return { error: `--host ${host ?? ''}: this computer has no such address; it has ${ownAddresses().join(', ')}.` };
   if (code === 'EACCES') return { error: `Port ${port ?? ''} is reserved for the system; use one from 1024 up.` };
   return { error: `Could not start: ${(err as Error).message}` };
+}
+
+/** The certificate and key the settings name; null for plain HTTP. Refuses one without the other. */
+function tlsFilesOf(s: Settings): TlsFiles | null {
+  if (!s.tlsCert && !s.tlsKey) return null;
+  if (!s.tlsCert || !s.tlsKey) throw new TlsFileError(`HTTPS needs both a certificate and its key: the ${s.tlsCert ? 'key' : 'certificate'} file is not set`);
+  return { cert: s.tlsCert, key: s.tlsKey };
 }
 
 function ownAddresses(): string[] {

@@ -127,6 +127,8 @@ export function rememberKey(req: Request, res: Response, access: Access): void {
   res.cookie(access.cookieName, given, {
     httpOnly: true,
     sameSite: 'strict',
+    // Over HTTPS the browser must never send it over plain HTTP (where this port only redirects).
+    secure: req.secure,
     path: '/',
     maxAge: 365 * 24 * 3600 * 1000,
   });

@@ -87,6 +87,11 @@ const SETTING_OK: { [K in keyof Settings]: (v: unknown) => boolean } = {
   timestamp: bool,
   text: textUpTo(200),
   startOnLaunch: bool,
+  mdns: bool,
+  // A path is taken only when it names a certificate and key that load together, which no fuzzed
+  // text does (the core refuses it, naming the file): '' (plain HTTP) alone is always allowed.
+  tlsCert: (v) => v === '',
+  tlsKey: (v) => v === '',
 };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
