@@ -95,3 +95,12 @@ test('settings can change between frames', async () => {
 test('timestamps are local, zero-padded, sortable', () => {
   assert.equal(formatTimestamp(new Date(2026, 0, 2, 3, 4, 5)), '2026-01-02 03:04:05');
 });
+
+test('an RGBA camera frame gives the same JPEG as its RGB pixels', async () => {
+  const rgb = halves();
+  const rgba = Buffer.alloc(rgb.width * rgb.height * 4, 255);
+  for (let i = 0; i < rgb.width * rgb.height; i++) rgb.data.copy(rgba, i * 4, i * 3, i * 3 + 3);
+  const fromRgb = await new Encoder().encode({ kind: 'raw', image: rgb });
+  const fromRgba = await new Encoder().encode({ kind: 'raw', image: { ...rgb, channels: 4, data: rgba } });
+  assert.deepEqual(fromRgba.jpeg, fromRgb.jpeg);
+});

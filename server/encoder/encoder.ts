@@ -44,7 +44,11 @@ export class Encoder {
     let image = input.kind === 'raw' ? input.image : await decode(input.data);
     if (s.mirror || s.rotate !== 0) image = await orient(image, s);
     await drawOverlays(image, s);
-    const jpeg = await sharp(image.data, { raw: image })
+    let pipeline = sharp(image.data, { raw: image });
+    // Four channels are the camera's RGBA (VideoFrame.copyTo), always opaque. Dropping the alpha
+    // band costs ~2 ms less a 720p frame than letting the JPEG writer flatten it; same pixels.
+    if (image.channels === 4) pipeline = pipeline.removeAlpha();
+    const jpeg = await pipeline
       // Huffman optimisation costs ~30 % more time for ~5 % fewer bytes: not worth it live.
       .jpeg({ quality: s.quality, optimiseCoding: false })
       .toBuffer();
