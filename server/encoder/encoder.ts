@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { EncodeSettings, RawImage, SourceImage } from '../types.js';
+import type { EncodeSettings, RawImage, Rotation, SourceImage } from '../types.js';
 import { jpegSize } from './jpeg-info.js';
 import { drawLabel, labelSizeFor, renderLabel } from './text.js';
 
@@ -16,9 +16,10 @@ export interface EncodedImage {
 }
 
 /**
- * Turns what a source made into the JPEG viewers get: orientation first, then the overlays
- * (so text is never mirrored), then one JPEG encode. A JPEG from a file that needs none of that
- * is passed through untouched.
+ * Turns what a source made into the JPEG viewers get, in one libvips pass where it can: the
+ * overlays are drawn into the source's pixels where orientation will carry them (turned back,
+ * so text is never mirrored), then orientation and the JPEG encode run as one sharp call. A
+ * JPEG from a file that needs none of that is passed through untouched.
  */
 export class Encoder {
   settings: EncodeSettings;
@@ -41,20 +42,21 @@ export class Encoder {
       if (size) return { jpeg: input.data, ...size };
     }
     const started = performance.now();
-    let image = input.kind === 'raw' ? input.image : await decode(input.data);
-    if (s.mirror || s.rotate !== 0) image = await orient(image, s);
-    await drawOverlays(image, s);
-    let pipeline = sharp(image.data, { raw: image });
+    const source = s.timestamp || s.text !== '' ? await withOverlays(input, s) : input;
+    // A JPEG is decoded in the same pass, with no EXIF auto-rotation (sharp's default).
+    let pipeline = source.kind === 'raw' ? sharp(source.image.data, { raw: source.image }) : sharp(source.data);
     // Four channels are the camera's RGBA (VideoFrame.copyTo), always opaque. Dropping the alpha
     // band costs ~2 ms less a 720p frame than letting the JPEG writer flatten it; same pixels.
-    if (image.channels === 4) pipeline = pipeline.removeAlpha();
-    const jpeg = await pipeline
+    if (source.kind === 'raw' && source.image.channels === 4) pipeline = pipeline.removeAlpha();
+    if (s.mirror) pipeline = pipeline.flop();
+    if (s.rotate !== 0) pipeline = pipeline.rotate(s.rotate);
+    const { data, info } = await pipeline
       // Huffman optimisation costs ~30 % more time for ~5 % fewer bytes: not worth it live.
       .jpeg({ quality: s.quality, optimiseCoding: false })
-      .toBuffer();
+      .toBuffer({ resolveWithObject: true });
     this.frames++;
     this.totalMs += performance.now() - started;
-    return { jpeg, width: image.width, height: image.height };
+    return { jpeg: data, width: info.width, height: info.height };
   }
 }
 
@@ -68,25 +70,82 @@ async function decode(data: Buffer): Promise<RawImage> {
   return { width: info.width, height: info.height, channels: 3, data: pixels };
 }
 
-async function orient(image: RawImage, s: EncodeSettings): Promise<RawImage> {
-  let pipeline = sharp(image.data, { raw: image });
-  if (s.mirror) pipeline = pipeline.flop();
-  if (s.rotate !== 0) pipeline = pipeline.rotate(s.rotate);
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: image.channels, data };
+/**
+ * The source's pixels with the labels drawn where mirror-then-rotate carries them to their spot
+ * on the output frame (timestamp top left, text bottom left), each label turned back first so
+ * that it reads upright and unmirrored in the end. Raw pixels are drawn on in place.
+ */
+async function withOverlays(input: SourceImage, s: EncodeSettings): Promise<SourceImage> {
+  const image = input.kind === 'raw' ? input.image : await decode(input.data);
+  const turn: Turn = { mirror: s.mirror, rotate: s.rotate };
+  const out = turnedSize(image, turn);
+  const size = labelSizeFor(out);
+  const margin = Math.round(size / 2);
+  if (s.timestamp) await drawTurned(image, await renderLabel(formatTimestamp(new Date()), size), turn, margin, margin);
+  if (s.text !== '') await drawTurned(image, await renderLabel(s.text, size), turn, margin, out.height - size - margin);
+  return { kind: 'raw', image };
 }
 
-async function drawOverlays(image: RawImage, s: EncodeSettings): Promise<void> {
-  const size = labelSizeFor(image);
-  const margin = Math.round(size / 2);
-  if (s.timestamp) {
-    const label = await renderLabel(formatTimestamp(new Date()), size);
-    drawLabel(image, label, margin, margin);
+interface Turn {
+  mirror: boolean;
+  rotate: Rotation;
+}
+
+const isTurned = (t: Turn): boolean => t.mirror || t.rotate !== 0;
+
+function turnedSize(size: { width: number; height: number }, t: Turn): { width: number; height: number } {
+  return t.rotate === 90 || t.rotate === 270 ? { width: size.height, height: size.width } : { width: size.width, height: size.height };
+}
+
+/**
+ * Undoes a turn. Mirror-then-rotate is a reflection, its own inverse; a plain rotation is undone
+ * by the opposite one.
+ */
+function inverse(t: Turn): Turn {
+  return t.mirror ? t : { mirror: false, rotate: ((360 - t.rotate) % 360) as Rotation };
+}
+
+/** Where pixel (x, y) of a `width`x`height` picture lands when the picture is mirrored, then rotated clockwise. */
+function turnPoint(x: number, y: number, width: number, height: number, t: Turn): [number, number] {
+  const mx = t.mirror ? width - 1 - x : x;
+  if (t.rotate === 90) return [height - 1 - y, mx];
+  if (t.rotate === 180) return [width - 1 - mx, height - 1 - y];
+  if (t.rotate === 270) return [y, width - 1 - mx];
+  return [mx, y];
+}
+
+// Labels turned back, per label (renderLabel's cache hands out the same object for the same text).
+const turnedLabels = new WeakMap<RawImage, Map<string, Promise<RawImage>>>();
+
+function turnLabel(label: RawImage, t: Turn): Promise<RawImage> {
+  let byTurn = turnedLabels.get(label);
+  if (!byTurn) turnedLabels.set(label, (byTurn = new Map()));
+  const key = `${t.mirror} ${t.rotate}`;
+  let turned = byTurn.get(key);
+  if (!turned) {
+    let pipeline = sharp(label.data, { raw: label });
+    if (t.mirror) pipeline = pipeline.flop();
+    if (t.rotate !== 0) pipeline = pipeline.rotate(t.rotate);
+    turned = pipeline
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+      .then(({ data, info }) => ({ width: info.width, height: info.height, channels: 4 as const, data }));
+    byTurn.set(key, turned);
   }
-  if (s.text !== '') {
-    const label = await renderLabel(s.text, size);
-    drawLabel(image, label, margin, image.height - size - margin);
+  return turned;
+}
+
+/** Draws `label` so that it lies at (x, y) of the output frame, upright, once `image` is turned by `t`. */
+async function drawTurned(image: RawImage, label: RawImage, t: Turn, x: number, y: number): Promise<void> {
+  if (!isTurned(t)) {
+    drawLabel(image, label, x, y);
+    return;
   }
+  const back = inverse(t);
+  const out = turnedSize(image, t);
+  const [ax, ay] = turnPoint(x, y, out.width, out.height, back);
+  const [bx, by] = turnPoint(x + label.width - 1, y + label.height - 1, out.width, out.height, back);
+  drawLabel(image, await turnLabel(label, back), Math.min(ax, bx), Math.min(ay, by));
 }
 
 /** Local date and time, `2026-11-24 14:03:07`: sorts, and reads the same everywhere. */
