@@ -14,9 +14,9 @@ export interface LivePathResult {
 }
 
 /**
- * An Encoder whose every encode asks the source for the next frame: the source is always one
- * frame waiting for the encoder, as a camera faster than the encoder would be, without a timer
- * spinning on the main thread to get there.
+ * An Encoder whose every encode asks the source for the next frame: the source always has one
+ * waiting for the encoder, as a camera faster than the encoder would, without a timer spinning
+ * on the main thread to get there.
  */
 class PullingEncoder extends Encoder {
   onEncode: () => void = () => {};
@@ -48,7 +48,7 @@ export class LivePath {
     const encoder = new PullingEncoder(this.settings);
     const hub = new Hub();
     const errors: string[] = [];
-    let ring: Buffer[] = [];
+    const ring = Array.from({ length: this.framesInFlight + 2 }, () => Buffer.from(this.picture.data));
     let next = 0;
     let emit: ((image: SourceImage) => void) | null = null;
     const frame = (): SourceImage => ({ kind: 'raw', image: { ...this.picture, data: ring[next++ % ring.length] } });
@@ -65,7 +65,6 @@ export class LivePath {
     let published = 0;
     hub.on('frame', () => published++);
     const pipeline = new Pipeline(source, encoder, hub, (line) => errors.push(line), this.framesInFlight);
-    ring = Array.from({ length: this.framesInFlight + 2 }, () => Buffer.from(this.picture.data));
     const release = hub.hold();
     await sleep(Math.min(200, this.ms / 2));
     const from = { at: performance.now(), cpu: process.cpuUsage(), published };
