@@ -1,7 +1,8 @@
 import sharp from 'sharp';
-import type { EncodeSettings, RawImage, Rotation, SourceImage } from '../types.js';
+import type { EncodeSettings, RawImage, SourceImage } from '../types.js';
 import { jpegSize } from './jpeg-info.js';
 import { drawLabel, labelSizeFor, renderLabel } from './text.js';
+import { inverse, isTurned, type Turn, turned, turnedLabel, turnedSize, turnPoint } from './turn.js';
 
 // libvips caches operations for reuse; on a live stream no two frames are alike, so the cache
 // only holds memory (measured: RSS 80 -> 161 MB when every camera frame is decoded and re-encoded).
@@ -48,9 +49,7 @@ export class Encoder {
     // Four channels are the camera's RGBA (VideoFrame.copyTo), always opaque. Dropping the alpha
     // band costs ~2 ms less a 720p frame than letting the JPEG writer flatten it; same pixels.
     if (source.kind === 'raw' && source.image.channels === 4) pipeline = pipeline.removeAlpha();
-    if (s.mirror) pipeline = pipeline.flop();
-    if (s.rotate !== 0) pipeline = pipeline.rotate(s.rotate);
-    const { data, info } = await pipeline
+    const { data, info } = await turned(pipeline, s)
       // Huffman optimisation costs ~30 % more time for ~5 % fewer bytes: not worth it live.
       .jpeg({ quality: s.quality, optimiseCoding: false })
       .toBuffer({ resolveWithObject: true });
@@ -86,55 +85,6 @@ async function withOverlays(input: SourceImage, s: EncodeSettings): Promise<Sour
   return { kind: 'raw', image };
 }
 
-interface Turn {
-  mirror: boolean;
-  rotate: Rotation;
-}
-
-const isTurned = (t: Turn): boolean => t.mirror || t.rotate !== 0;
-
-function turnedSize(size: { width: number; height: number }, t: Turn): { width: number; height: number } {
-  return t.rotate === 90 || t.rotate === 270 ? { width: size.height, height: size.width } : { width: size.width, height: size.height };
-}
-
-/**
- * Undoes a turn. Mirror-then-rotate is a reflection, its own inverse; a plain rotation is undone
- * by the opposite one.
- */
-function inverse(t: Turn): Turn {
-  return t.mirror ? t : { mirror: false, rotate: ((360 - t.rotate) % 360) as Rotation };
-}
-
-/** Where pixel (x, y) of a `width`x`height` picture lands when the picture is mirrored, then rotated clockwise. */
-function turnPoint(x: number, y: number, width: number, height: number, t: Turn): [number, number] {
-  const mx = t.mirror ? width - 1 - x : x;
-  if (t.rotate === 90) return [height - 1 - y, mx];
-  if (t.rotate === 180) return [width - 1 - mx, height - 1 - y];
-  if (t.rotate === 270) return [y, width - 1 - mx];
-  return [mx, y];
-}
-
-// Labels turned back, per label (renderLabel's cache hands out the same object for the same text).
-const turnedLabels = new WeakMap<RawImage, Map<string, Promise<RawImage>>>();
-
-function turnLabel(label: RawImage, t: Turn): Promise<RawImage> {
-  let byTurn = turnedLabels.get(label);
-  if (!byTurn) turnedLabels.set(label, (byTurn = new Map()));
-  const key = `${t.mirror} ${t.rotate}`;
-  let turned = byTurn.get(key);
-  if (!turned) {
-    let pipeline = sharp(label.data, { raw: label });
-    if (t.mirror) pipeline = pipeline.flop();
-    if (t.rotate !== 0) pipeline = pipeline.rotate(t.rotate);
-    turned = pipeline
-      .raw()
-      .toBuffer({ resolveWithObject: true })
-      .then(({ data, info }) => ({ width: info.width, height: info.height, channels: 4 as const, data }));
-    byTurn.set(key, turned);
-  }
-  return turned;
-}
-
 /** Draws `label` so that it lies at (x, y) of the output frame, upright, once `image` is turned by `t`. */
 async function drawTurned(image: RawImage, label: RawImage, t: Turn, x: number, y: number): Promise<void> {
   if (!isTurned(t)) {
@@ -145,7 +95,7 @@ async function drawTurned(image: RawImage, label: RawImage, t: Turn, x: number, 
   const out = turnedSize(image, t);
   const [ax, ay] = turnPoint(x, y, out.width, out.height, back);
   const [bx, by] = turnPoint(x + label.width - 1, y + label.height - 1, out.width, out.height, back);
-  drawLabel(image, await turnLabel(label, back), Math.min(ax, bx), Math.min(ay, by));
+  drawLabel(image, await turnedLabel(label, back), Math.min(ax, bx), Math.min(ay, by));
 }
 
 /** Local date and time, `2026-11-24 14:03:07`: sorts, and reads the same everywhere. */
