@@ -10,8 +10,9 @@ export const LINGER_MS = 3000;
  * How many frames are encoded at once. Each encode is one libvips call on threads of its own,
  * and one at a time left a 2-core machine partly idle (libvips hands each frame's strips
  * between its threads): two in flight gave 1.3-1.4x the frames per second at 720p
- * (bench/live-path.ts, load 2). Three gave no more on two cores and only lengthen each frame's way through when the cores are shared. A
- * 720p camera at 30 fps seldom has two in flight; a slower machine or a faster source does.
+ * (bench/live-path.ts, load 2). Three gave no more on two cores and only lengthen each frame's
+ * way through when the cores are shared. A 720p camera at 30 fps seldom has two in flight; a
+ * slower machine or a faster source does.
  */
 export const FRAMES_IN_FLIGHT = Math.min(2, availableParallelism());
 
