@@ -20,8 +20,13 @@ export type SourceState = 'stopped' | 'running' | 'waiting' | 'error';
 export interface SourceStatus {
   kind: string;
   state: SourceState;
-  /** Why the source is waiting or failing, in words for the user. */
+  /** Why the source is waiting or failing, in words for the user (it may name files and devices). */
   error?: string;
+  /**
+   * The same for viewers, when `error` says more than they should see (paths, system errors);
+   * without it viewers are shown `error` (see server/http/status.ts).
+   */
+  viewerError?: string;
   /** Inputs rejected since start (half-written or unreadable files). */
   failures?: number;
 }

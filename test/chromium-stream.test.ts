@@ -37,8 +37,8 @@ async function waitForMode(page: Page, mode: string, timeoutMs: number): Promise
 }
 
 async function viewersOf(server: TestServer): Promise<number> {
-  const status = (await (await fetch(server.url('/status.json'))).json()) as { clients: unknown[] };
-  return status.clients.length;
+  const status = (await (await fetch(server.url('/status.json'))).json()) as { viewers: number };
+  return status.viewers;
 }
 
 async function newestSeq(server: TestServer): Promise<number> {

@@ -259,6 +259,8 @@ test("a guest's /status.json shows only its own entry", async (t) => {
     asGuest.clients.map((c) => c.userAgent),
     ['grandma-tablet'],
   );
-  const asOwner = (await (await fetch(rig.at(`/status.json?key=${mainKey}`))).json()) as { clients: unknown[] };
-  assert.equal(asOwner.clients.length, 3);
+  // The main key is a viewer's key too: the counts, no one else's entry; the whole list is the window's.
+  const asOwner = (await (await fetch(rig.at(`/status.json?key=${mainKey}`))).json()) as { viewers: number; clients: unknown[] };
+  assert.deepEqual([asOwner.viewers, asOwner.clients.length], [3, 0]);
+  assert.equal(rig.service.getState().viewers.length, 3);
 });

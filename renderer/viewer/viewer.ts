@@ -59,7 +59,8 @@ type Farewell = 'kicked' | 'stopped' | 'restarting' | 'moved' | 'new-key' | 'exp
 interface Status {
   name?: string;
   frame: { seq: number; width: number; height: number; at: number } | null;
-  clients: unknown[];
+  /** How many watch (a viewer sees no one else's entry). */
+  viewers: number;
   you?: { watching: 'stream' | 'snapshots' | null };
 }
 
@@ -432,7 +433,7 @@ function expired(): void {
 let previous: { seq: number; at: number } | null = null;
 
 function describe(status: Status): string {
-  const viewers = status.clients.length;
+  const viewers = status.viewers;
   const parts = [`${viewers} ${viewers === 1 ? 'viewer' : 'viewers'}`];
   const frame = status.frame;
   if (frame && previous && frame.seq > previous.seq && frame.at > previous.at) {

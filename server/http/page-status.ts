@@ -4,7 +4,7 @@ import type { Hub } from '../hub/hub.js';
 import type { Pipeline } from '../pipeline.js';
 import { guestOf } from './auth.js';
 import { intParam, pageParam } from './errors.js';
-import { statusOf } from './status.js';
+import { forViewer, statusOf } from './status.js';
 import { clientIp, NO_CACHE } from './stream.js';
 
 export interface StatusContext {
@@ -20,8 +20,8 @@ export interface StatusContext {
 const MAX_WAIT_MS = 10_000;
 
 /**
- * GET /status.json: what statusOf says, the camera's name, and for a viewer page
- * (`?viewer=TOKEN`) how PushCam sees it watching. `?wait=MS` holds the answer that long, and
+ * GET /status.json: what statusOf says as a viewer may see it (forViewer), the camera's name, and
+ * for a viewer page (`?viewer=TOKEN`) how PushCam sees it watching. `?wait=MS` holds the answer that long, and
  * answers `{ ended: reason }` at once when the page's viewing ends (a kick, a stop, a restart, a
  * new key): no browser tells a page that an <img>'s stream ended, so this is how the page hears
  * why. A viewer page always has one such request open, which costs the server nothing but a socket.
@@ -40,11 +40,14 @@ export function statusRoute(ctx: StatusContext): RequestHandler {
       res.json({ ended });
       return;
     }
-    const status = statusOf(ctx.hub, ctx.pipeline);
-    // A guest sees no one else: only the viewer that is its own device (its address and client).
-    if (guest) status.clients = status.clients.filter((c) => c.guest === guest.id && c.ip === clientIp(req) && c.userAgent === (req.get('user-agent') ?? ''));
+    const asker = {
+      ...(page === undefined ? {} : { pageViewer: ctx.hub.viewerIdOf(page) }),
+      ip: clientIp(req),
+      userAgent: req.get('user-agent') ?? '',
+      guest: guest?.id ?? null,
+    };
     res.json({
-      ...status,
+      ...forViewer(statusOf(ctx.hub, ctx.pipeline), asker),
       name: ctx.name(),
       ...(page === undefined ? {} : { you: { watching: ctx.hub.watching(page) } }),
     });

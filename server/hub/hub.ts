@@ -103,6 +103,11 @@ export class Hub extends EventEmitter<HubEvents> {
     return this.pages.get(page)?.info.via ?? null;
   }
 
+  /** The id of the viewer a viewer page watches as, or null. */
+  viewerIdOf(page: string): number | null {
+    return this.pages.get(page)?.info.id ?? null;
+  }
+
   publish(image: { jpeg: Buffer; width: number; height: number }): Frame {
     const frame: Frame = { ...image, seq: (this.newest?.seq ?? 0) + 1, at: Date.now() };
     this.newest = frame;
