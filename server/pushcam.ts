@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Encoder } from './encoder/encoder.js';
+import { encodeTier } from './encoder/tiers.js';
 import { createApp } from './http/app.js';
 import { cookieNameFor } from './http/auth.js';
 import { viewerPageDir } from './http/viewer-page.js';
@@ -58,8 +59,8 @@ export class PortInUseError extends Error {
 }
 
 export function createCore(source: FrameSource, encode: Partial<EncodeSettings>, log: (line: string) => void): Core {
-  const hub = new Hub();
   const encoder = new Encoder(encode);
+  const hub = new Hub({ encodeTier: (main, spec) => encodeTier(main, spec, encoder.settings.quality), log });
   return { hub, encoder, pipeline: new Pipeline(source, encoder, hub, log) };
 }
 

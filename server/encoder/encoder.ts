@@ -13,6 +13,8 @@ export interface EncodedImage {
   jpeg: Buffer;
   width: number;
   height: number;
+  /** What the JPEG was encoded from, when it was (tiers resize these: server/encoder/tiers.ts). */
+  pixels?: RawImage;
 }
 
 /**
@@ -50,7 +52,7 @@ export class Encoder {
       .toBuffer();
     this.frames++;
     this.totalMs += performance.now() - started;
-    return { jpeg, width: image.width, height: image.height };
+    return { jpeg, width: image.width, height: image.height, pixels: image };
   }
 }
 

@@ -5,6 +5,7 @@ import { type PartLayout, partLayout, streamContentType } from '../hub/multipart
 import { SEND_TIMEOUT_MS, Viewer } from '../hub/viewer.js';
 import type { StreamCompat } from '../types.js';
 import { enumParam, HttpError, intParam, pageParam } from './errors.js';
+import { refuseTier, tierParam } from './tier-param.js';
 
 export interface StreamContext {
   hub: Hub;
@@ -64,8 +65,10 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
     const compat = enumParam(req, 'compat', ['advance', 'dual', 'length', 'plain'] as const) ?? compatFor(req.get('user-agent'));
     const fps = intParam(req, 'fps', 1, 120);
     const page = pageParam(req);
+    const tier = tierParam(req, ctx.hub.latest, { stream: true });
     refuseKicked(ctx.hub, req);
     if (ctx.hub.viewersBesides(page) >= ctx.maxClients) refuseFull(res, ctx.maxClients);
+    if (!ctx.hub.hasRoomFor(tier)) refuseTier(res);
     // No chunked encoding: raw parts, as every MJPEG server sends them; the end is the connection's end.
     res.useChunkedEncodingByDefault = false;
     res.writeHead(200, {
@@ -85,7 +88,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
     const socket = res.socket;
     socket?.setNoDelay(true);
     const viewer = new Viewer(socket ?? res, {
-      info: { id: newViewerId(), ip: clientIp(req), userAgent, since: Date.now(), via: 'stream' },
+      info: { id: newViewerId(), ip: clientIp(req), userAgent, since: Date.now(), via: 'stream', tier },
       layout: layoutFor(compat),
       minIntervalMs: fps ? 1000 / fps : 0,
       dualFinalFrame: compat === 'dual',

@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events';
-import type { Frame, ViewerInfo } from '../types.js';
+import { DEFAULT_ENCODE, type EncodedImage } from '../encoder/encoder.js';
+import { encodeTier, type TierSource } from '../encoder/tiers.js';
+import type { Frame, RawImage, TierSpec, ViewerInfo } from '../types.js';
 import { type Farewell, farewellJpeg } from './farewell.js';
 import { SnapshotViewer } from './snapshot-viewer.js';
+import { isMain, type TierEncode, Tiers, type TierStatus } from './tiers.js';
 import type { Viewer } from './viewer.js';
 
 interface HubEvents {
@@ -20,7 +23,15 @@ export const FAREWELL_MS = 500;
 
 interface Waiter {
   after: number;
+  /** Waits for a main frame, or for a tier's (then the tier answers it). */
+  main: boolean;
   resolve(frame: Frame | null): void;
+}
+
+export interface HubOptions {
+  /** Makes tier frames; by default at the default quality where a tier does not say. */
+  encodeTier?: TierEncode;
+  log?: (line: string) => void;
 }
 
 /** A page's request waiting to hear that its viewing ends (see `waitForFarewell`). */
@@ -43,7 +54,12 @@ export function newViewerId(): number {
  */
 export class Hub extends EventEmitter<HubEvents> {
   private newest: Frame | null = null;
+  /** The pixels the newest frame was encoded from, kept only while tiers are made from them. */
+  private newestPixels: RawImage | null = null;
   private readonly viewers = new Set<Viewer>();
+  /** The stream viewers that watch a tier; the others get the main picture. */
+  private readonly onTier = new Map<Viewer, TierSpec>();
+  private readonly tiers: Tiers;
   /** Snapshot viewers by their page token, or "ip user-agent" for clients without one. */
   private readonly pollers = new Map<string, SnapshotViewer>();
   /** The viewer page behind a stream or snapshot viewer, when it said (`?viewer=TOKEN`). */
@@ -54,6 +70,15 @@ export class Hub extends EventEmitter<HubEvents> {
   private holds = 0;
   /** "ip user-agent" of kicked viewers, and until when they are refused. */
   private readonly refused = new Map<string, number>();
+
+  constructor(o: HubOptions = {}) {
+    super();
+    this.tiers = new Tiers(
+      o.encodeTier ?? ((main, spec) => encodeTier(main, spec, DEFAULT_ENCODE.quality)),
+      o.log ?? (() => {}),
+      () => this.newest && { frame: this.newest, source: { ...this.newest, pixels: this.newestPixels } },
+    );
+  }
 
   get latest(): Frame | null {
     return this.newest;
@@ -95,17 +120,25 @@ export class Hub extends EventEmitter<HubEvents> {
     return this.pages.get(page)?.info.via ?? null;
   }
 
-  publish(image: { jpeg: Buffer; width: number; height: number }): Frame {
-    const frame: Frame = { ...image, seq: (this.newest?.seq ?? 0) + 1, at: Date.now() };
+  /** Whether a viewer of `spec` could come now: the main picture always can, a tier while there is room (MAX_TIERS). */
+  hasRoomFor(spec: TierSpec): boolean {
+    return isMain(spec) || this.tiers.hasRoom(spec);
+  }
+
+  tierStatus(): TierStatus[] {
+    return this.tiers.status();
+  }
+
+  publish(image: EncodedImage): Frame {
+    const frame: Frame = { jpeg: image.jpeg, width: image.width, height: image.height, seq: (this.newest?.seq ?? 0) + 1, at: Date.now() };
+    const source: TierSource = { ...frame, pixels: image.pixels ?? null };
     this.newest = frame;
+    this.newestPixels = this.tiers.size > 0 ? source.pixels : null;
     this.emit('frame', frame);
-    for (const viewer of this.viewers) viewer.offer(frame);
-    const answered = [...this.waiters].filter((w) => frame.seq > w.after);
-    for (const waiter of answered) {
-      this.waiters.delete(waiter);
-      waiter.resolve(frame);
-    }
-    if (answered.length > 0) this.emit('demand', this.demand);
+    for (const viewer of this.viewers) if (!this.onTier.has(viewer)) viewer.offer(frame);
+    this.tiers.feed(frame, source);
+    const answered = [...this.waiters].filter((w) => w.main && frame.seq > w.after);
+    for (const waiter of answered) waiter.resolve(frame);
     return frame;
   }
 
@@ -115,9 +148,37 @@ export class Hub extends EventEmitter<HubEvents> {
     if (poller) this.letGo(poller);
     this.viewers.add(viewer);
     if (page !== undefined) this.tag(viewer, page);
-    if (this.newest) viewer.offer(this.newest);
+    this.watch(viewer, viewer.info.tier);
     this.emit('joined', { ...viewer.info });
     this.emit('demand', this.demand);
+  }
+
+  /** Moves a stream viewer to another tier (or the main picture); false when that tier has no room. */
+  move(viewer: Viewer, spec: TierSpec): boolean {
+    const now = this.onTier.get(viewer) ?? { width: null, quality: null };
+    if (!this.viewers.has(viewer) || (now.width === spec.width && now.quality === spec.quality)) return true;
+    if (!this.hasRoomFor(spec)) return false;
+    this.unwatch(viewer);
+    this.watch(viewer, spec);
+    return true;
+  }
+
+  /** Starts a viewer on a tier, or on the main picture; either way it gets the newest frame at once. */
+  private watch(viewer: Viewer, spec: TierSpec): void {
+    viewer.info.tier = { ...viewer.info.tier, width: spec.width, quality: spec.quality };
+    if (isMain(spec)) {
+      if (this.newest) viewer.offer(this.newest);
+      return;
+    }
+    if (!this.tiers.join(spec, viewer)) throw new Error('no room for another picture tier; ask hasRoomFor first');
+    this.onTier.set(viewer, spec);
+  }
+
+  private unwatch(viewer: Viewer): void {
+    const spec = this.onTier.get(viewer);
+    if (!spec) return;
+    this.onTier.delete(viewer);
+    this.tiers.leave(spec, viewer);
   }
 
   /** When its connection has closed. */
@@ -130,10 +191,13 @@ export class Hub extends EventEmitter<HubEvents> {
    * The snapshot viewer a long-poll belongs to (`page`, else `ip user-agent`), made on its first
    * request; null when it would be one viewer too many.
    */
-  poller(page: string | undefined, info: { ip: string; userAgent: string }, maxViewers: number): SnapshotViewer | null {
+  poller(page: string | undefined, info: Pick<ViewerInfo, 'ip' | 'userAgent' | 'tier'>, maxViewers: number): SnapshotViewer | null {
     const key = page ?? `${info.ip} ${info.userAgent}`;
     const known = this.pollers.get(key);
-    if (known) return known;
+    if (known) {
+      known.info.tier = info.tier;
+      return known;
+    }
     if (this.viewersBesides(page) >= maxViewers) return null;
     const poller: SnapshotViewer = new SnapshotViewer({ id: newViewerId(), ...info, since: Date.now() }, () => {
       if (this.pollers.get(key) === poller) this.letGo(poller);
@@ -211,6 +275,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private letGo(viewer: Viewer | SnapshotViewer): boolean {
     const listed = viewer instanceof SnapshotViewer ? this.dropPoller(viewer) : this.viewers.delete(viewer);
     if (!listed) return false;
+    if (!(viewer instanceof SnapshotViewer)) this.unwatch(viewer);
     const page = this.pageOf.get(viewer);
     if (page !== undefined && this.pages.get(page) === viewer) this.pages.delete(page);
     this.emit('left', { ...viewer.info });
@@ -245,24 +310,31 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /**
-   * The first frame with seq > `after`, or null after `timeoutMs` or when `signal` aborts.
-   * A waiting request counts as demand, so it starts an idle source.
+   * The first frame with seq > `after` of the main picture or of a tier, or null after
+   * `timeoutMs` or when `signal` aborts. A waiting request counts as demand, so it starts an idle
+   * source; one for a tier is a member of it meanwhile (ask hasRoomFor first).
    */
-  waitForFrame(after: number, timeoutMs: number, signal?: AbortSignal): Promise<Frame | null> {
-    if (this.newest && this.newest.seq > after) return Promise.resolve(this.newest);
+  waitForFrame(after: number, timeoutMs: number, signal?: AbortSignal, spec: TierSpec = { width: null, quality: null }): Promise<Frame | null> {
+    const main = isMain(spec);
+    if (main && this.newest && this.newest.seq > after) return Promise.resolve(this.newest);
+    if (!this.hasRoomFor(spec)) return Promise.reject(new Error('no room for another picture tier; ask hasRoomFor first'));
     return new Promise((resolve) => {
       const finish = (frame: Frame | null): void => {
+        if (!this.waiters.delete(waiter)) return;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        if (this.waiters.delete(waiter)) this.emit('demand', this.demand);
+        if (!main) this.tiers.leave(spec, member);
+        this.emit('demand', this.demand);
         resolve(frame);
       };
-      const waiter: Waiter = { after, resolve: finish };
+      const waiter: Waiter = { after, main, resolve: finish };
+      const member = { offer: (frame: Frame): void => (frame.seq > after ? finish(frame) : undefined) };
       const onAbort = (): void => finish(null);
       const timer = setTimeout(onAbort, timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.add(waiter);
       this.emit('demand', this.demand);
+      if (!main) this.tiers.join(spec, member);
     });
   }
 }
