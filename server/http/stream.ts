@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { type AutoHub, AutoTier } from '../hub/auto-tier.js';
 import { type Hub, newViewerId } from '../hub/hub.js';
 import { openLink } from '../hub/link.js';
 import { type PartLayout, partLayout, streamContentType } from '../hub/multipart.js';
@@ -87,16 +88,31 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
     res.flushHeaders();
     const socket = res.socket;
     socket?.setNoDelay(true);
+    const link = socket ? openLink(socket, ctx.log) : null;
+    const minIntervalMs = fps ? 1000 / fps : 0;
     const viewer = new Viewer(socket ?? res, {
       info: { id: newViewerId(), ip: clientIp(req), userAgent, since: Date.now(), via: 'stream', tier },
       layout: layoutFor(compat),
-      minIntervalMs: fps ? 1000 / fps : 0,
+      minIntervalMs,
       dualFinalFrame: compat === 'dual',
       sendTimeoutMs: ctx.sendTimeoutMs ?? SEND_TIMEOUT_MS,
-      link: socket ? openLink(socket, ctx.log) : null,
+      link,
     });
-    res.on('close', () => ctx.hub.remove(viewer));
+    // Where the link cannot be seen (no TCP_INFO), an auto viewer keeps the main picture.
+    const auto = tier.auto && link ? new AutoTier(autoHub(ctx.hub, viewer, minIntervalMs), link) : null;
+    res.on('close', () => {
+      auto?.stop();
+      ctx.hub.remove(viewer);
+    });
     ctx.hub.add(viewer, page);
+  };
+}
+
+function autoHub(hub: Hub, viewer: Viewer, minIntervalMs: number): AutoHub {
+  return {
+    move: (spec) => hub.move(viewer, spec),
+    newestBytes: (spec) => hub.newestBytes(spec),
+    fps: () => (minIntervalMs > 0 ? Math.min(hub.fps, 1000 / minIntervalMs) : hub.fps),
   };
 }
 

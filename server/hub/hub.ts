@@ -40,6 +40,9 @@ interface FarewellListener {
   resolve(reason: Farewell | null): void;
 }
 
+/** The frame rate is taken over this many frames. */
+const FPS_FRAMES = 16;
+
 let lastViewerId = 0;
 
 /** Stream and snapshot viewers share one numbering, so an id names one row of the viewer table. */
@@ -60,6 +63,8 @@ export class Hub extends EventEmitter<HubEvents> {
   /** The stream viewers that watch a tier; the others get the main picture. */
   private readonly onTier = new Map<Viewer, TierSpec>();
   private readonly tiers: Tiers;
+  /** When the last FPS_FRAMES frames were published. */
+  private readonly publishedAt: number[] = [];
   /** Snapshot viewers by their page token, or "ip user-agent" for clients without one. */
   private readonly pollers = new Map<string, SnapshotViewer>();
   /** The viewer page behind a stream or snapshot viewer, when it said (`?viewer=TOKEN`). */
@@ -129,10 +134,23 @@ export class Hub extends EventEmitter<HubEvents> {
     return this.tiers.status();
   }
 
+  /** Bytes of the newest frame of the main picture or of a running tier; null when there is none. */
+  newestBytes(spec: TierSpec): number | null {
+    return isMain(spec) ? (this.newest?.jpeg.length ?? null) : this.tiers.newestBytes(spec);
+  }
+
+  /** Frames a second published lately; 0 with fewer than two. */
+  get fps(): number {
+    const times = this.publishedAt;
+    return times.length < 2 ? 0 : ((times.length - 1) * 1000) / (times[times.length - 1] - times[0]);
+  }
+
   publish(image: EncodedImage): Frame {
     const frame: Frame = { jpeg: image.jpeg, width: image.width, height: image.height, seq: (this.newest?.seq ?? 0) + 1, at: Date.now() };
     const source: TierSource = { ...frame, pixels: image.pixels ?? null };
     this.newest = frame;
+    this.publishedAt.push(frame.at);
+    if (this.publishedAt.length > FPS_FRAMES) this.publishedAt.shift();
     this.newestPixels = this.tiers.size > 0 ? source.pixels : null;
     this.emit('frame', frame);
     for (const viewer of this.viewers) if (!this.onTier.has(viewer)) viewer.offer(frame);

@@ -131,6 +131,11 @@ export class Tiers {
     this.active.delete(key);
   }
 
+  /** Bytes of a running tier's newest frame; null when it is not running or has none yet. */
+  newestBytes(spec: TierSpec): number | null {
+    return this.active.get(tierKey(spec))?.newest?.jpeg.length ?? null;
+  }
+
   /** A new main frame: every running tier makes its own from it. */
   feed(frame: Frame, source: TierSource): void {
     for (const tier of this.active.values()) tier.feed(frame, source);
