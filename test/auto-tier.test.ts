@@ -16,7 +16,7 @@ const MBIT = 1e6;
 /** A link at `mbit` with nothing queued, 30 fps, the main picture and the viewer's own rung measured. */
 function look(now: number, mbit: number, state: AutoState, o: Partial<AutoLook> = {}): AutoLook {
   const rungBytes = LADDER.map((_, i) => (i === 0 || i === state.rung ? MEASURED[i] : null));
-  return { now, deliveryBitsPerSecond: mbit * MBIT, behindMs: 5, fps: 30, rungBytes, ...o };
+  return { now, deliveryBitsPerSecond: mbit * MBIT, queuedBytes: 1000, fps: 30, rungBytes, ...o };
 }
 
 /** Looks every AUTO_LOOK_MS from `from` for `ms` on a steady link; the rungs it was on after each. */
@@ -89,7 +89,7 @@ test('a rung that did not hold is tried again only after a wait that doubles', (
   const lookAt = (t: number, s: AutoState): AutoLook => ({
     now: t,
     deliveryBitsPerSecond: 13 * MBIT,
-    behindMs: 5,
+    queuedBytes: 1000,
     fps: 30,
     rungBytes: LADDER.map((_, i) => (i === 0 || i === s.rung ? big[i] : null)),
   });
@@ -108,8 +108,19 @@ test('a rung that did not hold is tried again only after a wait that doubles', (
 });
 
 test('lag comes down even when the rate looks fine', () => {
-  const { state } = run(initialAuto(0), 0, 1000, 100, { behindMs: 600 });
+  // The main picture's 86 KB at 25 fps needs 0.34 of 50 Mbit/s, but 2 MB queued is 320 ms behind.
+  const { state } = run(initialAuto(0), 0, 1000, 50, { queuedBytes: 2_000_000 });
   assert.ok(state.rung > 0);
+  assert.equal(run(initialAuto(0), 0, 1000, 50).state.rung, 0);
+});
+
+test('the rate is the least of the last 2 s of estimates: a burst that looked fast does not take the viewer up', () => {
+  // A 2 Mbit/s link whose small frames fit in its burst: every other estimate is 680 Mbit/s.
+  let state: AutoState = { ...initialAuto(0), rung: 4 };
+  state = run(state, 0, 60_000, (t) => (Math.floor(t / AUTO_LOOK_MS) % 2 === 0 ? 2 : 680)).state;
+  assert.equal(state.rung, 4);
+  // Once the link is fast for good, the viewer goes up after the old estimates are gone.
+  assert.ok(run(state, 60_000, 6000, 680).state.rung < 4);
 });
 
 test('AutoTier moves its viewer on the looks of the link, and retries a move that found no room', (t) => {
@@ -124,7 +135,7 @@ test('AutoTier moves its viewer on the looks of the link, and retries a move tha
     newestBytes: (spec: TierSpec) => (spec.width === null ? MAIN : null),
     fps: () => 30,
   };
-  const auto = new AutoTier(hub, { sample: () => ({ deliveryBitsPerSecond: 2 * MBIT, behindMs: 5 }) });
+  const auto = new AutoTier(hub, { sample: () => ({ rttMs: 2, deliveryBitsPerSecond: 2 * MBIT, inFlightBytes: 1000, unsentBytes: 0, behindMs: 6 }) });
   t.after(() => auto.stop());
   // One look at a time: within one tick() the mocked clock reads the end of it.
   const looks = (n: number): void => {

@@ -1,4 +1,4 @@
-import type { TierSpec } from '../types.js';
+import type { LinkSample, TierSpec } from '../types.js';
 
 // `?quality=auto`: PushCam moves a viewer along a ladder of pictures, from the main one down to
 // a small, low one, by what its link carries. The policy is a pure function of a state and one
@@ -39,6 +39,13 @@ const MAX_RETRY_MS = 60_000;
 /** ... and back to RETRY_MS once the viewer has stayed on it this long. */
 const STABLE_MS = 20_000;
 export const AUTO_LOOK_MS = 250;
+/**
+ * The link's rate is the least of the kernel's last few estimates. A frame smaller than what the
+ * link sends in one burst (a Wi-Fi aggregate, tc tbf's bucket) is delivered at the speed of the
+ * burst: measured on a 2 Mbit/s link with 8 KB frames, estimates of 2 Mbit/s and of 680 Mbit/s
+ * by turns. Over 2 s of looks, at least one is the link's own.
+ */
+const RATE_LOOKS = 8;
 
 export interface AutoState {
   /** Index in LADDER. */
@@ -51,13 +58,15 @@ export interface AutoState {
   /** Per rung: not tried again before this time, and how long the next wait is. */
   retryAt: readonly number[];
   retryMs: readonly number[];
+  /** The kernel's last RATE_LOOKS delivery rates, bits a second. */
+  rates: readonly number[];
 }
 
 export interface AutoLook {
   now: number;
-  /** The link's delivery rate, bits a second (0 = not known yet), and how much is queued for the viewer, ms. */
+  /** The kernel's delivery rate, bits a second (0 = not known yet), and the bytes queued for the viewer (in flight and unsent). */
   deliveryBitsPerSecond: number;
-  behindMs: number;
+  queuedBytes: number;
   /** The rate the viewer can get frames at: the main picture's, or less with `?fps`. */
   fps: number;
   /** Bytes of the newest frame of each rung, null for a rung not being made now. */
@@ -65,16 +74,19 @@ export interface AutoLook {
 }
 
 export function initialAuto(now: number): AutoState {
-  return { rung: 0, since: now, overSince: null, roomSince: null, retryAt: LADDER.map(() => 0), retryMs: LADDER.map(() => RETRY_MS) };
+  return { rung: 0, since: now, overSince: null, roomSince: null, retryAt: LADDER.map(() => 0), retryMs: LADDER.map(() => RETRY_MS), rates: [] };
 }
 
 /** The rung a viewer should be on after this look at its link. */
-export function nextAuto(state: AutoState, look: AutoLook): AutoState {
-  if (look.deliveryBitsPerSecond <= 0 || look.fps <= 0) return state;
-  const load = (rung: number): number => (bytesOf(look.rungBytes, rung) * 8 * Math.min(look.fps, FLUID_FPS)) / look.deliveryBitsPerSecond;
+export function nextAuto(previous: AutoState, look: AutoLook): AutoState {
+  if (look.deliveryBitsPerSecond <= 0 || look.fps <= 0) return previous;
+  const state = { ...previous, rates: [...previous.rates, look.deliveryBitsPerSecond].slice(-RATE_LOOKS) };
+  const rate = Math.min(...state.rates);
+  const load = (rung: number): number => (bytesOf(look.rungBytes, rung) * 8 * Math.min(look.fps, FLUID_FPS)) / rate;
+  const behindMs = ((look.queuedBytes * 8) / rate) * 1000;
   const bottom = LADDER.length - 1;
-  const over = state.rung < bottom && (load(state.rung) > DOWN_LOAD || look.behindMs > LAG_MS);
-  const room = state.rung > 0 && look.now >= state.retryAt[state.rung - 1] && load(state.rung - 1) <= UP_LOAD && look.behindMs <= LAG_MS / 2;
+  const over = state.rung < bottom && (load(state.rung) > DOWN_LOAD || behindMs > LAG_MS);
+  const room = state.rung > 0 && look.now >= state.retryAt[state.rung - 1] && load(state.rung - 1) <= UP_LOAD && behindMs <= LAG_MS / 2;
   const overSince = over ? (state.overSince ?? look.now) : null;
   const roomSince = room ? (state.roomSince ?? look.now) : null;
   if (overSince !== null && look.now - overSince >= DOWN_AFTER_MS) {
@@ -95,7 +107,7 @@ function moveTo(state: AutoState, rung: number, now: number): AutoState {
     retryAt[state.rung] = now + wait;
     retryMs[state.rung] = Math.min(wait * 2, MAX_RETRY_MS);
   }
-  return { rung, since: now, overSince: null, roomSince: null, retryAt, retryMs };
+  return { ...state, rung, since: now, overSince: null, roomSince: null, retryAt, retryMs };
 }
 
 /** A rung's bytes: measured where it is being made, else guessed from the nearest rung that is. */
@@ -128,7 +140,7 @@ export class AutoTier {
 
   constructor(
     private readonly hub: AutoHub,
-    private readonly link: { sample(): { deliveryBitsPerSecond: number; behindMs: number } | null },
+    private readonly link: { sample(): LinkSample | null },
   ) {
     this.timer = setInterval(() => this.look(), AUTO_LOOK_MS);
   }
@@ -142,7 +154,8 @@ export class AutoTier {
     if (!sample) return;
     const next = nextAuto(this.state, {
       now: Date.now(),
-      ...sample,
+      deliveryBitsPerSecond: sample.deliveryBitsPerSecond,
+      queuedBytes: sample.inFlightBytes + sample.unsentBytes,
       fps: this.hub.fps(),
       rungBytes: LADDER.map((spec) => this.hub.newestBytes(spec)),
     });
