@@ -41,7 +41,7 @@ export function statusRoute(ctx: StatusContext): RequestHandler {
     res.json({
       ...statusOf(ctx.hub, ctx.pipeline),
       name: ctx.name(),
-      ...(page === undefined ? {} : { you: { watching: ctx.hub.watching(page) } }),
+      ...(page === undefined ? {} : { you: { watching: ctx.hub.watching(page), picture: ctx.hub.pictureOf(page) } }),
     });
   };
 }

@@ -145,6 +145,12 @@ export class Hub extends EventEmitter<HubEvents> {
     return times.length < 2 ? 0 : ((times.length - 1) * 1000) / (times[times.length - 1] - times[0]);
   }
 
+  /** The size of the last picture sent to a viewer page's stream (a tier's may be smaller than the main picture); null if none. */
+  pictureOf(page: string): { width: number; height: number } | null {
+    const viewer = this.pages.get(page);
+    return !viewer || viewer instanceof SnapshotViewer ? null : viewer.sentSize;
+  }
+
   publish(image: EncodedImage): Frame {
     const frame: Frame = { jpeg: image.jpeg, width: image.width, height: image.height, seq: (this.newest?.seq ?? 0) + 1, at: Date.now() };
     const source: TierSource = { ...frame, pixels: image.pixels ?? null };
