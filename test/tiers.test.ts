@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import test from 'node:test';
 import sharp from 'sharp';
-import { jpegComments } from '../server/encoder/jpeg-info.js';
+import { Encoder } from '../server/encoder/encoder.js';
+import { jpegComments, jpegSize } from '../server/encoder/jpeg-info.js';
 import { encodeTier, tierSize } from '../server/encoder/tiers.js';
-import { MAX_TIERS } from '../server/hub/tiers.js';
+import { Hub } from '../server/hub/hub.js';
+import { partLayout } from '../server/hub/multipart.js';
+import { MAX_TIERS, tierKey } from '../server/hub/tiers.js';
+import { Viewer } from '../server/hub/viewer.js';
+import type { TierSpec } from '../server/types.js';
 import type { Status } from '../server/http/status.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { eventually, startTestServer, type TestServer } from './helpers/server.js';
@@ -91,8 +97,6 @@ test('viewers of one tier share one encode per frame; the tier stops with its la
   b.close();
   c.close();
   await eventually(async () => (await status(s)).tiers.length === 0, 'the tiers to stop');
-  const encodes = s.hub.tierStatus().length;
-  assert.equal(encodes, 0);
   // The main picture went on for its viewer throughout.
   const before = main.parts.length;
   await main.waitForParts(before + 2);
@@ -163,4 +167,81 @@ test('a tier of a JPEG passed through keeps its comments; one from pixels is the
   assert.equal(await sizeOf(fromPixels.jpeg), '16x8');
   // As wide as the main picture at the main's quality: the main JPEG itself, no encode.
   assert.equal((await encodeTier({ jpeg: stamped, width: 64, height: 32, pixels: raw }, { width: 64, quality: null }, 80)).jpeg, stamped);
+});
+
+/** A viewer socket that takes everything and keeps the width of each frame written. */
+class Sink extends Writable {
+  readonly widths: number[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    const size = jpegSize(chunk);
+    if (size) this.widths.push(size.width);
+    done();
+  }
+}
+
+test('the hub: one encode per tier and frame however many watch; a moved viewer gets its new tier; main viewers as before', async (t) => {
+  const encodes: string[] = [];
+  const hub = new Hub({
+    encodeTier: (main, spec) => {
+      encodes.push(tierKey(spec));
+      return encodeTier(main, spec, 80);
+    },
+  });
+  const encoder = new Encoder();
+  const layout = partLayout('B', 'advance');
+  const viewerOf = (spec: TierSpec): { viewer: Viewer; sink: Sink } => {
+    const sink = new Sink();
+    const viewer = new Viewer(sink, {
+      info: { id: 0, ip: '127.0.0.1', userAgent: 'test', since: 0, via: 'stream', tier: { auto: false, ...spec } },
+      layout,
+      minIntervalMs: 0,
+      dualFinalFrame: false,
+      sendTimeoutMs: 60_000,
+      link: null,
+    });
+    hub.add(viewer);
+    t.after(() => hub.remove(viewer));
+    return { viewer, sink };
+  };
+  const small = { width: 40, quality: null };
+  const [a, b, c] = [viewerOf(small), viewerOf(small), viewerOf(small)];
+  const main = viewerOf({ width: null, quality: null });
+  let shade = 0;
+  /** Publishes a frame and waits until each of the four viewers has been written one more. */
+  const publish = async (): Promise<void> => {
+    shade += 20;
+    const image = { width: 160, height: 120, channels: 3 as const, data: Buffer.alloc(160 * 120 * 3, shade) };
+    const sinks = [a, b, c, main].map((v) => v.sink);
+    const counts = sinks.map((sink) => sink.widths.length);
+    hub.publish(await encoder.encode({ kind: 'raw', image }));
+    await eventually(() => sinks.every((sink, i) => sink.widths.length > counts[i]), 'every viewer to get the frame');
+  };
+  for (let i = 0; i < 5; i++) await publish();
+  assert.deepEqual(encodes, Array(5).fill('40/main'));
+  for (const { sink } of [a, b, c]) assert.deepEqual(sink.widths, [40, 40, 40, 40, 40]);
+  assert.deepEqual(main.sink.widths, [160, 160, 160, 160, 160]);
+
+  // Moved: its new tier starts from the newest frame at once, and it gets that tier from then on.
+  assert.equal(hub.move(c.viewer, { width: 80, quality: null }), true);
+  await publish();
+  assert.deepEqual(encodes.slice(5).sort(), ['40/main', '80/main', '80/main']);
+  assert.equal(c.sink.widths.at(-1), 80);
+  assert.equal(a.sink.widths.at(-1), 40);
+  assert.deepEqual(c.viewer.info.tier, { auto: false, width: 80, quality: null });
+
+  // Both others to the main picture: the 40 wide tier stops and costs nothing more.
+  hub.move(a.viewer, { width: null, quality: null });
+  hub.move(b.viewer, { width: null, quality: null });
+  assert.deepEqual(hub.tierStatus().map((tier) => tier.width), [80]);
+  const before = encodes.length;
+  await publish();
+  assert.deepEqual(encodes.slice(before), ['80/main']);
+  assert.equal(a.sink.widths.at(-1), 160);
+  assert.equal(main.sink.widths.length, 7);
+
+  // No room for a fifth tier: the move is refused and the viewer stays where it was.
+  for (const width of [20, 24, 28]) viewerOf({ width, quality: null });
+  assert.equal(hub.hasRoomFor({ width: 32, quality: null }), false);
+  assert.equal(hub.move(a.viewer, { width: 32, quality: null }), false);
+  assert.deepEqual(a.viewer.info.tier, { auto: false, width: null, quality: null });
 });
