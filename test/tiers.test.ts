@@ -245,3 +245,36 @@ test('the hub: one encode per tier and frame however many watch; a moved viewer 
   assert.equal(hub.move(a.viewer, { width: 32, quality: null }), false);
   assert.deepEqual(a.viewer.info.tier, { auto: false, width: null, quality: null });
 });
+
+test('a tier that cannot be made is said once, not on every frame; its viewer and the main picture go on', async (t) => {
+  const logs: string[] = [];
+  let tries = 0;
+  const hub = new Hub({
+    encodeTier: () => {
+      tries++;
+      return Promise.reject(new Error('no memory'));
+    },
+    log: (line) => logs.push(line),
+  });
+  const sink = new Sink();
+  const viewer = new Viewer(sink, {
+    info: { id: 0, ip: '127.0.0.1', userAgent: 'test', since: 0, via: 'stream', tier: { auto: false, width: 40, quality: null } },
+    layout: partLayout('B', 'advance'),
+    minIntervalMs: 0,
+    dualFinalFrame: false,
+    sendTimeoutMs: 60_000,
+    link: null,
+  });
+  hub.add(viewer);
+  t.after(() => hub.remove(viewer));
+  const image = { width: 160, height: 120, channels: 3 as const, data: Buffer.alloc(160 * 120 * 3, 50) };
+  const frame = await new Encoder().encode({ kind: 'raw', image });
+  for (let i = 0; i < 5; i++) {
+    hub.publish(frame);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.ok(tries >= 4, `${tries} tries`);
+  assert.deepEqual(logs, ['could not make the 40/main picture: no memory']);
+  assert.equal(hub.latest?.seq, 5);
+  assert.deepEqual(sink.widths, []);
+});

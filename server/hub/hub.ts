@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { DEFAULT_ENCODE, type EncodedImage } from '../encoder/encoder.js';
-import { encodeTier, type TierSource } from '../encoder/tiers.js';
+import type { EncodedImage } from '../encoder/encoder.js';
+import type { TierSource } from '../encoder/tiers.js';
 import type { Frame, RawImage, TierSpec, ViewerInfo } from '../types.js';
 import { type Farewell, farewellJpeg } from './farewell.js';
 import { SnapshotViewer } from './snapshot-viewer.js';
@@ -29,8 +29,8 @@ interface Waiter {
 }
 
 export interface HubOptions {
-  /** Makes tier frames; by default at the default quality where a tier does not say. */
-  encodeTier?: TierEncode;
+  /** Makes tier frames (server/encoder/tiers.ts, at the encoder's quality where a tier does not say). */
+  encodeTier: TierEncode;
   log?: (line: string) => void;
 }
 
@@ -76,10 +76,10 @@ export class Hub extends EventEmitter<HubEvents> {
   /** "ip user-agent" of kicked viewers, and until when they are refused. */
   private readonly refused = new Map<string, number>();
 
-  constructor(o: HubOptions = {}) {
+  constructor(o: HubOptions) {
     super();
     this.tiers = new Tiers(
-      o.encodeTier ?? ((main, spec) => encodeTier(main, spec, DEFAULT_ENCODE.quality)),
+      o.encodeTier,
       o.log ?? (() => {}),
       () => this.newest && { frame: this.newest, source: { ...this.newest, pixels: this.newestPixels } },
     );

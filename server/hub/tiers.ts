@@ -1,5 +1,6 @@
 import type { EncodedImage } from '../encoder/encoder.js';
 import type { TierSource } from '../encoder/tiers.js';
+import { type Log, onChange } from '../log.js';
 import type { Frame, TierSpec } from '../types.js';
 
 /** Tiers encoded at once besides the main picture: each costs a resize and an encode per frame. */
@@ -47,7 +48,8 @@ class Tier {
   constructor(
     readonly spec: TierSpec,
     private readonly encode: TierEncode,
-    private readonly log: (line: string) => void,
+    /** Told why an encode failed, or '' when one worked. */
+    private readonly trouble: (message: string) => void,
   ) {}
 
   feed(frame: Frame, source: TierSource): void {
@@ -68,12 +70,13 @@ class Tier {
       const image = await this.encode(source, this.spec);
       this.encodes++;
       this.totalMs += performance.now() - started;
+      this.trouble('');
       if (this.stopped) return;
       const tierFrame: Frame = { jpeg: image.jpeg, width: image.width, height: image.height, seq: frame.seq, at: frame.at };
       this.newest = tierFrame;
       for (const member of [...this.members]) member.offer(tierFrame);
     } catch (err) {
-      this.log(`could not make the ${tierKey(this.spec)} picture: ${(err as Error).message}`);
+      this.trouble(`could not make the ${tierKey(this.spec)} picture: ${(err as Error).message}`);
     } finally {
       this.encoding = false;
       const next = this.waiting;
@@ -92,7 +95,7 @@ export class Tiers {
 
   constructor(
     private readonly encode: TierEncode,
-    private readonly log: (line: string) => void,
+    private readonly log: Log,
     /** The newest main frame, which a starting tier is made from at once. */
     private readonly latest: () => { frame: Frame; source: TierSource } | null,
   ) {}
@@ -112,7 +115,8 @@ export class Tiers {
     let tier = this.active.get(key);
     if (!tier) {
       if (this.active.size >= MAX_TIERS) return false;
-      tier = new Tier(spec, this.encode, this.log);
+      // A tier that cannot be made fails on every frame: said once, until the trouble changes or ends.
+      tier = new Tier(spec, this.encode, onChange(this.log));
       this.active.set(key, tier);
       const latest = this.latest();
       if (latest) tier.feed(latest.frame, latest.source);
