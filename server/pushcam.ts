@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { GuestKeys } from './config/guest-links.js';
 import { Encoder } from './encoder/encoder.js';
 import { encodeTier } from './encoder/tiers.js';
 import { createApp } from './http/app.js';
@@ -19,6 +20,8 @@ export interface HttpOptions {
   port?: number;
   /** The access key; null opens the server to anyone who can reach it. */
   key: string | null;
+  /** Guest links' keys, which open it too (server/config/guest-links.ts). */
+  guests?: GuestKeys;
   maxClients?: number;
   /** A viewer whose connection takes no data for this long is dropped; default 15 s (SEND_TIMEOUT_MS). */
   sendTimeoutMs?: number;
@@ -76,7 +79,7 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
     boundary: newBoundary(),
     maxClients: o.maxClients ?? 32,
     sendTimeoutMs: o.sendTimeoutMs,
-    access: { key: o.key, cookieName: cookieNameFor(port) },
+    access: { key: o.key, cookieName: cookieNameFor(port), guests: o.guests },
     pageDir: viewerPageDir(),
     name: o.name ?? (() => ''),
     ending: () => ending,

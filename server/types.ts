@@ -96,6 +96,8 @@ export interface ViewerInfo {
   ip: string;
   userAgent: string;
   since: number;
+  /** The guest link it came through (its id, server/config/guest-links.ts); null: the main key. */
+  guest: string | null;
   /** How it watches: the push stream, or long-polled snapshots (a page whose stream cannot get through). */
   via: 'stream' | 'snapshots';
   framesSent: number;

@@ -192,7 +192,7 @@ test('the hub: one encode per tier and frame however many watch; a moved viewer 
   const viewerOf = (spec: TierSpec): { viewer: Viewer; sink: Sink } => {
     const sink = new Sink();
     const viewer = new Viewer(sink, {
-      info: { id: 0, ip: '127.0.0.1', userAgent: 'test', since: 0, via: 'stream', tier: { auto: false, ...spec } },
+      info: { id: 0, ip: '127.0.0.1', userAgent: 'test', since: 0, via: 'stream', guest: null, tier: { auto: false, ...spec } },
       layout,
       minIntervalMs: 0,
       dualFinalFrame: false,
@@ -258,7 +258,7 @@ test('a tier that cannot be made is said once, not on every frame; its viewer an
   });
   const sink = new Sink();
   const viewer = new Viewer(sink, {
-    info: { id: 0, ip: '127.0.0.1', userAgent: 'test', since: 0, via: 'stream', tier: { auto: false, width: 40, quality: null } },
+    info: { id: 0, ip: '127.0.0.1', userAgent: 'test', since: 0, via: 'stream', guest: null, tier: { auto: false, width: 40, quality: null } },
     layout: partLayout('B', 'advance'),
     minIntervalMs: 0,
     dualFinalFrame: false,

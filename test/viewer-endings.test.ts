@@ -91,6 +91,21 @@ test('a kicked stream ends on a picture that says so; its page hears at once, an
   await other.waitForParts(before + 3);
 });
 
+test('kicking a program (a stream without a page) tells no page it was disconnected', async (t) => {
+  const s = await startTestServer(t, { source: pattern() });
+  const program = await MjpegClient.open(s.url('/stream.mjpg'), { 'user-agent': 'Lavf/60.16.100' });
+  const page = await MjpegClient.open(s.url(`/stream.mjpg?viewer=${PAGE}`), { 'user-agent': 'a-browser' });
+  t.after(() => page.close());
+  await Promise.all([program.waitForParts(1), page.waitForParts(1)]);
+  const held = heldStatus(statusUrl(s), PAGE, 1500);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(s.hub.kick(s.hub.viewerList().find((v) => v.userAgent.startsWith('Lavf'))?.id ?? -1), true);
+  await program.waitForEnd();
+  // Before, a kick of a viewer without a page told every waiting page "kicked".
+  assert.deepEqual((await held.answer).you, { watching: 'stream' });
+  assert.ok((await held.took) >= 1400, 'the page was answered before its wait was over');
+});
+
 test('stopping ends every stream on a "stopped" picture and tells every waiting page', async (t) => {
   const s = await startTestServer(t, { source: pattern() });
   const clients = await Promise.all([PAGE, OTHER_PAGE].map((page) => MjpegClient.open(s.url(`/stream.mjpg?viewer=${page}`))));

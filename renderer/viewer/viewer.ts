@@ -35,7 +35,7 @@ const SAMPLE = 16;
 /** Mean difference per channel below which two samples show the same picture (decoders differ slightly). */
 const SAME_PICTURE = 4;
 
-type Mode = 'connecting' | 'live' | 'snapshots' | 'reconnecting' | 'unreachable' | 'stopped' | 'moved' | 'kicked' | 'full' | 'paused';
+type Mode = 'connecting' | 'live' | 'snapshots' | 'reconnecting' | 'unreachable' | 'stopped' | 'moved' | 'kicked' | 'expired' | 'full' | 'in-use' | 'paused';
 
 /** What each mode says: the badge, and a message over the picture for the modes that need one. */
 const WORDS: Record<Mode, { badge: string; message?: string }> = {
@@ -47,12 +47,14 @@ const WORDS: Record<Mode, { badge: string; message?: string }> = {
   stopped: { badge: 'Stopped', message: 'The broadcaster stopped broadcasting. The picture comes back when the broadcast starts again.' },
   moved: { badge: 'Moved', message: 'PushCam moved to another address. Ask the broadcaster for the new link.' },
   kicked: { badge: 'Disconnected', message: 'The broadcaster disconnected you.' },
+  expired: { badge: 'Expired', message: 'This guest link has expired. Ask the broadcaster for a new link.' },
   full: { badge: 'Full', message: 'PushCam has as many viewers as it allows. You get in when a place is free…' },
+  'in-use': { badge: 'In use', message: 'This link is for one viewer at a time, and someone else is watching through it. You get in when they stop…' },
   paused: { badge: 'Paused' },
 };
 
 /** Why the server ended this page's viewing (server/hub/farewell.ts). */
-type Farewell = 'kicked' | 'stopped' | 'restarting' | 'moved' | 'new-key';
+type Farewell = 'kicked' | 'stopped' | 'restarting' | 'moved' | 'new-key' | 'expired';
 
 interface Status {
   name?: string;
@@ -292,7 +294,8 @@ async function streamRefused(signal: AbortSignal): Promise<void> {
   if (own.aborted) return;
   if (status === 401) showKeyPage();
   else if (status === 403) kicked();
-  else if (status === 503) void ((await sizeRefused(own)) ? goLive() : full());
+  else if (status === 409) void waitForPlace('in-use');
+  else if (status === 503) void ((await sizeRefused(own)) ? goLive() : waitForPlace('full'));
   else void streamFailed(own);
 }
 
@@ -368,8 +371,9 @@ function kicked(): void {
   setPicture(null);
 }
 
-async function full(): Promise<void> {
-  const signal = enter('full');
+/** A full server, or a guest link for one viewer that another is using: the stream is tried again now and then. */
+async function waitForPlace(why: 'full' | 'in-use'): Promise<void> {
+  const signal = enter(why);
   setPicture(null);
   try {
     await sleep(FULL_RETRY_MS, signal);
@@ -428,7 +432,8 @@ async function fallback(): Promise<void> {
       if (answer instanceof Response) {
         if (answer.status === 401) return showKeyPage();
         if (answer.status === 403) return kicked();
-        if (answer.status === 503 && answer.headers.has('Retry-After')) return void full();
+        if (answer.status === 409) return void waitForPlace('in-use');
+        if (answer.status === 503 && answer.headers.has('Retry-After')) return void waitForPlace('full');
       } else if (answer.seq > seq) {
         showSnapshot(answer);
         seq = answer.seq;
@@ -462,6 +467,7 @@ function lostServer(): void {
 
 function ended(reason: Farewell): void {
   if (reason === 'kicked') return kicked();
+  if (reason === 'expired') return expired();
   if (reason === 'stopped' || reason === 'moved') {
     enter(reason);
     setPicture(null);
@@ -469,6 +475,13 @@ function ended(reason: Farewell): void {
   }
   // Restarting, or a new key (the server then asks for it): back in a moment.
   enter('reconnecting');
+}
+
+/** A guest link's end is final: the page stops asking (shown again, it finds the key page, which says the same). */
+function expired(): void {
+  visible.abort();
+  enter('expired');
+  setPicture(null);
 }
 
 // --- status ----------------------------------------------------------------------------------------

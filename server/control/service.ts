@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
+import { dirname, join } from 'node:path';
 import QRCode from 'qrcode';
 import { FixedKey, type KeyStore, SavedKey } from '../config/access-key.js';
+import { type GuestLink, GuestLinks, type GuestLinkSpec } from '../config/guest-links.js';
 import { needsPixels } from '../encoder/encoder.js';
 import { localUrl, viewerUrls } from '../http/urls.js';
 import type { Farewell } from '../hub/farewell.js';
@@ -16,6 +18,7 @@ import {
   type ControlEvents,
   type ControlHandlers,
   type ControlState,
+  type GuestLinkRow,
   type Settings,
   SOURCE_SETTINGS,
   STATS_INTERVAL_MS,
@@ -23,6 +26,7 @@ import {
   type ViewerRow,
 } from './contract.js';
 import { SettingsStore } from './settings.js';
+import type { ViewerInfo } from '../types.js';
 import { describeUserAgent } from '../user-agent.js';
 
 export interface ControlServiceOptions {
@@ -78,6 +82,8 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   private lastPreviewAt = 0;
   private previewTimer: NodeJS.Timeout | null = null;
   private qr = { url: '', svg: '' };
+  /** Each guest link's QR code, by id, for the URL it was made of. */
+  private readonly guestQrs = new Map<string, { url: string; svg: string }>();
   private readonly statsTimer: NodeJS.Timeout;
   private sample = { at: Date.now(), received: 0, encodes: 0, encodeMs: 0, viewers: new Map<number, { frames: number; bytes: number }>() };
   private viewerFps = new Map<number, number>();
@@ -85,6 +91,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   private constructor(
     private readonly store: SettingsStore,
     private readonly keys: KeyStore,
+    private readonly guests: GuestLinks,
     private readonly o: ControlServiceOptions,
     private readonly notices: Notices,
   ) {
@@ -94,8 +101,9 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.camera = spec.kind === 'camera' ? new CameraSource({ onDemand: (active) => this.setCaptureActive(active), log: o.log }) : null;
     const source = spec.kind === 'camera' ? this.camera! : makeSource(spec, store.settings, o.log);
     this.core = createCore(source, pick(store.settings, ENCODE_KEYS), o.log);
-    this.core.hub.on('joined', () => this.emitState());
-    this.core.hub.on('left', () => this.emitState());
+    this.core.hub.on('joined', (viewer) => this.viewersChanged(viewer));
+    this.core.hub.on('left', (viewer) => this.viewersChanged(viewer));
+    this.guests.on('expired', (link) => void this.endGuest(link, 'expired'));
     this.core.hub.on('frame', () => this.schedulePreview());
     this.statsTimer = setInterval(() => this.tick(), STATS_INTERVAL_MS);
   }
@@ -105,7 +113,9 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     const overrides = o.overrides ?? {};
     const store = o.settingsFile ? SettingsStore.load(o.settingsFile, notices.add, overrides) : SettingsStore.inMemory(overrides);
     const keys = o.key === undefined ? SavedKey.load(o.configDir, notices.add) : new FixedKey(o.key);
-    const service = new ControlService(store, keys, o, notices);
+    // Guest links are kept where the settings are, and like them only with a settings file.
+    const guests = o.settingsFile ? GuestLinks.load(join(dirname(o.settingsFile), 'guest-links.json'), notices.add) : GuestLinks.inMemory();
+    const service = new ControlService(store, keys, guests, o, notices);
     await service.refreshQr();
     return service;
   }
@@ -116,6 +126,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
   getState(): ControlState {
     const s = this.store.settings;
+    const links = this.guests.list();
     const urls = this.shareUrls();
     const reach = this.reach();
     return {
@@ -136,8 +147,14 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
       capture: this.captureRequest(),
       captureInWindow: this.o.captureInWindow && this.camera !== null,
       viewers: this.core.hub.viewerList().map(
-        (v): ViewerRow => ({ ...v, client: describeUserAgent(v.userAgent), fps: this.viewerFps.get(v.id) ?? 0 }),
+        (v): ViewerRow => ({
+          ...v,
+          client: describeUserAgent(v.userAgent),
+          guestName: v.guest === null ? null : (links.find((l) => l.id === v.guest)?.name ?? null),
+          fps: this.viewerFps.get(v.id) ?? 0,
+        }),
       ),
+      guests: this.listGuestLinks(),
       notices: [...this.notices.list],
     };
   }
@@ -181,6 +198,26 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     return this.emitState();
   }
 
+  async createGuestLink(spec: GuestLinkSpec): Promise<GuestLinkRow> {
+    const { link } = this.guests.create(spec);
+    await this.refreshQr();
+    this.emitState();
+    return this.guestRow({ ...link, expired: false }, this.core.hub.viewerList());
+  }
+
+  listGuestLinks(): GuestLinkRow[] {
+    const watching = this.core.hub.viewerList();
+    return this.guests.list().map((link) => this.guestRow(link, watching));
+  }
+
+  async revokeGuestLink(id: string): Promise<ControlState> {
+    const link = this.guests.revoke(id);
+    this.guestQrs.delete(id);
+    // Told the broadcaster disconnected them, as a kick says.
+    await this.endGuest(link, 'kicked');
+    return this.emitState();
+  }
+
   setPreview(on: boolean): void {
     if (on && !this.releasePreview) this.releasePreview = this.core.hub.hold();
     if (!on && this.releasePreview) {
@@ -201,6 +238,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
   async close(): Promise<void> {
     clearInterval(this.statsTimer);
+    this.guests.close();
     if (this.previewTimer) clearTimeout(this.previewTimer);
     this.core.pipeline.close();
     await this.http?.close();
@@ -210,6 +248,38 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   private cameraSource(): CameraSource {
     if (!this.camera) throw new Error(`this PushCam serves ${this.spec.kind === 'pattern' ? 'the test pattern' : `a ${this.spec.kind === 'dir' ? 'folder' : 'file'}`}, not a camera`);
     return this.camera;
+  }
+
+  private viewersChanged(viewer: ViewerInfo): void {
+    if (viewer.guest !== null) this.guests.seen(viewer.guest);
+    this.emitState();
+  }
+
+  private async endGuest(link: GuestLink, reason: Farewell): Promise<void> {
+    await this.core.hub.endGuest(link.id, reason);
+    this.emitState();
+  }
+
+  private guestRow(link: GuestLink & { expired: boolean }, watching: ViewerInfo[]): GuestLinkRow {
+    const viewers = watching.filter((v) => v.guest === link.id).length;
+    const url = this.guestUrl(link.id);
+    const qr = this.guestQrs.get(link.id);
+    return {
+      ...link,
+      viewers,
+      // Watching now is seen now.
+      lastSeen: viewers > 0 ? Date.now() : link.lastSeen,
+      url,
+      qrSvg: this.reach() === 'network' && url !== '' && qr?.url === url ? qr.svg : '',
+      keyKnown: this.guests.keyOf(link.id) !== undefined,
+    };
+  }
+
+  /** A guest link's URL with its own key, while broadcasting and when this run knows the key. */
+  private guestUrl(id: string): string {
+    const key = this.guests.keyOf(id);
+    if (!this.http || key === undefined) return '';
+    return viewerUrls(this.http.port, this.host(), key)[0] ?? '';
   }
 
   private emitState(): ControlState {
@@ -224,6 +294,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
       host: this.host(),
       key: this.viewerKey(),
       maxClients: s.maxClients,
+      guests: this.guests,
       sendTimeoutMs: this.o.sendTimeoutMs,
       name: () => this.store.settings.name,
     };
@@ -291,9 +362,17 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   private async refreshQr(): Promise<void> {
+    await this.refreshGuestQrs();
     const url = this.shareUrls()[0] ?? '';
     if (url === this.qr.url) return;
-    this.qr = { url, svg: url ? await QRCode.toString(url, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }) : '' };
+    this.qr = { url, svg: await qrSvg(url) };
+  }
+
+  private async refreshGuestQrs(): Promise<void> {
+    for (const { id } of this.guests.list()) {
+      const url = this.guestUrl(id);
+      if (this.guestQrs.get(id)?.url !== url) this.guestQrs.set(id, { url, svg: await qrSvg(url) });
+    }
   }
 
   private captureRequest(): CaptureRequest {
@@ -344,6 +423,11 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.emit('stats', stats);
     if (viewers.size > 0) this.emitState();
   }
+}
+
+/** A link as a QR code, an SVG document; '' for no link. */
+async function qrSvg(url: string): Promise<string> {
+  return url ? QRCode.toString(url, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }) : '';
 }
 
 /** Things the user should know once (a damaged or unwritable settings file): kept for the window, said in the log. */

@@ -2,9 +2,10 @@ import type { RequestHandler } from 'express';
 import type { Farewell } from '../hub/farewell.js';
 import type { Hub } from '../hub/hub.js';
 import type { Pipeline } from '../pipeline.js';
+import { guestOf } from './auth.js';
 import { intParam, pageParam } from './errors.js';
 import { statusOf } from './status.js';
-import { NO_CACHE } from './stream.js';
+import { clientIp, NO_CACHE } from './stream.js';
 
 export interface StatusContext {
   hub: Hub;
@@ -31,15 +32,19 @@ export function statusRoute(ctx: StatusContext): RequestHandler {
     const wait = intParam(req, 'wait', 0, MAX_WAIT_MS) ?? 0;
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const ended = ctx.ending() ?? (wait > 0 ? await ctx.hub.waitForFarewell(page, wait, gone.signal) : null);
+    const guest = guestOf(req);
+    const ended = ctx.ending() ?? (wait > 0 ? await ctx.hub.waitForFarewell(page, wait, gone.signal, guest?.id ?? null) : null);
     if (gone.signal.aborted) return;
     res.set(NO_CACHE);
     if (ended) {
       res.json({ ended });
       return;
     }
+    const status = statusOf(ctx.hub, ctx.pipeline);
+    // A guest sees no one else: only the viewer that is its own device (its address and client).
+    if (guest) status.clients = status.clients.filter((c) => c.guest === guest.id && c.ip === clientIp(req) && c.userAgent === (req.get('user-agent') ?? ''));
     res.json({
-      ...statusOf(ctx.hub, ctx.pipeline),
+      ...status,
       name: ctx.name(),
       ...(page === undefined ? {} : { you: { watching: ctx.hub.watching(page), picture: ctx.hub.pictureOf(page) } }),
     });

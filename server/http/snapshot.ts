@@ -3,7 +3,8 @@ import type { Hub } from '../hub/hub.js';
 import { isMain, tierKey } from '../hub/tiers.js';
 import type { Pipeline } from '../pipeline.js';
 import { HttpError, intParam, pageParam } from './errors.js';
-import { clientIp, refuseFull, refuseKicked } from './stream.js';
+import { guestOf } from './auth.js';
+import { clientIp, refuseFull, refuseGuestInUse, refuseKicked } from './stream.js';
 import { refuseTier, tierParam } from './tier-param.js';
 
 /** How long `?after=SEQ` (and a snapshot of an idle source) waits for a frame. */
@@ -20,8 +21,10 @@ export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxClients: number):
     const page = pageParam(req);
     const tier = tierParam(req, hub.latest, { stream: false });
     refuseKicked(hub, req);
+    if (after !== undefined) refuseGuestInUse(hub, req, page);
     if (!hub.hasRoomFor(tier)) refuseTier(res);
-    const poller = after === undefined ? null : hub.poller(page, { ip: clientIp(req), userAgent: req.get('user-agent') ?? '', tier }, maxClients);
+    const viewer = { ip: clientIp(req), userAgent: req.get('user-agent') ?? '', guest: guestOf(req)?.id ?? null, tier };
+    const poller = after === undefined ? null : hub.poller(page, viewer, maxClients);
     if (after !== undefined && !poller) refuseFull(res, maxClients);
     const gone = new AbortController();
     res.on('close', () => gone.abort());

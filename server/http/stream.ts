@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { type AutoHub, AutoTier } from '../hub/auto-tier.js';
 import { type Hub, newViewerId } from '../hub/hub.js';
+import { guestOf } from './auth.js';
 import { openLink } from '../hub/link.js';
 import { type PartLayout, partLayout, streamContentType } from '../hub/multipart.js';
 import { SEND_TIMEOUT_MS, Viewer } from '../hub/viewer.js';
@@ -45,6 +46,17 @@ export function refuseKicked(hub: Hub, req: Request): void {
   }
 }
 
+/**
+ * A guest link for one viewer at a time that another page watches through gets 409 (the viewer
+ * page waits for its turn); the same page switching between stream and snapshots is one viewer.
+ */
+export function refuseGuestInUse(hub: Hub, req: Request, page: string | undefined): void {
+  const guest = guestOf(req);
+  if (guest?.oneViewer && hub.guestViewersBesides(guest.id, page) > 0) {
+    throw new HttpError(409, 'this guest link is for one viewer at a time, and someone is watching through it; try again later');
+  }
+}
+
 /** One viewer more than the limit gets 503 with a reason, stream or snapshot viewer alike. */
 export function refuseFull(res: Response, maxClients: number): never {
   res.set('Retry-After', '10');
@@ -68,6 +80,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
     const page = pageParam(req);
     const tier = tierParam(req, ctx.hub.latest, { stream: true });
     refuseKicked(ctx.hub, req);
+    refuseGuestInUse(ctx.hub, req, page);
     if (ctx.hub.viewersBesides(page) >= ctx.maxClients) refuseFull(res, ctx.maxClients);
     if (!ctx.hub.hasRoomFor(tier)) refuseTier(res);
     // No chunked encoding: raw parts, as every MJPEG server sends them; the end is the connection's end.
@@ -91,7 +104,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
     const link = socket ? openLink(socket, ctx.log) : null;
     const minIntervalMs = fps ? 1000 / fps : 0;
     const viewer = new Viewer(socket ?? res, {
-      info: { id: newViewerId(), ip: clientIp(req), userAgent, since: Date.now(), via: 'stream', tier },
+      info: { id: newViewerId(), ip: clientIp(req), userAgent, since: Date.now(), via: 'stream', guest: guestOf(req)?.id ?? null, tier },
       layout: layoutFor(compat),
       minIntervalMs,
       dualFinalFrame: compat === 'dual',

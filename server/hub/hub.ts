@@ -37,6 +37,8 @@ export interface HubOptions {
 /** A page's request waiting to hear that its viewing ends (see `waitForFarewell`). */
 interface FarewellListener {
   page: string | undefined;
+  /** The guest link the request came by; null: the main key. */
+  guest: string | null;
   resolve(reason: Farewell | null): void;
 }
 
@@ -114,6 +116,12 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Viewers other than those of one page: whether the page may join a full server. */
   viewersBesides(page: string | undefined): number {
     return this.viewerCount - (page !== undefined && this.pages.has(page) ? 1 : 0);
+  }
+
+  /** Viewers of one guest link other than one page's: whether the page may join a link for one viewer at a time. */
+  guestViewersBesides(guest: string, page: string | undefined): number {
+    const own = page === undefined ? undefined : this.pages.get(page);
+    return this.everyViewer().filter((v) => v.info.guest === guest && v !== own).length;
   }
 
   viewerList(): ViewerInfo[] {
@@ -215,7 +223,7 @@ export class Hub extends EventEmitter<HubEvents> {
    * The snapshot viewer a long-poll belongs to (`page`, else `ip user-agent`), made on its first
    * request; null when it would be one viewer too many.
    */
-  poller(page: string | undefined, info: Pick<ViewerInfo, 'ip' | 'userAgent' | 'tier'>, maxViewers: number): SnapshotViewer | null {
+  poller(page: string | undefined, info: Pick<ViewerInfo, 'ip' | 'userAgent' | 'guest' | 'tier'>, maxViewers: number): SnapshotViewer | null {
     const key = page ?? `${info.ip} ${info.userAgent}`;
     const known = this.pollers.get(key);
     if (known) {
@@ -237,10 +245,11 @@ export class Hub extends EventEmitter<HubEvents> {
    * told, and it is refused for a while. False if there is no such viewer.
    */
   kick(id: number): boolean {
-    const viewer = [...this.viewers, ...this.pollers.values()].find((v) => v.info.id === id);
+    const viewer = this.everyViewer().find((v) => v.info.id === id);
     if (!viewer) return false;
     this.refused.set(`${viewer.info.ip} ${viewer.info.userAgent}`, Date.now() + KICK_REFUSE_MS);
-    this.tell('kicked', this.pageOf.get(viewer));
+    const page = this.pageOf.get(viewer);
+    this.tell('kicked', (listener) => page !== undefined && listener.page === page);
     this.letGo(viewer);
     void this.sayFarewell(viewer, 'kicked');
     return true;
@@ -252,8 +261,23 @@ export class Hub extends EventEmitter<HubEvents> {
    * after FAREWELL_MS, whichever is first.
    */
   async endAll(reason: Farewell): Promise<void> {
-    this.tell(reason);
-    const leaving = [...this.viewers, ...this.pollers.values()];
+    this.tell(reason, () => true);
+    await this.end(this.everyViewer(), reason);
+  }
+
+  /**
+   * Ends the viewers who came through one guest link (it was revoked, or it expired), as endAll
+   * does, and tells its pages even between two streams.
+   */
+  async endGuest(guest: string, reason: Farewell): Promise<void> {
+    this.tell(reason, (listener) => listener.guest === guest);
+    await this.end(
+      this.everyViewer().filter((v) => v.info.guest === guest),
+      reason,
+    );
+  }
+
+  private async end(leaving: (Viewer | SnapshotViewer)[], reason: Farewell): Promise<void> {
     for (const viewer of leaving) this.letGo(viewer);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, FAREWELL_MS)));
@@ -266,7 +290,7 @@ export class Hub extends EventEmitter<HubEvents> {
    * null after `timeoutMs` or when `signal` aborts. A page's status request waits on this, so the
    * page hears at once why its picture stopped, which no browser tells a page about an <img>.
    */
-  waitForFarewell(page: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<Farewell | null> {
+  waitForFarewell(page: string | undefined, timeoutMs: number, signal: AbortSignal, guest: string | null = null): Promise<Farewell | null> {
     return new Promise((resolve) => {
       const finish = (reason: Farewell | null): void => {
         clearTimeout(timer);
@@ -274,7 +298,7 @@ export class Hub extends EventEmitter<HubEvents> {
         this.farewellListeners.delete(listener);
         resolve(reason);
       };
-      const listener: FarewellListener = { page, resolve: finish };
+      const listener: FarewellListener = { page, guest, resolve: finish };
       const onAbort = (): void => finish(null);
       const timer = setTimeout(onAbort, timeoutMs);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -316,11 +340,15 @@ export class Hub extends EventEmitter<HubEvents> {
     return false;
   }
 
-  /** Tells the waiting requests of one page (or, without a page, of all) that their viewing ends. */
-  private tell(reason: Farewell, page?: string): void {
+  /** Tells the waiting requests that `whose` picks that their viewing ends. */
+  private tell(reason: Farewell, whose: (listener: FarewellListener) => boolean): void {
     for (const listener of [...this.farewellListeners]) {
-      if (page === undefined || listener.page === page) listener.resolve(reason);
+      if (whose(listener)) listener.resolve(reason);
     }
+  }
+
+  private everyViewer(): (Viewer | SnapshotViewer)[] {
+    return [...this.viewers, ...this.pollers.values()];
   }
 
   /** A stream's last picture says why it ends; a snapshot viewer's waits just end. */
