@@ -102,7 +102,7 @@ test('kicking a program (a stream without a page) tells no page it was disconnec
   assert.equal(s.hub.kick(s.hub.viewerList().find((v) => v.userAgent.startsWith('Lavf'))?.id ?? -1), true);
   await program.waitForEnd();
   // Before, a kick of a viewer without a page told every waiting page "kicked".
-  assert.deepEqual((await held.answer).you, { watching: 'stream' });
+  assert.deepEqual((await held.answer).you, { watching: 'stream', picture: { width: 320, height: 180 } });
   assert.ok((await held.took) >= 1400, 'the page was answered before its wait was over');
 });
 
