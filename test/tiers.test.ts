@@ -179,6 +179,24 @@ class Sink extends Writable {
   }
 }
 
+const LAYOUT = partLayout('B', 'advance');
+
+/** A stream viewer of `spec` on a Sink, added to `hub` and removed when the test ends. */
+function sinkViewer(t: test.TestContext, hub: Hub, spec: TierSpec): { viewer: Viewer; sink: Sink } {
+  const sink = new Sink();
+  const viewer = new Viewer(sink, {
+    info: { id: 0, ip: '127.0.0.1', userAgent: 'test', since: 0, via: 'stream', guest: null, tier: { auto: false, ...spec } },
+    layout: LAYOUT,
+    minIntervalMs: 0,
+    dualFinalFrame: false,
+    sendTimeoutMs: 60_000,
+    link: null,
+  });
+  hub.add(viewer);
+  t.after(() => hub.remove(viewer));
+  return { viewer, sink };
+}
+
 test('the hub: one encode per tier and frame however many watch; a moved viewer gets its new tier; main viewers as before', async (t) => {
   const encodes: string[] = [];
   const hub = new Hub({
@@ -188,21 +206,7 @@ test('the hub: one encode per tier and frame however many watch; a moved viewer 
     },
   });
   const encoder = new Encoder();
-  const layout = partLayout('B', 'advance');
-  const viewerOf = (spec: TierSpec): { viewer: Viewer; sink: Sink } => {
-    const sink = new Sink();
-    const viewer = new Viewer(sink, {
-      info: { id: 0, ip: '127.0.0.1', userAgent: 'test', since: 0, via: 'stream', guest: null, tier: { auto: false, ...spec } },
-      layout,
-      minIntervalMs: 0,
-      dualFinalFrame: false,
-      sendTimeoutMs: 60_000,
-      link: null,
-    });
-    hub.add(viewer);
-    t.after(() => hub.remove(viewer));
-    return { viewer, sink };
-  };
+  const viewerOf = (spec: TierSpec): { viewer: Viewer; sink: Sink } => sinkViewer(t, hub, spec);
   const small = { width: 40, quality: null };
   const [a, b, c] = [viewerOf(small), viewerOf(small), viewerOf(small)];
   const main = viewerOf({ width: null, quality: null });
@@ -256,17 +260,7 @@ test('a tier that cannot be made is said once, not on every frame; its viewer an
     },
     log: (line) => logs.push(line),
   });
-  const sink = new Sink();
-  const viewer = new Viewer(sink, {
-    info: { id: 0, ip: '127.0.0.1', userAgent: 'test', since: 0, via: 'stream', guest: null, tier: { auto: false, width: 40, quality: null } },
-    layout: partLayout('B', 'advance'),
-    minIntervalMs: 0,
-    dualFinalFrame: false,
-    sendTimeoutMs: 60_000,
-    link: null,
-  });
-  hub.add(viewer);
-  t.after(() => hub.remove(viewer));
+  const { sink } = sinkViewer(t, hub, { width: 40, quality: null });
   const image = { width: 160, height: 120, channels: 3 as const, data: Buffer.alloc(160 * 120 * 3, 50) };
   const frame = await new Encoder().encode({ kind: 'raw', image });
   for (let i = 0; i < 5; i++) {
