@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Encoder } from '../server/encoder/encoder.js';
+import { encodeTier } from '../server/encoder/tiers.js';
 import { Hub } from '../server/hub/hub.js';
 import { FRAMES_IN_FLIGHT, Pipeline } from '../server/pipeline.js';
 import type { EncodeSettings, FrameSource, RawImage, SourceImage } from '../server/types.js';
@@ -46,7 +47,7 @@ export class LivePath {
 
   async runOnce(): Promise<void> {
     const encoder = new PullingEncoder(this.settings);
-    const hub = new Hub();
+    const hub = new Hub({ encodeTier: (main, spec) => encodeTier(main, spec, encoder.settings.quality) });
     const errors: string[] = [];
     const ring = Array.from({ length: this.framesInFlight + 2 }, () => Buffer.from(this.picture.data));
     let next = 0;

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import type { GuestKeys } from './config/guest-links.js';
 import { Encoder } from './encoder/encoder.js';
+import { encodeTier } from './encoder/tiers.js';
 import { createApp } from './http/app.js';
 import { cookieNameFor } from './http/auth.js';
 import { answerClientErrors } from './http/client-errors.js';
@@ -73,8 +74,8 @@ export class PortInUseError extends Error {
 }
 
 export function createCore(source: FrameSource, encode: Partial<EncodeSettings>, log: (line: string) => void): Core {
-  const hub = new Hub();
   const encoder = new Encoder(encode);
+  const hub = new Hub({ encodeTier: (main, spec) => encodeTier(main, spec, encoder.settings.quality), log });
   return { hub, encoder, pipeline: new Pipeline(source, encoder, hub, log) };
 }
 

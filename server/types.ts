@@ -81,6 +81,21 @@ export interface LinkSample {
   behindMs: number;
 }
 
+/**
+ * A picture besides the main one (server/hub/tiers.ts): at most `width` pixels wide, height by
+ * the aspect ratio, never upscaled; encoded at `quality`. null = as the main picture is.
+ */
+export interface TierSpec {
+  width: number | null;
+  quality: number | null;
+}
+
+/** The picture a viewer gets now: the main one when width and quality are both null. */
+export interface ViewerTier extends TierSpec {
+  /** PushCam picks the tier by what the viewer's link carries (`?quality=auto`). */
+  auto: boolean;
+}
+
 export interface ViewerInfo {
   id: number;
   ip: string;
@@ -95,4 +110,5 @@ export interface ViewerInfo {
   bytesSent: number;
   /** Where the platform tells (Linux, macOS); null elsewhere. */
   link: LinkSample | null;
+  tier: ViewerTier;
 }

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Encoder, type EncodedImage } from '../server/encoder/encoder.js';
+import { encodeTier } from '../server/encoder/tiers.js';
 import { Hub } from '../server/hub/hub.js';
 import { Pipeline } from '../server/pipeline.js';
 import type { FrameSource, SourceImage } from '../server/types.js';
+
+const newHub = (): Hub => new Hub({ encodeTier: (main, spec) => encodeTier(main, spec, 80) });
 
 /** A grey picture whose width tells the frames apart: frame n is 16 + n pixels wide. */
 function frame(n: number): SourceImage {
@@ -68,7 +71,7 @@ class HandSource implements FrameSource {
 function setUp(framesInFlight: number): { source: HandSource; encoder: HeldEncoder; hub: Hub; pipeline: Pipeline; published: number[]; release: () => void } {
   const source = new HandSource();
   const encoder = new HeldEncoder();
-  const hub = new Hub();
+  const hub = newHub();
   const published: number[] = [];
   hub.on('frame', (f) => published.push(frameNumber(f)));
   const pipeline = new Pipeline(source, encoder, hub, (line) => assert.fail(line), framesInFlight);
@@ -141,5 +144,5 @@ test('frames still in flight when the source is replaced are not published', asy
 });
 
 test('frames in flight must be a whole number of at least 1', () => {
-  assert.throws(() => new Pipeline(new HandSource(), new Encoder(), new Hub(), () => {}, 0), /at least 1/);
+  assert.throws(() => new Pipeline(new HandSource(), new Encoder(), newHub(), () => {}, 0), /at least 1/);
 });

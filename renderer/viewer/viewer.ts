@@ -61,7 +61,8 @@ interface Status {
   frame: { seq: number; width: number; height: number; at: number } | null;
   /** How many watch (a viewer sees no one else's entry). */
   viewers: number;
-  you?: { watching: 'stream' | 'snapshots' | null };
+  /** How the server sees this page: how it watches, and the size of the last picture it sent it. */
+  you?: { watching: 'stream' | 'snapshots' | null; picture: { width: number; height: number } | null };
 }
 
 type StatusAnswer = { kind: 'status'; status: Status } | { kind: 'ended'; reason: Farewell } | { kind: 'locked' } | { kind: 'unreachable' };
@@ -79,6 +80,20 @@ const message = byTestId('message', HTMLElement);
 const watchAgain = byTestId('watch-again', HTMLButtonElement);
 const snapshotLink = byTestId('snapshot', HTMLAnchorElement);
 const fullscreenButton = byTestId('fullscreen', HTMLButtonElement);
+const pictureMenu = byTestId('picture-size', HTMLSelectElement);
+
+/**
+ * The picture sizes a viewer can pin (the menu). Auto lets PushCam pick by what the connection
+ * carries (server/hub/auto-tier.ts); programs without this page get the main picture.
+ */
+const PICTURES = {
+  auto: { quality: 'auto' },
+  full: {},
+  medium: { width: '640' },
+  small: { width: '320' },
+} satisfies Record<string, Record<string, string>>;
+type Picture = keyof typeof PICTURES;
+const PICTURE_KEY = 'pushcam-picture';
 
 const probe = newProbe();
 
@@ -115,6 +130,41 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       { once: true },
     );
   });
+}
+
+// --- the picture size ---------------------------------------------------------------------------
+
+let picture: Picture = savedPicture();
+/** PushCam could not make the pinned size (it makes as many as it can): full size until the choice changes. */
+let pictureRefused = false;
+
+function savedPicture(): Picture {
+  try {
+    const saved = localStorage.getItem(PICTURE_KEY) ?? '';
+    return saved in PICTURES ? (saved as Picture) : 'auto';
+  } catch {
+    return 'auto';
+  }
+}
+
+function choosePicture(next: Picture): void {
+  picture = next;
+  pictureRefused = false;
+  try {
+    localStorage.setItem(PICTURE_KEY, next);
+  } catch {
+    // Storage off: the choice holds for this visit.
+  }
+}
+
+/** What the stream asks for. */
+function pictureQuery(): Record<string, string> {
+  return pictureRefused ? {} : PICTURES[picture];
+}
+
+/** What snapshots ask for: the pinned size; with Auto (a stream thing), the main picture. */
+function snapshotPictureQuery(): Record<string, string> {
+  return picture === 'auto' ? {} : pictureQuery();
 }
 
 // --- what is on screen -------------------------------------------------------------------------
@@ -223,14 +273,14 @@ function goLive(): void {
   img.addEventListener('error', () => void streamRefused(signal), { signal });
   // A new address every time: for an unchanged src whose stream has ended, Chromium shows the old
   // last frame again without asking the server.
-  setPicture(url('stream.mjpg', { viewer: viewerToken, n: String(++attempt) }));
+  setPicture(url('stream.mjpg', { viewer: viewerToken, n: String(++attempt), ...pictureQuery() }));
 }
 
 /** The stream's own answer to a HEAD: its status, or 0 when none came. */
-async function probeStream(signal: AbortSignal): Promise<number> {
+async function probeStream(signal: AbortSignal, query = pictureQuery()): Promise<number> {
   try {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(3000)]);
-    return (await fetch(url('stream.mjpg', { viewer: viewerToken }), { method: 'HEAD', cache: 'no-store', signal: timeout })).status;
+    return (await fetch(url('stream.mjpg', { viewer: viewerToken, ...query }), { method: 'HEAD', cache: 'no-store', signal: timeout })).status;
   } catch {
     return 0;
   }
@@ -246,8 +296,15 @@ async function streamRefused(signal: AbortSignal): Promise<void> {
   if (status === 401) showKeyPage();
   else if (status === 403) kicked();
   else if (status === 409) void waitForPlace('in-use');
-  else if (status === 503) void waitForPlace('full');
+  else if (status === 503) void ((await sizeRefused(own)) ? goLive() : waitForPlace('full'));
   else void streamFailed(own);
+}
+
+/** A 503 for a pinned size whose main picture would come: PushCam makes as many sizes as it can. */
+async function sizeRefused(signal: AbortSignal): Promise<boolean> {
+  if (Object.keys(pictureQuery()).length === 0 || (await probeStream(signal, {})) !== 200) return false;
+  pictureRefused = true;
+  return !signal.aborted;
 }
 
 /** The stream did not get through (or ended unseen): a fresh one, a few times, then snapshots. */
@@ -336,7 +393,7 @@ function showKeyPage(): void {
 }
 
 async function fetchSnapshot(signal: AbortSignal, after?: number): Promise<Snapshot | Response> {
-  const query: Record<string, string> = after === undefined ? {} : { viewer: viewerToken, after: String(after) };
+  const query: Record<string, string> = { ...snapshotPictureQuery(), ...(after === undefined ? {} : { viewer: viewerToken, after: String(after) }) };
   const res = await fetch(url('snapshot.jpg', query), { cache: 'no-store', signal });
   if (res.status !== 200) return res;
   return { seq: Number(res.headers.get('X-Frame-Seq')), blob: await res.blob() };
@@ -346,7 +403,7 @@ async function fetchSnapshot(signal: AbortSignal, after?: number): Promise<Snaps
 async function streamGetsThrough(signal: AbortSignal): Promise<boolean> {
   const timeout = AbortSignal.any([signal, AbortSignal.timeout(GETS_THROUGH_MS)]);
   try {
-    const res = await fetch(url('stream.mjpg', { n: String(++attempt) }), { cache: 'no-store', signal: timeout });
+    const res = await fetch(url('stream.mjpg', { n: String(++attempt), ...pictureQuery() }), { cache: 'no-store', signal: timeout });
     const reader = res.body?.getReader();
     const first = res.ok && reader ? await reader.read() : null;
     void reader?.cancel();
@@ -440,7 +497,10 @@ function describe(status: Status): string {
     const fps = ((frame.seq - previous.seq) * 1000) / (frame.at - previous.at);
     parts.push(`${fps.toFixed(fps < 10 ? 1 : 0)} fps`);
   }
-  if (frame) parts.push(`${frame.width}×${frame.height}`);
+  // The size of what this page gets, which Auto or a pinned size makes smaller than the main picture.
+  const size = status.you?.picture ?? frame;
+  if (size) parts.push(`${size.width}×${size.height}`);
+  if (pictureRefused) parts.push(`${pictureMenu.selectedOptions[0]?.textContent ?? ''} is not available now`);
   return parts.join(' · ');
 }
 
@@ -503,6 +563,12 @@ function pause(): void {
 }
 
 document.addEventListener('visibilitychange', () => (document.hidden ? pause() : start()));
+pictureMenu.value = picture;
+pictureMenu.addEventListener('change', () => {
+  choosePicture(pictureMenu.value as Picture);
+  streamFailures = 0;
+  if (mode === 'live' || mode === 'connecting' || mode === 'snapshots') goLive();
+});
 watchAgain.addEventListener('click', () => {
   streamFailures = 0;
   goLive();

@@ -14,6 +14,8 @@ export interface EncodedImage {
   jpeg: Buffer;
   width: number;
   height: number;
+  /** What the JPEG was encoded from, when it was (tiers resize these: server/encoder/tiers.ts). */
+  pixels?: RawImage;
 }
 
 /**
@@ -55,7 +57,9 @@ export class Encoder {
       .toBuffer({ resolveWithObject: true });
     this.frames++;
     this.totalMs += performance.now() - started;
-    return { jpeg: data, width: info.width, height: info.height };
+    // Tiers resize these pixels when they are the picture as sent; turned ones are not (the turn is in the encode).
+    const pixels = source.kind === 'raw' && !isTurned(s) ? source.image : undefined;
+    return { jpeg: data, width: info.width, height: info.height, pixels };
   }
 }
 

@@ -97,3 +97,32 @@ function frameSize(buf: Buffer, pos: number): { width: number; height: number } 
   // A height of 0 is deferred to a DNL marker after the scan; we do not read that far.
   return width > 0 && height > 0 ? { width, height } : null;
 }
+
+const COM = 0xfe;
+
+/**
+ * The comment segments (COM, marker included) before the scan, in order; none for a buffer that
+ * is not a JPEG. A re-encode drops them; a tier keeps them, as the main picture passes them through.
+ */
+export function jpegComments(buf: Buffer): Buffer[] {
+  const comments: Buffer[] = [];
+  if (buf.length < 4 || buf[0] !== MARKER || buf[1] !== SOI) return comments;
+  let pos = 2;
+  while (pos + 3 < buf.length && buf[pos] === MARKER) {
+    const marker = buf[pos + 1];
+    if (marker === MARKER) {
+      pos += 1;
+      continue;
+    }
+    if (isStandalone(marker)) {
+      pos += 2;
+      continue;
+    }
+    if (marker === SOS || marker === EOI) break;
+    const end = pos + 2 + buf.readUInt16BE(pos + 2);
+    if (end > buf.length) break;
+    if (marker === COM) comments.push(buf.subarray(pos, end));
+    pos = end;
+  }
+  return comments;
+}

@@ -49,7 +49,7 @@ export function statusRoute(ctx: StatusContext): RequestHandler {
     res.json({
       ...forViewer(statusOf(ctx.hub, ctx.pipeline), asker),
       name: ctx.name(),
-      ...(page === undefined ? {} : { you: { watching: ctx.hub.watching(page) } }),
+      ...(page === undefined ? {} : { you: { watching: ctx.hub.watching(page), picture: ctx.hub.pictureOf(page) } }),
     });
   };
 }

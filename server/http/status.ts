@@ -1,4 +1,5 @@
 import type { Hub } from '../hub/hub.js';
+import type { TierStatus } from '../hub/tiers.js';
 import type { Pipeline } from '../pipeline.js';
 import type { SourceStatus, ViewerInfo } from '../types.js';
 
@@ -8,6 +9,8 @@ export interface Status {
   frame: { seq: number; width: number; height: number; bytes: number; at: number } | null;
   encoder: { frames: number; avgMs: number; skipped: number };
   clients: ViewerInfo[];
+  /** The picture tiers being made besides the main picture (?width, ?quality). */
+  tiers: TierStatus[];
 }
 
 /** What a viewer may see of the status (see forViewer). */
@@ -28,6 +31,7 @@ export function statusOf(hub: Hub, pipeline: Pipeline): Status {
       skipped: pipeline.skipped,
     },
     clients: hub.viewerList(),
+    tiers: hub.tierStatus(),
   };
 }
 

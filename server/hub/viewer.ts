@@ -60,6 +60,11 @@ export class Viewer {
     return { ...this.info, link: this.options.link?.sample() ?? null };
   }
 
+  /** The size of the last frame written; null before the first. */
+  get sentSize(): { width: number; height: number } | null {
+    return this.last && { width: this.last.width, height: this.last.height };
+  }
+
   /** Offers a newer frame: written now if the socket and link have room, else kept as the next to send. */
   offer(frame: Frame): void {
     const newest = this.pending ?? this.last;
