@@ -257,9 +257,12 @@ test("a client's malformed request is answered 400 and logged as the client's, o
   assert.ok(!s.logs.some((line) => /failed|Error:/.test(line)), s.logs.join('\n'));
 });
 
-test('with HTTPS the same guards hold: the per-address cap on the TCP socket, a malformed request inside TLS answered 400 with the headers', async (t) => {
+test('with HTTPS the same guards hold: the per-address cap on the TCP socket, a malformed request inside TLS answered 400 with the headers, a stalled handshake closed in 5 s', async (t) => {
   const certs = await makeCertificates(t);
   const s = await startTestServer(t, { tls: { cert: certs.cert, key: certs.key }, maxPerAddress: 2 });
+  // Half a TLS handshake: the first byte of a ClientHello, then nothing.
+  const stalled = halfOpen(s.port, '127.0.0.3', '\x16\x03\x01');
+  t.after(() => stalled.socket.destroy());
   const open = [halfOpen(s.port, '127.0.0.2', ''), halfOpen(s.port, '127.0.0.2', '')];
   t.after(() => open.forEach((c) => c.socket.destroy()));
   await sleep(200);
@@ -275,4 +278,6 @@ test('with HTTPS the same guards hold: the per-address cap on the TCP socket, a 
   });
   assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*Referrer-Policy: no-referrer\r\n/);
   assert.deepEqual(s.logs.filter((line) => /malformed/.test(line)).length, 1);
+  const ms = await stalled.closed;
+  assert.ok(ms >= HEADERS_TIMEOUT_MS - 100 && ms < HEADERS_TIMEOUT_MS + 2500, `a stalled TLS handshake closed after ${Math.round(ms)} ms`);
 });

@@ -78,7 +78,8 @@ export function createListener(tls: TlsFiles | null, log: Log): Listener {
     const server = createHttpServer(SERVER_OPTIONS);
     return { front: server, viewers: server, servers: [server], secure: false, listening: () => undefined, close: () => undefined };
   }
-  const https = createHttpsServer({ ...SERVER_OPTIONS, ...loadTls(tls) });
+  // A TLS handshake that stalls is given no longer than a request's head (Node's default: 120 s).
+  const https = createHttpsServer({ ...SERVER_OPTIONS, handshakeTimeout: HEADERS_TIMEOUT_MS, ...loadTls(tls) });
   const redirect = createHttpServer(SERVER_OPTIONS, redirectToHttps);
   const front = createNetServer((socket) => handOver(socket, https, redirect));
   const stopWatching = watchCertificate(tls, https, log);
