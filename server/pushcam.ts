@@ -5,12 +5,15 @@ import { Encoder } from './encoder/encoder.js';
 import { encodeTier } from './encoder/tiers.js';
 import { createApp } from './http/app.js';
 import { cookieNameFor } from './http/auth.js';
+import { answerClientErrors } from './http/client-errors.js';
+import { LISTEN_BACKLOG, limitConnections } from './http/connections.js';
 import { createListener, type Listener, type TlsFiles } from './http/listener.js';
 import { viewerPageDir } from './http/viewer-page.js';
 import type { Farewell } from './hub/farewell.js';
 import { Hub } from './hub/hub.js';
 import { newBoundary } from './hub/multipart.js';
 import { Pipeline } from './pipeline.js';
+import type { Log } from './log.js';
 import type { EncodeSettings, FrameSource } from './types.js';
 
 /** Where and to whom the HTTP server answers. */
@@ -28,6 +31,10 @@ export interface HttpOptions {
   sendTimeoutMs?: number;
   /** The camera's name, the viewer page's title; read on every request, so a rename shows at once. */
   name?: () => string;
+  /** Connections one client address may hold at once; default MAX_PER_ADDRESS (32). */
+  maxPerAddress?: number;
+  /** Names besides this machine's own that viewers may reach it by (the Host header: --allow-host, the mDNS name); read on every request. */
+  allowHosts?: () => readonly string[];
   /** The user's certificate: HTTPS on the port, and plain HTTP there redirected to it. */
   tls?: TlsFiles | null;
 }
@@ -79,7 +86,7 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
   const listener = createListener(o.tls ?? null, log);
   const server = listener.front;
   const sockets = trackSockets(server);
-  hardenServer(listener);
+  hardenServer(listener, o.maxPerAddress, log);
   let port: number;
   try {
     port = await listen(server, o.port ?? 8080, o.host);
@@ -95,6 +102,7 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
     sendTimeoutMs: o.sendTimeoutMs,
     access: { key: o.key, cookieName: cookieNameFor(port), guests: o.guests },
     pageDir: viewerPageDir(),
+    allowHosts: o.allowHosts ?? (() => []),
     name: o.name ?? (() => ''),
     ending: () => ending,
     log,
@@ -128,15 +136,17 @@ export async function startPushCam(o: PushCamOptions): Promise<PushCam> {
   return { ...core, port: http.port, secure: http.secure, key: o.key, close };
 }
 
-/** Limits that keep hostile or broken clients from holding resources. */
-function hardenServer(listener: Listener): void {
+/**
+ * Limits that keep hostile or broken clients from holding resources: connections per address on
+ * the listening socket; on each HTTP server behind it (created with SERVER_OPTIONS, its
+ * timeouts), few headers and a client's answer to what it cannot parse.
+ */
+function hardenServer(listener: Listener, maxPerAddress: number | undefined, log: Log): void {
+  limitConnections(listener.front, maxPerAddress);
   for (const server of listener.servers) {
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
-    server.keepAliveTimeout = 5_000;
     server.maxHeadersCount = 100;
+    answerClientErrors(server, log);
   }
-  listener.front.maxConnections = 1024;
 }
 
 function trackSockets(server: Server): Set<Socket> {
@@ -155,7 +165,7 @@ function listen(server: Server, port: number, host: string | undefined): Promise
       void freePortNear(port, host).then((free) => reject(new PortInUseError(port, free)));
     };
     server.once('error', onError);
-    server.listen({ port, host }, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       const address = server.address();
       resolve(typeof address === 'object' && address ? address.port : port);

@@ -45,6 +45,9 @@ export interface ControlServiceOptions {
   host?: string;
   /** The command line's --send-timeout, in ms. */
   sendTimeoutMs?: number;
+  /** The command line's --max-per-address and --allow-host. */
+  maxPerAddress?: number;
+  allowHosts?: readonly string[];
   /** true in the desktop app: the window captures. false: a headless capture page does, or there is no camera. */
   captureInWindow: boolean;
   log: Log;
@@ -313,6 +316,8 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
       maxClients: s.maxClients,
       guests: this.guests,
       sendTimeoutMs: this.o.sendTimeoutMs,
+      maxPerAddress: this.o.maxPerAddress,
+      allowHosts: () => this.allowedHosts(),
       name: () => this.store.settings.name,
       tls: tlsFilesOf(s),
     };
@@ -379,6 +384,12 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     const host = this.host();
     const address = host === '0.0.0.0' || host === '::' ? undefined : host;
     void this.announcer.set(announce ? { name: this.store.settings.name, port: this.http!.port, address } : null);
+  }
+
+  /** Names viewers may reach this server by besides the machine's own (hosts.ts): --allow-host, and the mDNS name while it is announced. */
+  private allowedHosts(): readonly string[] {
+    const names = this.o.allowHosts ?? [];
+    return this.announcer.hostname ? [...names, this.announcer.hostname] : names;
   }
 
   /** The key viewers need, or null with open access. */

@@ -4,6 +4,8 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { Log } from '../log.js';
+import { HEADERS_TIMEOUT_MS, SERVER_OPTIONS } from './connections.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 // The socket a PushCam listens on. Plain HTTP: one http.Server. With the user's certificate:
 // a plain TCP server in front that looks at the first byte of each connection and hands the
@@ -73,11 +75,12 @@ const SETTLE_MS = 300;
 
 export function createListener(tls: TlsFiles | null, log: Log): Listener {
   if (!tls) {
-    const server = createHttpServer();
+    const server = createHttpServer(SERVER_OPTIONS);
     return { front: server, viewers: server, servers: [server], secure: false, listening: () => undefined, close: () => undefined };
   }
-  const https = createHttpsServer(loadTls(tls));
-  const redirect = createHttpServer(redirectToHttps);
+  // A TLS handshake that stalls is given no longer than a request's head (Node's default: 120 s).
+  const https = createHttpsServer({ ...SERVER_OPTIONS, handshakeTimeout: HEADERS_TIMEOUT_MS, ...loadTls(tls) });
+  const redirect = createHttpServer(SERVER_OPTIONS, redirectToHttps);
   const front = createNetServer((socket) => handOver(socket, https, redirect));
   const stopWatching = watchCertificate(tls, https, log);
   return {
@@ -101,7 +104,7 @@ export function createListener(tls: TlsFiles | null, log: Log): Listener {
 const TLS_HANDSHAKE = 0x16;
 
 /** A connection that says nothing for this long is closed before it is handed over (as headersTimeout would). */
-const FIRST_BYTE_MS = 10_000;
+const FIRST_BYTE_MS = HEADERS_TIMEOUT_MS;
 
 function handOver(socket: Socket, https: HttpsServer, http: HttpServer): void {
   const silent = (): void => void socket.destroy();
@@ -124,11 +127,11 @@ function handOver(socket: Socket, https: HttpsServer, http: HttpServer): void {
 function redirectToHttps(req: IncomingMessage, res: ServerResponse): void {
   const host = req.headers.host ?? '';
   if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) {
-    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end('This PushCam speaks HTTPS: open the link with https://.\n');
+    res.writeHead(400, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end('This PushCam speaks HTTPS: open the link with https://.\n');
     return;
   }
   const target = `https://${host}${req.url?.startsWith('/') ? req.url : '/'}`;
-  res.writeHead(308, { Location: target, 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end(`This PushCam speaks HTTPS: ${target}\n`);
+  res.writeHead(308, { ...SECURITY_HEADERS, Location: target, 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end(`This PushCam speaks HTTPS: ${target}\n`);
 }
 
 /** Loads the pair again when either file changes; a pair that does not load is said once and the one in use stays. */

@@ -25,13 +25,17 @@ export function viewerPageDir(): string {
   return dir;
 }
 
-/** The words of the key page: a browser came without a key, with one that is not (or no longer) right, or with an expired guest link's. */
-export type KeyProblem = 'missing' | 'wrong' | 'expired';
+/**
+ * The words of the key page: a browser came without a key, with one that is not (or no longer)
+ * right, with an expired guest link's, or after too many wrong ones.
+ */
+export type KeyProblem = 'missing' | 'wrong' | 'expired' | 'slow';
 
 const KEY_WORDS: Record<KeyProblem, string> = {
   missing: 'This PushCam needs its access key. Paste the key, or the whole link you were given.',
   wrong: 'That access key is not right, or no longer: the broadcaster may have made a new one. Paste the new key or link.',
   expired: 'This guest link has expired. Ask the broadcaster for a new link, and paste it here.',
+  slow: 'Too many wrong access keys came from your address: wait a few seconds, then paste the key or link again.',
 };
 
 export interface KeyPage {
@@ -62,19 +66,17 @@ export function viewerPageRoute(dir: string, access: Access, name: () => string)
   titled('PushCam'); // a page without its title marker fails now, not at the first visitor
   return (req, res) => {
     rememberKey(req, res, access);
-    res.set({
-      'Content-Security-Policy': CSP,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cache-Control': 'no-cache',
-    });
+    res.set({ 'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' });
     res.type('html').send(titled(name() || 'PushCam'));
   };
 }
 
-/** The page's script and style sheet; nothing else from that folder. */
+const VIEWER_ASSETS = ['/viewer.js', '/viewer.css'];
+
+/** The page's script and style sheet; nothing else from that folder (not its source map, not the key page's template). */
 export function viewerAssets(dir: string): RequestHandler {
-  return express.static(dir, { index: false, redirect: false, fallthrough: true, dotfiles: 'deny' });
+  const files = express.static(dir, { index: false, redirect: false, fallthrough: true, dotfiles: 'deny' });
+  return (req, res, next) => (VIEWER_ASSETS.includes(req.path) ? files(req, res, next) : next());
 }
 
 /** `text` with `marker` replaced; the marker must be there (the page and this code change together). */
