@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import express, { type RequestHandler } from 'express';
+import { extname, join } from 'node:path';
+import type { RequestHandler } from 'express';
 import { packageRoot } from '../config/paths.js';
 import { type Access, rememberKey } from './auth.js';
 
@@ -71,9 +71,21 @@ export function viewerPageRoute(dir: string, access: Access, name: () => string)
   };
 }
 
-/** The page's script and style sheet; nothing else from that folder. */
+/** The files the viewer page loads. */
+const ASSETS = ['viewer.js', 'viewer.css'];
+
+/**
+ * The page's script and style sheet, and nothing else from that folder; read once, like the page.
+ * Not a file stream per request (express.static): Node never answers a request pipelined behind
+ * one whose connection dropped, so such a stream was never closed and kept its descriptor for good.
+ */
 export function viewerAssets(dir: string): RequestHandler {
-  return express.static(dir, { index: false, redirect: false, fallthrough: true, dotfiles: 'deny' });
+  const files = new Map(ASSETS.map((name) => [`/${name}`, readFileSync(join(dir, name))]));
+  return (req, res, next) => {
+    const body = files.get(req.path);
+    if (!body || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    res.set({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' }).type(extname(req.path)).send(body);
+  };
 }
 
 /** `text` with `marker` replaced; the marker must be there (the page and this code change together). */
