@@ -11,7 +11,7 @@ test('soak, short: steady, stalled, churning and long-polling viewers and a slow
   assert.deepEqual(report.failures, []);
   assert.ok(report.probes.length >= 15, `${report.probes.length} new viewers timed`);
   const [viewers, attack] = report.load;
-  assert.ok(viewers.stalledDropped >= 10, 'every stalled viewer was dropped by the send timeout at least once');
+  assert.ok(viewers.stalledDropped >= 10, 'every stalled viewer was closed (the send timeout) at least once');
   assert.equal(attack.churnDone, 1000, 'every churn cycle ran');
   assert.ok(attack.longPollAnswers >= 100, 'every long-poll was answered');
 });

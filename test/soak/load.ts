@@ -103,7 +103,7 @@ function steadyViewer(plan: LoadPlan, index: number, ready: () => void): void {
     steadyLive[index] = null;
     if (stopping) return;
     stats.steadyLost++;
-    later(200, () => steadyViewer(plan, index, () => undefined));
+    later(1000, () => steadyViewer(plan, index, () => undefined));
   });
 }
 
@@ -121,7 +121,7 @@ function stalledViewer(plan: LoadPlan, index: number): void {
   socket.on('close', () => {
     clearInterval(probe);
     stats.stalledDropped++;
-    later(200, () => stalledViewer(plan, index));
+    later(1000, () => stalledViewer(plan, index));
   });
 }
 

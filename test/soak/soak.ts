@@ -290,7 +290,7 @@ export function table(r: SoakReport): string {
     ['duration', `${(o.durationMs / 60_000).toFixed(2)} min`],
     ['process', r.ended === null ? 'stayed up' : `ENDED (${r.ended})`],
     ['steady viewers', `${o.steady}: ${percent(r.steadyShare.mean)} of ${r.published} frames published (lowest ${percent(r.steadyShare.min)}), ${viewers?.steadyLost ?? '?'} streams lost`],
-    ['stalled viewers', `${o.stalled}, dropped by the ${o.sendTimeoutS} s send timeout ${viewers?.stalledDropped ?? '?'} times (each came back)`],
+    ['stalled viewers', `${o.stalled} (send timeout ${o.sendTimeoutS} s): closed by PushCam ${viewers?.stalledDropped ?? '?'} times, each came back`],
     ['churn', `${attack?.churnDone ?? '?'} of ${o.churn} cycles, ${attack?.churnResets ?? '?'} with a reset, ${attack?.churnRefused ?? '?'} got no stream`],
     ['long-polls', `${o.longPolls} at once, wait ${LONG_POLL_WAIT_MS / 1000} s: ${attack?.longPollAnswers ?? '?'} answered, ${attack?.longPollFailures ?? '?'} failed`],
     ['slowloris (127.0.0.2)', `${o.slowloris} kept trying: ${attack?.slowlorisOpened ?? '?'} connections made, at most ${attack?.slowlorisPeak ?? '?'} open at once`],
