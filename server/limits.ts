@@ -7,6 +7,7 @@ export const LIMITS = {
   quality: [1, 100],
   maxClients: [1, 10_000],
   sendTimeoutS: [1, 3600],
+  maxPerAddress: [1, 10_000],
   width: [16, 7680],
   height: [16, 4320],
 } as const satisfies Record<string, readonly [number, number]>;

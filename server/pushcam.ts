@@ -3,6 +3,8 @@ import type { Socket } from 'node:net';
 import { Encoder } from './encoder/encoder.js';
 import { createApp } from './http/app.js';
 import { cookieNameFor } from './http/auth.js';
+import { answerClientErrors } from './http/client-errors.js';
+import { LISTEN_BACKLOG, limitConnections, SERVER_OPTIONS } from './http/connections.js';
 import { viewerPageDir } from './http/viewer-page.js';
 import type { Farewell } from './hub/farewell.js';
 import { Hub } from './hub/hub.js';
@@ -23,6 +25,10 @@ export interface HttpOptions {
   sendTimeoutMs?: number;
   /** The camera's name, the viewer page's title; read on every request, so a rename shows at once. */
   name?: () => string;
+  /** Connections one client address may hold at once; default MAX_PER_ADDRESS (32). */
+  maxPerAddress?: number;
+  /** Names besides this machine's own that viewers may reach it by (the Host header; --allow-host). */
+  allowHosts?: readonly string[];
 }
 
 export interface PushCamOptions extends HttpOptions {
@@ -65,9 +71,10 @@ export function createCore(source: FrameSource, encode: Partial<EncodeSettings>,
 
 /** Serves a core's frames over HTTP. Closing ends every stream; the core keeps running. */
 export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) => void): Promise<HttpServer> {
-  const server = createServer();
+  const server = createServer(SERVER_OPTIONS);
   const sockets = trackSockets(server);
-  hardenServer(server);
+  limitConnections(server, o.maxPerAddress);
+  answerClientErrors(server, log);
   const port = await listen(server, o.port ?? 8080, o.host);
   let ending: Farewell | null = null;
   const app = createApp({
@@ -77,6 +84,7 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
     sendTimeoutMs: o.sendTimeoutMs,
     access: { key: o.key, cookieName: cookieNameFor(port) },
     pageDir: viewerPageDir(),
+    allowHosts: o.allowHosts ?? [],
     name: o.name ?? (() => ''),
     ending: () => ending,
     log,
@@ -109,15 +117,6 @@ export async function startPushCam(o: PushCamOptions): Promise<PushCam> {
   return { ...core, port: http.port, key: o.key, close };
 }
 
-/** Limits that keep hostile or broken clients from holding resources. */
-function hardenServer(server: Server): void {
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
-  server.maxHeadersCount = 100;
-  server.maxConnections = 1024;
-}
-
 function trackSockets(server: Server): Set<Socket> {
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
@@ -134,7 +133,7 @@ function listen(server: Server, port: number, host: string | undefined): Promise
       void freePortNear(port, host).then((free) => reject(new PortInUseError(port, free)));
     };
     server.once('error', onError);
-    server.listen({ port, host }, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       const address = server.address();
       resolve(typeof address === 'object' && address ? address.port : port);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { get } from 'node:http';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -69,7 +70,7 @@ test('--help, help, and pushcam alone print the usage; --version the version', a
   }
   const help = pushcam(t, ['--help']);
   await help.exit;
-  for (const option of ['--source', '--port', '--host', '--interval', '--size', '--quality', '--timestamp', '--text', '--mirror', '--rotate', '--key', '--no-auth', '--max-clients', '--send-timeout', '--name', '--ui', '--browser', '--fake-camera']) {
+  for (const option of ['--source', '--port', '--host', '--interval', '--size', '--quality', '--timestamp', '--text', '--mirror', '--rotate', '--key', '--no-auth', '--max-clients', '--send-timeout', '--max-per-address', '--allow-host', '--name', '--ui', '--browser', '--fake-camera']) {
     assert.ok(help.stdout.includes(option), option);
   }
   const version = pushcam(t, ['--version']);
@@ -91,6 +92,10 @@ const BAD = [
   [['serve', '--interval', '5'], /--interval must be/],
   [['serve', '--max-clients', '0'], /--max-clients must be/],
   [['serve', '--send-timeout', '0'], /--send-timeout must be a whole number from 1 to 3600/],
+  [['serve', '--max-per-address', '0'], /--max-per-address must be a whole number from 1 to 10000/],
+  [['serve', '--allow-host', 'http://cam.example.org'], /--allow-host takes a host name or an address/],
+  [['serve', '--allow-host', 'cam.example.org:8080'], /--allow-host takes a host name or an address/],
+  [['serve', '--allow-host', 'a,,b'], /--allow-host takes a host name or an address/],
   [['serve', '--key', 'short'], /--key must be 8 to 128/],
   [['serve', '--name', 'x'.repeat(61)], /--name must be text of at most 60 characters/],
   [['serve', '--key', 'abcdefghij', '--no-auth'], /contradict/],
@@ -173,6 +178,28 @@ test('--no-auth warns and serves without a key; --key sets the key', async (t) =
   const [, , port, key] = await until(keyed, VIEWER_LINE);
   assert.equal(key, 'my-own-key-123');
   assert.equal((await fetch(`http://127.0.0.1:${port}/status.json`)).status, 401);
+});
+
+/** The status of a GET sent with this Host header (fetch cannot set one). */
+function statusWithHost(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers: { host }, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
+}
+
+test('--allow-host adds names viewers may use (repeated or a list); --max-per-address caps one address', async (t) => {
+  const run = pushcam(t, ['serve', '--host', '127.0.0.1', '--port', '0', '--no-auth', '--allow-host', 'cam.example.org,Second.example', '--allow-host', 'third.example', '--max-per-address', '2']);
+  const [, url] = await until(run, /Viewer: (http:\/\/127\.0\.0\.1:\d+\/) /);
+  for (const host of ['cam.example.org', 'second.example:8080', 'third.example', '127.0.0.1']) assert.equal(await statusWithHost(`${url}status.json`, host), 200, host);
+  assert.equal(await statusWithHost(`${url}status.json`, 'fourth.example'), 421);
+  const { port } = new URL(url);
+  const held = [0, 1].map(() => connect(Number(port), '127.0.0.1'));
+  t.after(() => held.forEach((socket) => socket.destroy()));
+  await new Promise((r) => setTimeout(r, 200));
+  await assert.rejects(statusWithHost(`${url}status.json`, '127.0.0.1'));
 });
 
 test('--name titles the viewer page', async (t) => {

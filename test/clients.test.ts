@@ -19,7 +19,7 @@ const PYTHON = '/usr/bin/python3';
 /** The first bytes of the stream for a request with these header lines (raw, so "no User-Agent" really is none). */
 async function streamStart(port: number, headerLines: string[]): Promise<string> {
   const socket = connect(port, '127.0.0.1');
-  socket.write([`GET /stream.mjpg?key=${TEST_KEY} HTTP/1.1`, 'Host: x', ...headerLines, '', ''].join('\r\n'));
+  socket.write([`GET /stream.mjpg?key=${TEST_KEY} HTTP/1.1`, 'Host: 127.0.0.1', ...headerLines, '', ''].join('\r\n'));
   let data = '';
   for await (const chunk of socket) {
     data += (chunk as Buffer).toString('latin1');

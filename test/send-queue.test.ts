@@ -34,7 +34,7 @@ test('a stalled viewer: the kernel holds about the cap unsent for it, not megaby
   const s = await startTestServer(t, { source: new PatternSource({ width: 1280, height: 720, intervalMs: 20 }) });
   const stalled = connect(s.port, '127.0.0.1');
   await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
-  stalled.write(`GET /stream.mjpg?key=${TEST_KEY} HTTP/1.1\r\nHost: x\r\nUser-Agent: stalled\r\n\r\n`);
+  stalled.write(`GET /stream.mjpg?key=${TEST_KEY} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: stalled\r\n\r\n`);
   stalled.pause();
   t.after(() => stalled.destroy());
   const viewer = (): { framesDropped: number } | undefined => s.hub.viewerList().find((v) => v.userAgent === 'stalled');
@@ -68,7 +68,7 @@ test('send timeout: a stalled reader is dropped and frees its slot; a viewer tha
   const stalled = connect(s.port, '127.0.0.1');
   t.after(() => stalled.destroy());
   await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
-  stalled.write(`GET /stream.mjpg?key=${TEST_KEY} HTTP/1.1\r\nHost: x\r\nUser-Agent: stalled\r\n\r\n`);
+  stalled.write(`GET /stream.mjpg?key=${TEST_KEY} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: stalled\r\n\r\n`);
   stalled.pause();
   await eventually(() => s.hub.viewerCount === 2, 'both viewers to join');
   assert.equal((await fetch(s.url('/stream.mjpg'))).status, 503, 'full while the stalled reader holds its slot');

@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Settings } from '../control/contract.js';
 import { checkSetting } from '../control/settings.js';
+import { MAX_PER_ADDRESS } from '../http/connections.js';
 import { SEND_TIMEOUT_MS } from '../hub/viewer.js';
 import { LIMITS } from '../limits.js';
 import type { SourceSpec } from '../source/sources.js';
@@ -17,6 +19,10 @@ export interface ServeOptions {
   key: string | undefined;
   /** A viewer whose connection takes no data for this long is dropped. */
   sendTimeoutMs: number;
+  /** Connections one client address may hold at once. */
+  maxPerAddress: number;
+  /** Names viewers may reach this machine by, besides its own (the Host header). */
+  allowHosts: string[];
   ui: boolean;
   browser: string | undefined;
   fakeCamera: boolean;
@@ -49,6 +55,10 @@ Serves a live picture as a server-push (MJPEG) stream to every browser on the ne
   --no-auth           let anyone who can reach the port watch, without a key
   --max-clients N     most viewers at once (default 32)
   --send-timeout S    drop a viewer that takes no data for S seconds (default 15)
+  --max-per-address N
+                      most connections from one address at once (default 32)
+  --allow-host NAME   a name viewers reach this computer by, besides its own
+                      names and addresses (repeat it, or NAME,NAME)
   --name "..."        the camera's name, the title of the viewer page
   --ui                serve the control panel on this computer and print its URL;
                       keeps the panel's settings (in the config folder), which
@@ -74,6 +84,8 @@ const SPEC = {
   'no-auth': { type: 'boolean' },
   'max-clients': { type: 'string' },
   'send-timeout': { type: 'string' },
+  'max-per-address': { type: 'string' },
+  'allow-host': { type: 'string', multiple: true },
   name: { type: 'string' },
   ui: { type: 'boolean' },
   browser: { type: 'string' },
@@ -123,6 +135,8 @@ export function parseCommand(argv: string[]): Command {
       host: values.host,
       key: values.key,
       sendTimeoutMs: parseNumber('--send-timeout', values['send-timeout'] ?? String(SEND_TIMEOUT_MS / 1000), ...LIMITS.sendTimeoutS) * 1000,
+      maxPerAddress: parseNumber('--max-per-address', values['max-per-address'] ?? String(MAX_PER_ADDRESS), ...LIMITS.maxPerAddress),
+      allowHosts: (values['allow-host'] ?? []).flatMap((list) => list.split(',')).map(parseHostName),
       ui: values.ui ?? false,
       browser: values.browser,
       fakeCamera: values['fake-camera'] ?? false,
@@ -172,6 +186,13 @@ function parseName(text: string): string {
   const problem = checkSetting('name', text.trim());
   if (problem) throw new UsageError(`--name ${problem}, not "${text}"`);
   return text.trim();
+}
+
+/** A name for the Host header: a DNS name or an IP address, without a port. */
+function parseHostName(text: string): string {
+  const name = text.trim().toLowerCase();
+  if (/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/.test(name) || isIP(name) !== 0) return name;
+  throw new UsageError(`--allow-host takes a host name or an address, such as cam.example.org or 192.168.1.20 (no port, no scheme), not "${text}"`);
 }
 
 function parseRotation(text: string): Rotation {

@@ -33,6 +33,8 @@ export async function serve(o: ServeOptions, out: Output, version: string): Prom
     key: o.key,
     host: o.host,
     sendTimeoutMs: o.sendTimeoutMs,
+    maxPerAddress: o.maxPerAddress,
+    allowHosts: o.allowHosts,
     captureInWindow: false,
     log: out.warn,
   });

@@ -39,6 +39,9 @@ export interface ControlServiceOptions {
   host?: string;
   /** The command line's --send-timeout, in ms. */
   sendTimeoutMs?: number;
+  /** The command line's --max-per-address and --allow-host. */
+  maxPerAddress?: number;
+  allowHosts?: readonly string[];
   /** true in the desktop app: the window captures. false: a headless capture page does, or there is no camera. */
   captureInWindow: boolean;
   log: Log;
@@ -225,6 +228,8 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
       key: this.viewerKey(),
       maxClients: s.maxClients,
       sendTimeoutMs: this.o.sendTimeoutMs,
+      maxPerAddress: this.o.maxPerAddress,
+      allowHosts: this.o.allowHosts,
       name: () => this.store.settings.name,
     };
     if (s.port === 0 && this.pickedPort !== null) {

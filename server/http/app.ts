@@ -2,7 +2,9 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Pipeline } from '../pipeline.js';
 import { type Access, requireKey } from './auth.js';
 import { enumParam, errorHandler, methodNotAllowed, notFound } from './errors.js';
+import { checkHost } from './hosts.js';
 import { type StatusContext, statusRoute } from './page-status.js';
+import { securityHeaders } from './security-headers.js';
 import { snapshotRoute } from './snapshot.js';
 import { NO_CACHE, type StreamContext, streamRoute } from './stream.js';
 import { keyPage, viewerAssets, viewerPageRoute } from './viewer-page.js';
@@ -11,6 +13,8 @@ export interface AppContext extends StreamContext, StatusContext {
   pipeline: Pipeline;
   access: Access;
   pageDir: string;
+  /** Names besides this machine's own that the Host header may give (--allow-host). */
+  allowHosts: readonly string[];
 }
 
 /** The viewer-facing HTTP API (see DESIGN.md "What viewers get"). */
@@ -18,6 +22,7 @@ export function createApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(securityHeaders);
 
   const stream = streamRoute(ctx);
   const snapshot = snapshotRoute(ctx.hub, ctx.pipeline, ctx.maxClients);
@@ -29,6 +34,9 @@ export function createApp(ctx: AppContext): Express {
   });
   app.all('/healthz', readOnly);
 
+  // After /healthz, which tells a monitor "ok" by whatever name it knows this machine (a DNS
+  // alias, a container's service name) and tells a rebinding page nothing else.
+  app.use(checkHost(ctx.allowHosts));
   app.use(requireKey(ctx.access, keyPage(ctx.pageDir)));
 
   // mjpg-streamer's URLs, which OctoPrint, Home Assistant and many scripts are written for.
@@ -38,10 +46,11 @@ export function createApp(ctx: AppContext): Express {
     return route(req, res, next);
   };
   app.get('/', root);
+  app.get('/index.html', page);
   app.get('/stream.mjpg', stream);
   app.get('/snapshot.jpg', snapshot);
   app.get('/status.json', statusRoute(ctx));
-  for (const path of ['/', '/stream.mjpg', '/snapshot.jpg', '/status.json']) app.all(path, readOnly);
+  for (const path of ['/', '/index.html', '/stream.mjpg', '/snapshot.jpg', '/status.json']) app.all(path, readOnly);
 
   app.use(viewerAssets(ctx.pageDir));
   app.use(notFound);

@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { HttpError } from './errors.js';
+import { KeyFailures } from './key-failures.js';
+import { peerAddress } from './per-address.js';
 import type { KeyPage } from './viewer-page.js';
 
 /** The access key, or null for an open server; and the cookie the viewer page keeps it in. */
@@ -64,18 +66,26 @@ const KEY_NEEDED = 'This PushCam needs its access key: open the full link you we
  * does not have. A browser that navigates here gets a page that says what to do instead, and one
  * that came with a pasted link or spaces around the key goes on to the address with the bare key.
  */
-export function requireKey(access: Access, page: KeyPage): RequestHandler {
+export function requireKey(access: Access, page: KeyPage, failures = new KeyFailures()): RequestHandler {
   return (req, res, next) => {
     if (access.key === null) return next();
     const key = access.key;
     const presented = presentedKeys(req, access.cookieName);
     const mode = req.get('sec-fetch-mode');
     const navigating = mode === 'navigate';
+    const address = peerAddress(req.socket);
+    const wait = presented.length > 0 ? failures.waitFor(address) : 0;
+    if (wait > 0) {
+      res.set('Retry-After', String(Math.ceil(wait / 1000)));
+      if (navigating) return void res.status(429).set('Content-Security-Policy', page.csp).type('html').send(page.html('slow'));
+      throw new HttpError(429, 'too many wrong keys from your address; wait a few seconds (Retry-After) before the next try');
+    }
     if (presented.some((given) => keyMatches(key, given))) {
       const query = keyFromQuery(req);
       if (!navigating || query === undefined || query === req.query.key) return next();
       return void res.redirect(303, addressWithKey(req, query));
     }
+    if (presented.length > 0) failures.failed(address, presented);
     if (mode === undefined) res.set('WWW-Authenticate', 'Basic realm="PushCam", charset="UTF-8"');
     if (navigating) {
       res.status(401).set('Content-Security-Policy', page.csp).type('html').send(page.html(presented.length > 0 ? 'wrong' : 'missing'));

@@ -42,7 +42,6 @@ export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxClients: number):
       ETag: etag,
       'X-Frame-Seq': String(frame.seq),
       'Last-Modified': new Date(frame.at).toUTCString(),
-      'X-Content-Type-Options': 'nosniff',
     });
     if (req.get('if-none-match') === etag) {
       res.status(304).end();

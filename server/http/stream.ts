@@ -5,6 +5,7 @@ import { type PartLayout, partLayout, streamContentType } from '../hub/multipart
 import { SEND_TIMEOUT_MS, Viewer } from '../hub/viewer.js';
 import type { StreamCompat } from '../types.js';
 import { enumParam, HttpError, intParam, pageParam } from './errors.js';
+import { peerAddress } from './per-address.js';
 
 export interface StreamContext {
   hub: Hub;
@@ -73,7 +74,6 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
       ...NO_CACHE,
       Connection: 'close',
       'X-Accel-Buffering': 'no',
-      'X-Content-Type-Options': 'nosniff',
     });
     if (req.method === 'HEAD') {
       res.end();
@@ -97,7 +97,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
   };
 }
 
-/** The peer's address, without the IPv4-mapped prefix of a dual-stack socket. */
+/** The viewer's address, as listed and as kicked. */
 export function clientIp(req: Request): string {
-  return (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  return peerAddress(req.socket);
 }

@@ -25,12 +25,13 @@ export function viewerPageDir(): string {
   return dir;
 }
 
-/** The words of the key page: a browser came without a key, or with one that is not (or no longer) right. */
-export type KeyProblem = 'missing' | 'wrong';
+/** The words of the key page: a browser came without a key, with one that is not (or no longer) right, or after too many wrong ones. */
+export type KeyProblem = 'missing' | 'wrong' | 'slow';
 
 const KEY_WORDS: Record<KeyProblem, string> = {
   missing: 'This PushCam needs its access key. Paste the key, or the whole link you were given.',
   wrong: 'That access key is not right, or no longer: the broadcaster may have made a new one. Paste the new key or link.',
+  slow: 'Too many wrong access keys came from your address: wait a few seconds, then paste the key or link again.',
 };
 
 export interface KeyPage {
@@ -61,30 +62,25 @@ export function viewerPageRoute(dir: string, access: Access, name: () => string)
   titled('PushCam'); // a page without its title marker fails now, not at the first visitor
   return (req, res) => {
     rememberKey(req, res, access);
-    res.set({
-      'Content-Security-Policy': CSP,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cache-Control': 'no-cache',
-    });
+    res.set({ 'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' });
     res.type('html').send(titled(name() || 'PushCam'));
   };
 }
 
-/** The files the viewer page loads. */
-const ASSETS = ['viewer.js', 'viewer.css'];
+const VIEWER_ASSETS = ['/viewer.js', '/viewer.css'];
 
 /**
- * The page's script and style sheet, and nothing else from that folder; read once, like the page.
- * Not a file stream per request (express.static): Node never answers a request pipelined behind
- * one whose connection dropped, so such a stream was never closed and kept its descriptor for good.
+ * The page's script and style sheet; nothing else from that folder (not its source map, not the
+ * key page's template). Read once, like the page, not streamed from the file per request
+ * (express.static): Node never answers a request pipelined behind one whose connection dropped,
+ * and such a file stream was never closed, keeping its descriptor for good.
  */
 export function viewerAssets(dir: string): RequestHandler {
-  const files = new Map(ASSETS.map((name) => [`/${name}`, readFileSync(join(dir, name))]));
+  const files = new Map(VIEWER_ASSETS.map((path) => [path, readFileSync(join(dir, path))]));
   return (req, res, next) => {
     const body = files.get(req.path);
     if (!body || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
-    res.set({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' }).type(extname(req.path)).send(body);
+    res.set('Cache-Control', 'no-cache').type(extname(req.path)).send(body);
   };
 }
 
