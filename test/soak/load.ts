@@ -41,9 +41,9 @@ export interface LoadStats {
   /** Long-poll requests waiting for an answer right now. */
   longPollsOpen: number;
   slowlorisOpened: number;
-  /** Slowloris connections open right now, and the most that were. */
+  /** Slowloris connections open right now; the most that PushCam kept open for over a second at once. */
   slowlorisOpen: number;
-  slowlorisPeak: number;
+  slowlorisHeldPeak: number;
 }
 
 export type ToLoad = { type: 'plan'; plan: LoadPlan } | { type: 'sample' } | { type: 'stop' };
@@ -56,7 +56,7 @@ function address(block: number, index: number, perAddress = 10): string {
 
 const stats: LoadStats = {
   ...{ type: 'stats' as const, steadyFrames: [] as number[], steadyLost: 0, stalledDropped: 0, churnDone: 0, churnResets: 0, churnRefused: 0 },
-  ...{ longPollAnswers: 0, longPollFailures: 0, longPollsOpen: 0, slowlorisOpened: 0, slowlorisOpen: 0, slowlorisPeak: 0 },
+  ...{ longPollAnswers: 0, longPollFailures: 0, longPollsOpen: 0, slowlorisOpened: 0, slowlorisOpen: 0, slowlorisHeldPeak: 0 },
 };
 const sockets = new Set<Socket>();
 let stopping = false;
@@ -195,6 +195,16 @@ function longPoll(plan: LoadPlan, index: number): void {
   });
 }
 
+/** When each open slowloris connection was made: a connection closed as it arrives is open on this side for a moment. */
+const slowlorisSince = new Map<Socket, number>();
+
+function countHeldSlowloris(): void {
+  const now = performance.now();
+  let held = 0;
+  for (const since of slowlorisSince.values()) if (now - since > 1000) held++;
+  stats.slowlorisHeldPeak = Math.max(stats.slowlorisHeldPeak, held);
+}
+
 /** A half-sent request from 127.0.0.2, a header line every 5 s; reconnects when closed, backing off when refused at once. */
 function slowlorisConnection(plan: LoadPlan, until: number, backoffMs = 1000): void {
   if (performance.now() > until) return;
@@ -206,12 +216,13 @@ function slowlorisConnection(plan: LoadPlan, until: number, backoffMs = 1000): v
     connected = true;
     stats.slowlorisOpened++;
     stats.slowlorisOpen++;
-    stats.slowlorisPeak = Math.max(stats.slowlorisPeak, stats.slowlorisOpen);
+    slowlorisSince.set(socket, performance.now());
     socket.write(`GET /stream.mjpg?key=${plan.key} HTTP/1.1\r\nHost: 127.0.0.1:${plan.port}\r\n`);
     drip = setInterval(() => socket.write(`X-Slow-${Math.floor(Math.random() * 1e6)}: x\r\n`), 5000);
   });
   socket.on('close', () => {
     clearInterval(drip);
+    slowlorisSince.delete(socket);
     if (connected) stats.slowlorisOpen--;
     const lasted = performance.now() - opened;
     const next = lasted < 1000 ? Math.min(backoffMs * 2, 5000) : 1000;
@@ -230,6 +241,7 @@ async function run(plan: LoadPlan): Promise<void> {
   if (plan.churn > 0) churn(plan);
   const until = performance.now() + plan.durationMs;
   for (let i = 0; i < plan.slowloris; i++) slowlorisConnection(plan, until);
+  if (plan.slowloris > 0) setInterval(countHeldSlowloris, 1000).unref();
   await allStarted;
   process.send?.({ type: 'ready' } satisfies FromLoad);
 }

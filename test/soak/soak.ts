@@ -293,7 +293,7 @@ export function table(r: SoakReport): string {
     ['stalled viewers', `${o.stalled} (send timeout ${o.sendTimeoutS} s): closed by PushCam ${viewers?.stalledDropped ?? '?'} times, each came back`],
     ['churn', `${attack?.churnDone ?? '?'} of ${o.churn} cycles, ${attack?.churnResets ?? '?'} with a reset, ${attack?.churnRefused ?? '?'} got no stream`],
     ['long-polls', `${o.longPolls} at once, wait ${LONG_POLL_WAIT_MS / 1000} s: ${attack?.longPollAnswers ?? '?'} answered, ${attack?.longPollFailures ?? '?'} failed`],
-    ['slowloris (127.0.0.2)', `${o.slowloris} kept trying: ${attack?.slowlorisOpened ?? '?'} connections made, at most ${attack?.slowlorisPeak ?? '?'} open at once`],
+    ['slowloris (127.0.0.2)', `${o.slowloris} kept trying: ${attack?.slowlorisOpened ?? '?'} connections made, at most ${attack?.slowlorisHeldPeak ?? '?'} held open past 1 s at once`],
     ['new viewer, first frame (127.0.0.1)', `${r.probes.length} probes: median ${quantile(answered, 0.5)} ms, p99 ${quantile(answered, 0.99)} ms, max ${Math.max(0, ...answered)} ms; ${r.probes.length - answered.length} got none in 5 s; ${r.probes.filter((ms) => ms === null || ms >= FIRST_FRAME_MS).length} at 1 s or more`],
     ['RSS', `${r.rssMB.before.toFixed(0)} MB before, ${r.rssMB.peak.toFixed(0)} MB peak, ${r.rssMB.after.toFixed(0)} MB after`],
     ['descriptors', `${r.fds.before} before, ${r.fds.peak} peak, ${r.fds.after} after`],
