@@ -34,7 +34,7 @@ export interface HttpFuzzReport {
   cases: number;
   /** How many answers had each status; 'none' = closed or reset without one. */
   statuses: Record<string, number>;
-  /** Cases the server kept open without an answer (long-polls, streams cut short by the fuzz, incomplete requests). */
+  /** Cases the server kept open without an answer (a snapshot waiting for a frame, an incomplete request). */
   held: number;
   /** Streams the server started. */
   streams: number;
@@ -46,7 +46,6 @@ export interface HttpFuzzReport {
 }
 
 export const FUZZ_KEY = 'fuzz-key-0123456789abcdef';
-const WRONG_KEY = 'fuzz-key-0123456789abcdeF';
 const NORMAL_MS = 100;
 /** Connections at once; each from its own address. */
 const SLOTS = 32;
@@ -98,6 +97,13 @@ function withQuery(path: string, param: string): string {
   return path + (path.includes('?') ? '&' : '?') + param;
 }
 
+/** The key with one letter changed: a different wrong key each time, as a guesser sends them (PushCam forgives the same wrong key again). */
+function wrongKey(g: Picker): string {
+  const at = g.int(FUZZ_KEY.length);
+  const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~'.replace(FUZZ_KEY[at], '');
+  return FUZZ_KEY.slice(0, at) + g.pick([...letters]) + FUZZ_KEY.slice(at + 1);
+}
+
 /** A valid request to a route with the key placed as told. */
 function validRequest(g: Picker, port: number, route: Route, place: KeyPlace): Request {
   const headers: [string, string][] = [['Host', `127.0.0.1:${port}`]];
@@ -129,16 +135,16 @@ function validRequest(g: Picker, port: number, route: Route, place: KeyPlace): R
       break;
     case 'twice':
       target = withQuery(target, `key=${FUZZ_KEY}`);
-      headers.push(['Cookie', cookie(WRONG_KEY)]);
+      headers.push(['Cookie', cookie(wrongKey(g))]);
       break;
     case 'wrong-query':
-      target = withQuery(target, `key=${WRONG_KEY}`);
+      target = withQuery(target, `key=${wrongKey(g)}`);
       break;
     case 'wrong-cookie':
-      headers.push(['Cookie', cookie(WRONG_KEY)]);
+      headers.push(['Cookie', cookie(wrongKey(g))]);
       break;
     case 'wrong-basic':
-      headers.push(['Authorization', basic(WRONG_KEY)]);
+      headers.push(['Authorization', basic(wrongKey(g))]);
       break;
     case 'none':
       break;
@@ -250,7 +256,7 @@ function hugeHeaders(g: Picker, port: number): Case {
     kind === 0 ? [host, ['X-Big', 'x'.repeat(g.pick([8000, 16_500, 100_000]))]]
     : kind === 1 ? [host, ...Array.from({ length: g.pick([101, 500, 3000]) }, (_, i): [string, string] => [`X-H${i}`, 'y'])]
     : kind === 2 ? [host, ['Cookie', `${cookieNameFor(port)}=${FUZZ_KEY}; ${'c=1; '.repeat(g.pick([1000, 4000]))}`]]
-    : [host, ...Array.from({ length: 300 }, (): [string, string] => ['Cookie', `${cookieNameFor(port)}=${WRONG_KEY}`])];
+    : [host, ...Array.from({ length: 300 }, (): [string, string] => ['Cookie', `${cookieNameFor(port)}=${wrongKey(g)}`])];
   return { chunks: [serialize({ method: 'GET', target: `/snapshot.jpg?key=${FUZZ_KEY}`, headers, body: '' })], describe: `huge headers (kind ${kind})` };
 }
 
@@ -363,7 +369,7 @@ interface Exchange {
   /** The statuses of every answer, in order. */
   statuses: number[];
   text: string;
-  /** Kept open by the server with nothing said (or a stream the fuzz cut short). */
+  /** Kept open by the server with nothing said. */
   held: boolean;
   stream: boolean;
 }
@@ -384,7 +390,7 @@ function exchange(port: number, localAddress: string, chunks: Buffer[]): Promise
       socket.destroy();
       const text = Buffer.concat(kept).toString('latin1');
       const statuses = [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
-      resolve({ statuses, text, held, stream: /content-type: multipart\/x-mixed-replace/i.test(text) });
+      resolve({ statuses, text, held: held && statuses.length === 0, stream: /content-type: multipart\/x-mixed-replace/i.test(text) });
     };
     socket.on('error', () => undefined);
     socket.on('close', () => finish(false));
@@ -531,7 +537,7 @@ export function summary(r: HttpFuzzReport): string {
     .map(([s, n]) => `${s}:${n}`)
     .join(' ');
   return (
-    `HTTP fuzz, seed ${r.seed}: ${r.cases} cases; answers ${statuses}; ${r.streams} streams, ${r.held} held open; ` +
+    `HTTP fuzz, seed ${r.seed}: ${r.cases} cases; answers ${statuses}; ${r.streams} streams, ${r.held} held open unanswered; ` +
     `normal request after each batch ${ms[0] ?? 0}-${ms[ms.length - 1] ?? 0} ms; RSS ${r.rssMB.before} -> ${r.rssMB.after} MB, descriptors ${r.fds.before} -> ${r.fds.after}; ${r.failures.length} failures`
   );
 }

@@ -191,7 +191,7 @@ function longPoll(plan: LoadPlan, index: number): void {
       stats.longPollsOpen--;
       stats.longPollFailures++;
     }
-    later(500, () => longPoll(plan, index));
+    later(1000, () => longPoll(plan, index));
   });
 }
 
