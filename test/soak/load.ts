@@ -5,7 +5,7 @@
 // the slowloris opens half-sent requests from one address, adds a header line now and then, and
 // reconnects whenever PushCam closes one.
 import { connect, type Socket } from 'node:net';
-import { BoundaryCounter } from '../../bench/boundary-counter.js';
+import { FrameCounter } from './frames.js';
 
 export interface LoadPlan {
   port: number;
@@ -79,27 +79,21 @@ function streamRequest(plan: LoadPlan): string {
 
 /** Frames of each steady viewer's ended connections, and the counter of its open one. */
 const steadyEnded: number[] = [];
-const steadyLive: (BoundaryCounter | null)[] = [];
+const steadyLive: (FrameCounter | null)[] = [];
 
 /** A viewer that reads everything and counts frames; `ready` once its stream has started. */
 function steadyViewer(plan: LoadPlan, index: number, ready: () => void): void {
   const socket = open(plan.port, address(1, index));
   steadyEnded[index] ??= 0;
-  let head = '';
-  let counter: BoundaryCounter | null = null;
+  const frames = (steadyLive[index] = new FrameCounter());
   socket.on('connect', () => socket.write(streamRequest(plan)));
   socket.on('data', (data: Buffer) => {
-    if (counter) return counter.push(data);
-    head += data.toString('latin1');
-    const boundary = /boundary=([^\r\n;]+)/.exec(head)?.[1];
-    const end = head.indexOf('\r\n\r\n');
-    if (!boundary || end < 0) return;
-    counter = steadyLive[index] = new BoundaryCounter(Buffer.from(`--${boundary}`));
-    counter.push(Buffer.from(head.slice(end + 4), 'latin1'));
-    ready();
+    const started = frames.started;
+    frames.push(data);
+    if (!started && frames.started) ready();
   });
   socket.on('close', () => {
-    steadyEnded[index] += counter?.count ?? 0;
+    steadyEnded[index] += frames.boundaries;
     steadyLive[index] = null;
     if (stopping) return;
     stats.steadyLost++;
@@ -247,7 +241,7 @@ async function run(plan: LoadPlan): Promise<void> {
 }
 
 function sample(): LoadStats {
-  return { ...stats, steadyFrames: steadyEnded.map((ended, i) => ended + (steadyLive[i]?.count ?? 0)) };
+  return { ...stats, steadyFrames: steadyEnded.map((ended, i) => ended + (steadyLive[i]?.boundaries ?? 0)) };
 }
 
 process.on('message', (message: ToLoad) => {

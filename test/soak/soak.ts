@@ -3,7 +3,7 @@
 // viewers that stop reading, connect/disconnect churn (a third ended with a reset), concurrent
 // long-polls, and a slowloris from one address (127.0.0.2). Meanwhile a new viewer from another
 // address (127.0.0.1) asks for the stream every couple of seconds. Promises: the process stays up;
-// steady viewers get >= 95 % of the frames PushCam publishes; every new viewer has its first frame
+// steady viewers get >= 95 % of the source's frame rate; every new viewer has its first frame
 // in under 1 s; RSS ends within 20 MB of its level before, descriptors within 5.
 //
 //   node --import tsx test/soak/soak.ts [--minutes N]      (npm run soak; default 10 minutes)
@@ -12,8 +12,8 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { BoundaryCounter } from '../../bench/boundary-counter.js';
 import { startServeChild, type ServeChild } from '../helpers/serve-child.js';
+import { FrameCounter } from './frames.js';
 import type { FromLoad, LoadPlan, LoadStats, ToLoad } from './load.js';
 
 export interface SoakOptions {
@@ -35,8 +35,10 @@ export interface SoakReport {
   options: SoakOptions;
   /** How the server ended during the soak, or null: it stayed up. */
   ended: string | null;
+  /** Frames PushCam published while the steady viewers were measured, and over how long, s. */
   published: number;
-  /** Frames each steady viewer got, over the frames published meanwhile. */
+  seconds: number;
+  /** Frames each steady viewer got, over the frames the source's rate makes in that time (SOURCE_FPS): a PushCam too busy to make its frames fails too. */
   steadyShare: { mean: number; min: number };
   /** Time to a new viewer's first whole frame, ms; null = none within the probe's 5 s. */
   probes: (number | null)[];
@@ -55,6 +57,8 @@ const FD_SLACK = 5;
 /** How long the server may take, once the load has gone, to close its sockets and give memory back. */
 const SETTLE_MS = 20_000;
 const LONG_POLL_WAIT_MS = 10_000;
+/** The test pattern's rate. */
+const SOURCE_FPS = 10;
 
 class LoadProcess {
   private readonly child: ChildProcess;
@@ -126,8 +130,7 @@ function probeFirstFrame(server: ServeChild): Promise<number | null> {
   return new Promise((resolve) => {
     const started = performance.now();
     const socket = connect({ host: '127.0.0.1', port: server.port, localAddress: '127.0.0.1' });
-    let head = '';
-    let counter: BoundaryCounter | null = null;
+    const frames = new FrameCounter();
     const done = (ms: number | null): void => {
       clearTimeout(timer);
       socket.destroy();
@@ -138,17 +141,8 @@ function probeFirstFrame(server: ServeChild): Promise<number | null> {
     socket.on('close', () => done(null));
     socket.on('connect', () => socket.write(`GET /stream.mjpg?compat=advance&key=${KEY} HTTP/1.1\r\nHost: ${server.origin.slice(7)}\r\n\r\n`));
     socket.on('data', (data: Buffer) => {
-      if (!counter) {
-        head += data.toString('latin1');
-        const boundary = /boundary=([^\r\n;]+)/.exec(head)?.[1];
-        const end = head.indexOf('\r\n\r\n');
-        if (!boundary || end < 0) return;
-        counter = new BoundaryCounter(Buffer.from(`--${boundary}`));
-        data = Buffer.from(head.slice(end + 4), 'latin1');
-      }
-      counter.push(data);
-      // Advance headers: the boundary after a frame comes with it, so the second one closes the first frame.
-      if (counter.count >= 2) done(Math.round(performance.now() - started));
+      frames.push(data);
+      if (frames.boundaries >= 2) done(Math.round(performance.now() - started));
     });
   });
 }
@@ -157,12 +151,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** The server the soak runs against: the pattern, small, with room for every viewer it connects. */
 export function startSoakServer(sendTimeoutS: number): Promise<ServeChild> {
-  return startServeChild(['--source', 'pattern', '--size', '320x240', '--interval', '100', '--key', KEY, '--max-clients', '5000', '--send-timeout', String(sendTimeoutS)]);
+  return startServeChild(['--source', 'pattern', '--size', '320x240', '--interval', String(1000 / SOURCE_FPS), '--key', KEY, '--max-clients', '5000', '--send-timeout', String(sendTimeoutS)]);
 }
 
 /** What one round of load saw. */
 interface Round {
   published: number;
+  seconds: number;
   steadyShare: { mean: number; min: number };
   probes: (number | null)[];
   load: LoadStats[];
@@ -174,7 +169,7 @@ interface Round {
  */
 async function round(server: ServeChild, o: SoakOptions, durationMs: number, watch: () => void, progress: (line: string) => void): Promise<Round> {
   const loads: LoadProcess[] = [];
-  const result: Round = { published: 0, steadyShare: { mean: 0, min: 0 }, probes: [], load: [] };
+  const result: Round = { published: 0, seconds: 0, steadyShare: { mean: 0, min: 0 }, probes: [], load: [] };
   const churn = Math.round((o.churn * durationMs) / o.durationMs);
   try {
     const base = { port: server.port, key: KEY, waitMs: LONG_POLL_WAIT_MS, durationMs };
@@ -182,6 +177,7 @@ async function round(server: ServeChild, o: SoakOptions, durationMs: number, wat
     loads.push(viewers);
     await viewers.next('ready');
     const firstSeq = await publishedSeq(server);
+    const firstAt = performance.now();
     const firstFrames = (await viewers.stats()).steadyFrames;
     const attack = new LoadProcess({ ...base, steady: 0, stalled: 0, churn, longPolls: o.longPolls, slowloris: o.slowloris });
     loads.push(attack);
@@ -202,7 +198,8 @@ async function round(server: ServeChild, o: SoakOptions, durationMs: number, wat
     const attackStats = await attack.stop();
     if (server.ended() === null) {
       result.published = (await publishedSeq(server)) - firstSeq;
-      const shares = (await viewers.stats()).steadyFrames.map((n, i) => (n - (firstFrames[i] ?? 0)) / result.published);
+      result.seconds = (performance.now() - firstAt) / 1000;
+      const shares = (await viewers.stats()).steadyFrames.map((n, i) => (n - (firstFrames[i] ?? 0)) / (result.seconds * SOURCE_FPS));
       result.steadyShare = { mean: shares.reduce((a, b) => a + b, 0) / shares.length, min: Math.min(...shares) };
     }
     result.load = [await viewers.stop(), attackStats];
@@ -221,14 +218,14 @@ async function settle(server: ServeChild, level: { rssMB: number; fds: number })
 
 /**
  * Runs the soak against `given` (left running), or against a server of its own. "Before" is
- * the server idle after a warm-up round (a quarter of the time, at most 30 s, the same load):
+ * the server idle after a warm-up round (as long as the soak, at most 30 s, the same load):
  * V8 and the allocator grow to the load's size once and keep that room, which is no leak; a leak
  * is what grows on top of it.
  */
 export async function soak(o: SoakOptions, progress: (line: string) => void = () => undefined, given?: ServeChild): Promise<SoakReport> {
   const server = given ?? (await startSoakServer(o.sendTimeoutS));
   const report: SoakReport = {
-    ...{ options: o, ended: null, published: 0, steadyShare: { mean: 0, min: 0 }, probes: [], load: [], failures: [] },
+    ...{ options: o, ended: null, published: 0, seconds: 0, steadyShare: { mean: 0, min: 0 }, probes: [], load: [], failures: [] },
     rssMB: { before: 0, peak: 0, after: 0 },
     fds: { before: 0, peak: 0, after: 0 },
   };
@@ -239,7 +236,7 @@ export async function soak(o: SoakOptions, progress: (line: string) => void = ()
   try {
     await probeFirstFrame(server);
     const idle = { rssMB: server.rssMB(), fds: server.fds() };
-    const warmUpMs = Math.min(30_000, o.durationMs / 4);
+    const warmUpMs = Math.min(30_000, o.durationMs);
     progress(`warm-up: ${warmUpMs / 1000} s of the same load`);
     await round(server, o, warmUpMs, () => undefined, () => undefined);
     await settle(server, idle);
@@ -266,7 +263,7 @@ export async function soak(o: SoakOptions, progress: (line: string) => void = ()
 function judge(r: SoakReport): string[] {
   const failures: string[] = [];
   if (r.ended !== null) return [`PushCam ended during the soak (${r.ended})`];
-  if (r.steadyShare.mean < MIN_SHARE) failures.push(`steady viewers got ${percent(r.steadyShare.mean)} of the frames (at least ${percent(MIN_SHARE)})`);
+  if (r.steadyShare.mean < MIN_SHARE) failures.push(`steady viewers got ${percent(r.steadyShare.mean)} of the source's ${SOURCE_FPS} fps (at least ${percent(MIN_SHARE)})`);
   const late = r.probes.filter((ms) => ms === null || ms >= FIRST_FRAME_MS);
   if (late.length > 0) failures.push(`${late.length} of ${r.probes.length} new viewers waited 1 s or more for a first frame (${late.filter((ms) => ms === null).length} got none within 5 s)`);
   if (r.rssMB.after > r.rssMB.before + RSS_SLACK_MB) failures.push(`RSS ${r.rssMB.before.toFixed(0)} -> ${r.rssMB.after.toFixed(0)} MB (at most +${RSS_SLACK_MB})`);
@@ -289,7 +286,7 @@ export function table(r: SoakReport): string {
   const rows: [string, string][] = [
     ['duration', `${(o.durationMs / 60_000).toFixed(2)} min`],
     ['process', r.ended === null ? 'stayed up' : `ENDED (${r.ended})`],
-    ['steady viewers', `${o.steady}: ${percent(r.steadyShare.mean)} of ${r.published} frames published (lowest ${percent(r.steadyShare.min)}), ${viewers?.steadyLost ?? '?'} streams lost`],
+    ['steady viewers', `${o.steady}: ${percent(r.steadyShare.mean)} of the source's ${SOURCE_FPS} fps (lowest ${percent(r.steadyShare.min)}); PushCam published ${(r.published / r.seconds).toFixed(2)} fps; ${viewers?.steadyLost ?? '?'} streams lost`],
     ['stalled viewers', `${o.stalled} (send timeout ${o.sendTimeoutS} s): closed by PushCam ${viewers?.stalledDropped ?? '?'} times, each came back`],
     ['churn', `${attack?.churnDone ?? '?'} of ${o.churn} cycles, ${attack?.churnResets ?? '?'} with a reset, ${attack?.churnRefused ?? '?'} got no stream`],
     ['long-polls', `${o.longPolls} at once, wait ${LONG_POLL_WAIT_MS / 1000} s: ${attack?.longPollAnswers ?? '?'} answered, ${attack?.longPollFailures ?? '?'} failed`],
