@@ -1,9 +1,11 @@
 import { performance } from 'node:perf_hooks';
+import { FRAMES_IN_FLIGHT } from '../server/pipeline.js';
 import { bareSharpCase, encoderCase, type EncodeTiming, timeInterleaved } from './encode-bench.js';
+import { LivePath, type LivePathResult } from './live-path.js';
 import { kb, num, table } from './markdown.js';
 import { testPicture } from './picture.js';
 import { machineBusySeconds, ownCpuSeconds } from './proc.js';
-import { DISTURBED_PERCENT, ENCODE_BUDGET, ORIENT, OVERLAY, QUALITY, SIZES, TJBENCH_SECONDS } from './settings.js';
+import { DISTURBED_PERCENT, ENCODE_BUDGET, LIVE_PATH_MS, ORIENT, OVERLAY, QUALITY, SIZES, TJBENCH_SECONDS } from './settings.js';
 import { haveTjbench, Tjbench, type TjbenchResult } from './tjbench.js';
 
 interface EncodeRow {
@@ -12,6 +14,7 @@ interface EncodeRow {
   plain: EncodeTiming;
   overlay: EncodeTiming;
   orient: EncodeTiming;
+  live: LivePathResult;
   tj: TjbenchResult | null;
 }
 
@@ -29,14 +32,18 @@ async function encodeRow(width: number, height: number, dir: string, tjAvailable
   const picture = await testPicture(width, height);
   const quality = { quality: QUALITY };
   const tj = tjAvailable ? await Tjbench.prepare(picture, QUALITY, dir, TJBENCH_SECONDS) : null;
+  const live = new LivePath(picture, quality, LIVE_PATH_MS);
   const cases = [
     encoderCase(picture, quality),
     encoderCase(picture, { ...quality, ...OVERLAY }),
     encoderCase(picture, { ...quality, ...ORIENT }),
     bareSharpCase(picture, QUALITY),
   ];
-  const [plain, overlay, orient, bare] = await timeInterleaved(cases, ENCODE_BUDGET, async () => tj?.runOnce());
-  return { size: `${width}x${height}`, plain, overlay, orient, bare, tj: tj?.result() ?? null };
+  const [plain, overlay, orient, bare] = await timeInterleaved(cases, ENCODE_BUDGET, async () => {
+    await tj?.runOnce();
+    await live.runOnce();
+  });
+  return { size: `${width}x${height}`, plain, overlay, orient, bare, live: live.result(), tj: tj?.result() ?? null };
 }
 
 async function encodeRows(dir: string, progress: (line: string) => void): Promise<EncodeRow[]> {
@@ -60,7 +67,7 @@ export async function measureEncode(dir: string, progress: (line: string) => voi
 }
 
 // The encode measurements take about this long on a 2-core machine.
-const ENCODE_ESTIMATE_MS = 40_000;
+const ENCODE_ESTIMATE_MS = 50_000;
 
 /**
  * Measures again if other work took more than DISTURBED_PERCENT of a core the first time and
@@ -74,7 +81,17 @@ export async function retryEncodeIfDisturbed(first: EncodeResults, dir: string, 
 }
 
 export function encodeTable({ rows, otherCpuPercent, runs: measured }: EncodeResults): string {
-  const header = ['frame', 'PushCam Encoder', '+ timestamp + text', '+ mirror + rotate 90', 'sharp alone', 'tjbench', 'JPEG size (PushCam / tjbench)'];
+  const header = [
+    'frame',
+    'PushCam Encoder',
+    '+ timestamp + text',
+    '+ mirror + rotate 90',
+    'sharp alone',
+    'tjbench',
+    'live path: fps · CPU ms per frame',
+    'live path / tjbench, fps',
+    'JPEG size (PushCam / tjbench)',
+  ];
   const body = rows.map((r) => [
     r.size,
     cell(r.plain),
@@ -82,14 +99,18 @@ export function encodeTable({ rows, otherCpuPercent, runs: measured }: EncodeRes
     cell(r.orient),
     cell(r.bare),
     r.tj ? `${num(r.tj.ms)} (${r.tj.subsampling})` : 'not installed',
+    `${num(r.live.fps, 0)} · ${num(r.live.cpuMsPerFrame)}`,
+    r.tj ? `**${num((r.live.fps * r.tj.ms) / 1000, 2)}**` : '–',
     `${kb(r.plain.bytes)} / ${r.tj ? kb(r.tj.bytes) : '–'}`,
   ]);
   const runs = Math.min(...rows.flatMap((r) => [r.bare.runs, r.plain.runs, r.overlay.runs, r.orient.runs]));
   const note =
-    `Raw RGB to JPEG q${QUALITY}, 4:2:0, one frame at a time, on a camera-like test picture (gradients, soft texture, hard edges, grain; bench/picture.ts), the same pixels for every column. ` +
-    `PushCam columns: \`Encoder\` from server/encoder/encoder.ts with default settings (Huffman optimisation off), then with a timestamp and a text overlay, then mirrored and rotated 90°; median / p95 of ${runs} encodes each after a warm-up, the columns of a row taking turns so that other work on the machine hits them alike. ` +
+    `Raw RGB to JPEG q${QUALITY}, 4:2:0, on a camera-like test picture (gradients, soft texture, hard edges, grain; bench/picture.ts), the same pixels for every column. ` +
+    `PushCam columns: \`Encoder\` from server/encoder/encoder.ts with default settings (Huffman optimisation off), then with a timestamp and a text overlay, then mirrored and rotated 90°, one frame at a time; median / p95 of ${runs} encodes each after a warm-up, the columns of a row taking turns so that other work on the machine hits them alike. ` +
     `"sharp alone": the same encode as one sharp call, without the Encoder around it. ` +
     `tjbench: \`tjbench frame.ppm ${QUALITY} -rgb -subsamp 420 -componly\`, its compression throughput as ms per frame, the median of ${ENCODE_BUDGET.rounds} runs of ${TJBENCH_SECONDS} s taken between the rounds of the other columns (each run's figure is an average); its JPEG size from its compression ratio. ` +
+    `Live path (bench/live-path.ts): the real Pipeline (${FRAMES_IN_FLIGHT} frame${FRAMES_IN_FLIGHT > 1 ? 's' : ''} in flight) into a real Hub, the Encoder with default settings, fed by a source that always has the next frame ready; frames published per second and the process's CPU time (all threads) per frame, the medians of ${ENCODE_BUDGET.rounds} runs of ${LIVE_PATH_MS / 1000} s taken right after each tjbench run. ` +
+    `"Live path / tjbench": its frames per second over tjbench's (1000 / its ms), same picture, quality, 4:2:0 and default Huffman tables in both. tjbench uses one thread; the live path uses what the pipeline uses (its frames in flight, libvips' threads), so compare its CPU per frame with tjbench's ms for the cost of a frame on one core. ` +
     `Meanwhile the rest of the machine used ${num(otherCpuPercent, 0)} % of one core` +
     (measured > 1 ? `; this is the less disturbed of ${measured} measurements (above ${DISTURBED_PERCENT} % the table is measured again if time allows).` : '.');
   return `${table(header, body)}\n\n${note}`;

@@ -1,6 +1,6 @@
 // What the bench measures and for how long. The whole run must stay under 8 minutes on a
-// 2-core machine: about 40 s of encoding and tjbench, 8 fan-out rows of about 16 s each,
-// 2 slow-viewer rows of about 22 s and 4 slow-link rows of about 18 s (about 4 minutes), then
+// 2-core machine: about 50 s of encoding, tjbench and the live path, 8 fan-out rows of about 16 s each,
+// 2 slow-viewer rows of about 22 s and 6 slow-link rows of about 18 s (about 4 minutes), then
 // re-runs of disturbed rows until RETRY_UNTIL_MS, then the camera.
 
 export const QUALITY = 80;
@@ -13,6 +13,8 @@ export const SIZES = [
 // tjbench run; so 56 timed encodes per cell and the median of 7 tjbench runs.
 export const ENCODE_BUDGET = { warmupPasses: 3, rounds: 7, perRound: 8 };
 export const TJBENCH_SECONDS = 0.2;
+/** Each of the live path's runs (bench/live-path.ts): one after each tjbench run. */
+export const LIVE_PATH_MS = 300;
 export const OVERLAY = { timestamp: true, text: 'Front door' };
 export const ORIENT = { mirror: true, rotate: 90 } as const;
 
@@ -43,6 +45,7 @@ export const SLOW_LINKS = [
 ] as const;
 export const SLOW_LINK_VARIANTS = [
   { label: 'PushCam, main picture', server: 'pushcam', query: '' },
+  { label: 'PushCam, auto', server: 'pushcam', query: '?quality=auto' },
   { label: 'mjpeg-server 0.3.1', server: 'mjpeg-server', query: '' },
 ] as const;
 /** 1280x720 camera-like frames at q50 are about 84 KB, as a webcam's are. */

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Encoder } from './encoder/encoder.js';
 import type { Hub } from './hub/hub.js';
 import type { FrameSource, SourceImage, SourceStatus } from './types.js';
@@ -6,17 +7,33 @@ import type { FrameSource, SourceImage, SourceStatus } from './types.js';
 export const LINGER_MS = 3000;
 
 /**
- * Source -> encoder -> hub, on demand: the source runs only while somebody wants frames. One
- * encode at a time; a source image that arrives while the encoder is busy replaces the one
- * waiting (so the encoder never falls behind the source, it drops and counts).
+ * How many frames are encoded at once. Each encode is one libvips call on threads of its own,
+ * and one at a time left a 2-core machine partly idle (libvips hands each frame's strips
+ * between its threads): two in flight gave 1.3-1.4x the frames per second at 720p
+ * (bench/live-path.ts, load 2). Three gave no more on two cores and only lengthen each frame's
+ * way through when the cores are shared. A 720p camera at 30 fps seldom has two in flight; a
+ * slower machine or a faster source does.
+ */
+export const FRAMES_IN_FLIGHT = Math.min(2, availableParallelism());
+
+/**
+ * Source -> encoder -> hub, on demand: the source runs only while somebody wants frames. Up to
+ * `framesInFlight` encodes at once; a source image that arrives while all are busy replaces the
+ * one waiting (so the encoder never falls behind the source, it drops and counts). Frames reach
+ * the hub in the order the source made them: one that finishes after a newer one was published
+ * is dropped and counted too, never published late.
  */
 export class Pipeline {
-  /** Source images received, and those dropped because the encoder was still busy with an earlier one. */
+  /** Source images received, and those dropped: replaced while waiting, or finished after a newer one. */
   received = 0;
   skipped = 0;
   private running = false;
-  private encoding = false;
+  private inFlight = 0;
   private waiting: SourceImage | null = null;
+  /** Encodes are numbered as they start; the newest published, and the first of the current run. */
+  private started = 0;
+  private newestPublished = 0;
+  private firstOfRun = 1;
   private stopTimer: NodeJS.Timeout | null = null;
   private lastError = '';
 
@@ -25,7 +42,9 @@ export class Pipeline {
     readonly encoder: Encoder,
     private readonly hub: Hub,
     private readonly log: (line: string) => void,
+    readonly framesInFlight = FRAMES_IN_FLIGHT,
   ) {
+    if (!Number.isInteger(framesInFlight) || framesInFlight < 1) throw new Error(`frames in flight must be a whole number of at least 1, not ${framesInFlight}`);
     hub.on('demand', (count) => this.onDemand(count));
   }
 
@@ -67,6 +86,8 @@ export class Pipeline {
 
   private start(): void {
     this.running = true;
+    // Frames still being encoded for the previous run (an old source or size) are not published.
+    this.firstOfRun = this.started + 1;
     this.source.start((image) => this.accept(image));
   }
 
@@ -80,7 +101,7 @@ export class Pipeline {
   private accept(image: SourceImage): void {
     if (!this.running) return;
     this.received++;
-    if (!this.encoding) {
+    if (this.inFlight < this.framesInFlight) {
       void this.encode(image);
       return;
     }
@@ -89,20 +110,30 @@ export class Pipeline {
   }
 
   private async encode(image: SourceImage): Promise<void> {
-    this.encoding = true;
+    this.inFlight++;
+    const order = ++this.started;
     try {
       const encoded = await this.encoder.encode(image);
-      if (this.running) this.hub.publish(encoded);
+      if (this.running && order >= this.firstOfRun) this.publishInOrder(order, encoded);
       this.lastError = '';
     } catch (err) {
       const message = `could not encode a frame: ${(err as Error).message}`;
       if (message !== this.lastError) this.log(message);
       this.lastError = message;
     } finally {
-      this.encoding = false;
+      this.inFlight--;
       const next = this.waiting;
       this.waiting = null;
       if (next && this.running) void this.encode(next);
     }
+  }
+
+  private publishInOrder(order: number, encoded: Parameters<Hub['publish']>[0]): void {
+    if (order < this.newestPublished) {
+      this.skipped++;
+      return;
+    }
+    this.newestPublished = order;
+    this.hub.publish(encoded);
   }
 }

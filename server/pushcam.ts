@@ -1,15 +1,19 @@
-import { createServer, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer } from 'node:http';
+import type { Server, Socket } from 'node:net';
+import type { GuestKeys } from './config/guest-links.js';
 import { Encoder } from './encoder/encoder.js';
+import { encodeTier } from './encoder/tiers.js';
 import { createApp } from './http/app.js';
 import { cookieNameFor } from './http/auth.js';
 import { answerClientErrors } from './http/client-errors.js';
-import { LISTEN_BACKLOG, limitConnections, SERVER_OPTIONS } from './http/connections.js';
+import { LISTEN_BACKLOG, limitConnections } from './http/connections.js';
+import { createListener, type Listener, type TlsFiles } from './http/listener.js';
 import { viewerPageDir } from './http/viewer-page.js';
 import type { Farewell } from './hub/farewell.js';
 import { Hub } from './hub/hub.js';
 import { newBoundary } from './hub/multipart.js';
 import { Pipeline } from './pipeline.js';
+import type { Log } from './log.js';
 import type { EncodeSettings, FrameSource } from './types.js';
 
 /** Where and to whom the HTTP server answers. */
@@ -20,6 +24,8 @@ export interface HttpOptions {
   port?: number;
   /** The access key; null opens the server to anyone who can reach it. */
   key: string | null;
+  /** Guest links' keys, which open it too (server/config/guest-links.ts). */
+  guests?: GuestKeys;
   maxClients?: number;
   /** A viewer whose connection takes no data for this long is dropped; default 15 s (SEND_TIMEOUT_MS). */
   sendTimeoutMs?: number;
@@ -27,8 +33,10 @@ export interface HttpOptions {
   name?: () => string;
   /** Connections one client address may hold at once; default MAX_PER_ADDRESS (32). */
   maxPerAddress?: number;
-  /** Names besides this machine's own that viewers may reach it by (the Host header; --allow-host). */
-  allowHosts?: readonly string[];
+  /** Names besides this machine's own that viewers may reach it by (the Host header: --allow-host, the mDNS name); read on every request. */
+  allowHosts?: () => readonly string[];
+  /** The user's certificate: HTTPS on the port, and plain HTTP there redirected to it. */
+  tls?: TlsFiles | null;
 }
 
 export interface PushCamOptions extends HttpOptions {
@@ -46,6 +54,8 @@ export interface Core {
 
 export interface HttpServer {
   port: number;
+  /** HTTPS (with the user's certificate) or plain HTTP. */
+  secure: boolean;
   /** Ends every viewer with a last picture that says why (default: stopped), then stops listening. */
   close(reason?: Farewell): Promise<void>;
 }
@@ -64,32 +74,40 @@ export class PortInUseError extends Error {
 }
 
 export function createCore(source: FrameSource, encode: Partial<EncodeSettings>, log: (line: string) => void): Core {
-  const hub = new Hub();
   const encoder = new Encoder(encode);
+  const hub = new Hub({ encodeTier: (main, spec) => encodeTier(main, spec, encoder.settings.quality), log });
   return { hub, encoder, pipeline: new Pipeline(source, encoder, hub, log) };
 }
 
 /** Serves a core's frames over HTTP. Closing ends every stream; the core keeps running. */
 export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) => void): Promise<HttpServer> {
-  const server = createServer(SERVER_OPTIONS);
-  const sockets = trackSockets(server);
-  limitConnections(server, o.maxPerAddress);
-  answerClientErrors(server, log);
-  const port = await listen(server, o.port ?? 8080, o.host);
   let ending: Farewell | null = null;
+  // The certificate is read first: a bad one is said before anything listens.
+  const listener = createListener(o.tls ?? null, log);
+  const server = listener.front;
+  const sockets = trackSockets(server);
+  hardenServer(listener, o.maxPerAddress, log);
+  let port: number;
+  try {
+    port = await listen(server, o.port ?? 8080, o.host);
+  } catch (err) {
+    listener.close();
+    throw err;
+  }
+  listener.listening();
   const app = createApp({
     ...core,
     boundary: newBoundary(),
     maxClients: o.maxClients ?? 32,
     sendTimeoutMs: o.sendTimeoutMs,
-    access: { key: o.key, cookieName: cookieNameFor(port) },
+    access: { key: o.key, cookieName: cookieNameFor(port), guests: o.guests },
     pageDir: viewerPageDir(),
-    allowHosts: o.allowHosts ?? [],
+    allowHosts: o.allowHosts ?? (() => []),
     name: o.name ?? (() => ''),
     ending: () => ending,
     log,
   });
-  server.on('request', app);
+  listener.viewers.on('request', app);
   let closing: Promise<void> | null = null;
   const close = (reason: Farewell = 'stopped'): Promise<void> => {
     closing ??= (async () => {
@@ -97,12 +115,13 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
       await core.hub.endAll(reason);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
+        listener.close();
         for (const socket of sockets) socket.destroy();
       });
     })();
     return closing;
   };
-  return { port, close };
+  return { port, secure: listener.secure, close };
 }
 
 /** The whole headless PushCam: core and HTTP server. Resolves once it is listening. */
@@ -114,7 +133,20 @@ export async function startPushCam(o: PushCamOptions): Promise<PushCam> {
     core.pipeline.close();
     await http.close();
   };
-  return { ...core, port: http.port, key: o.key, close };
+  return { ...core, port: http.port, secure: http.secure, key: o.key, close };
+}
+
+/**
+ * Limits that keep hostile or broken clients from holding resources: connections per address on
+ * the listening socket; on each HTTP server behind it (created with SERVER_OPTIONS, its
+ * timeouts), few headers and a client's answer to what it cannot parse.
+ */
+function hardenServer(listener: Listener, maxPerAddress: number | undefined, log: Log): void {
+  limitConnections(listener.front, maxPerAddress);
+  for (const server of listener.servers) {
+    server.maxHeadersCount = 100;
+    answerClientErrors(server, log);
+  }
 }
 
 function trackSockets(server: Server): Set<Socket> {

@@ -20,8 +20,13 @@ export type SourceState = 'stopped' | 'running' | 'waiting' | 'error';
 export interface SourceStatus {
   kind: string;
   state: SourceState;
-  /** Why the source is waiting or failing, in words for the user. */
+  /** Why the source is waiting or failing, in words for the user (it may name files and devices). */
   error?: string;
+  /**
+   * The same for viewers, when `error` says more than they should see (paths, system errors);
+   * without it viewers are shown `error` (see server/http/status.ts).
+   */
+  viewerError?: string;
   /** Inputs rejected since start (half-written or unreadable files). */
   failures?: number;
 }
@@ -76,11 +81,28 @@ export interface LinkSample {
   behindMs: number;
 }
 
+/**
+ * A picture besides the main one (server/hub/tiers.ts): at most `width` pixels wide, height by
+ * the aspect ratio, never upscaled; encoded at `quality`. null = as the main picture is.
+ */
+export interface TierSpec {
+  width: number | null;
+  quality: number | null;
+}
+
+/** The picture a viewer gets now: the main one when width and quality are both null. */
+export interface ViewerTier extends TierSpec {
+  /** PushCam picks the tier by what the viewer's link carries (`?quality=auto`). */
+  auto: boolean;
+}
+
 export interface ViewerInfo {
   id: number;
   ip: string;
   userAgent: string;
   since: number;
+  /** The guest link it came through (its id, server/config/guest-links.ts); null: the main key. */
+  guest: string | null;
   /** How it watches: the push stream, or long-polled snapshots (a page whose stream cannot get through). */
   via: 'stream' | 'snapshots';
   framesSent: number;
@@ -88,4 +110,5 @@ export interface ViewerInfo {
   bytesSent: number;
   /** Where the platform tells (Linux, macOS); null elsewhere. */
   link: LinkSample | null;
+  tier: ViewerTier;
 }

@@ -37,8 +37,8 @@ async function waitForMode(page: Page, mode: string, timeoutMs: number): Promise
 }
 
 async function viewersOf(server: TestServer): Promise<number> {
-  const status = (await (await fetch(server.url('/status.json'))).json()) as { clients: unknown[] };
-  return status.clients.length;
+  const status = (await (await fetch(server.url('/status.json'))).json()) as { viewers: number };
+  return status.viewers;
 }
 
 async function newestSeq(server: TestServer): Promise<number> {
@@ -121,8 +121,10 @@ test('a source that goes quiet after one frame has it shown at once; the plain l
   const path = await pictureFile(t, GREEN);
   const server = await startTestServer(t, { source: new FileSource({ path, intervalMs: 200, log: () => undefined }) });
   const page = await newPage(await browserFor(t));
-  // Any page of the server's origin will do: the canvas may read same-origin pictures only.
-  await page.goto(server.url('/healthz'));
+  // A blank page of the server's origin (the canvas may read same-origin pictures only), made
+  // here: every page PushCam serves has a CSP, and /healthz's lets it load no picture.
+  await page.route(server.bare('/blank'), (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>blank</title>' }));
+  await page.goto(server.bare('/blank'));
   const shownAfter = await page.evaluate(
     async ([advanceUrl, plainUrl]) => {
       const shown: Record<string, number | null> = { advance: null, plain: null };

@@ -1,3 +1,4 @@
+import './helpers/offline.js';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import WebSocket from 'ws';
 import { connectControl, type WsControlClient } from '../renderer/shared/ws-client.js';
 import { CHROMIUM_PATH } from './helpers/chromium.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
+import { makeCertificates } from './helpers/tls.js';
 
 const BIN = join(import.meta.dirname, '../bin/pushcam.js');
 
@@ -101,6 +103,8 @@ const BAD = [
   [['serve', '--key', 'abcdefghij', '--no-auth'], /contradict/],
   [['stream'], /unknown command "stream"/],
   [['serve', 'extra'], /unexpected argument "extra"/],
+  [['serve', '--tls-cert', 'cert.pem'], /--tls-cert and --tls-key go together/],
+  [['serve', '--tls-key', 'key.pem'], /--tls-cert and --tls-key go together/],
 ] as const;
 
 for (const [args, message] of BAD) {
@@ -237,6 +241,30 @@ test('a source that cannot work is said at start, in one line, exit 1 (it was fo
   }
 });
 
+test('--tls-cert and --tls-key: the start-up block gives https:// links, and they serve with that certificate', async (t) => {
+  const certs = await makeCertificates(t);
+  const run = pushcam(t, ['serve', '--host', '127.0.0.1', '--port', '0', '--tls-cert', certs.cert, '--tls-key', certs.key]);
+  const [, url] = await until(run, /Viewer: (https:\/\/127\.0\.0\.1:\d+\/\?key=[A-Za-z0-9_-]+) {3}\(this computer\)\n/);
+  const client = await MjpegClient.open(url.replace('/?', '/stream.mjpg?'), {}, certs.ca);
+  t.after(() => client.close());
+  await client.waitForParts(2);
+  assert.doesNotMatch(run.stdout, /http:\/\//);
+});
+
+test('a certificate or key that cannot be used: one line naming the file, exit 1', async (t) => {
+  const certs = await makeCertificates(t);
+  const cases: [string[], RegExp][] = [
+    [['--tls-cert', join(certs.dir, 'missing.pem'), '--tls-key', certs.key], /^pushcam: TLS certificate \S+missing\.pem: no such file\.\n$/],
+    [['--tls-cert', certs.cert, '--tls-key', await certs.otherKey()], /^pushcam: TLS key \S+other\.key does not belong to the certificate \S+cert\.pem\.\n$/],
+  ];
+  for (const [args, message] of cases) {
+    const run = pushcam(t, ['serve', '--host', '127.0.0.1', '--port', '0', ...args]);
+    assert.equal(await run.exit, 1, args.join(' '));
+    assert.match(run.stderr, message);
+    assert.equal(run.stdout, '');
+  }
+});
+
 test('--host with an address this computer does not have: one line saying so, exit 1', async (t) => {
   const run = pushcam(t, ['serve', '--host', '192.0.2.254', '--port', '0']);
   assert.equal(await run.exit, 1);
@@ -263,7 +291,9 @@ test('--source file: with a missing file serves a waiting picture and says so', 
   assert.equal(snap.status, 200);
   const status = (await (await fetch(`http://127.0.0.1:${port}/status.json?key=${key}`)).json()) as { source: { state: string; error: string } };
   assert.equal(status.source.state, 'waiting');
-  assert.match(status.source.error, /waiting for .*cam\.jpg/);
+  // The path is for whoever runs PushCam; viewers are told in their words.
+  assert.equal(status.source.error, 'Waiting for the picture');
+  await until(run, /waiting for .*cam\.jpg/);
 });
 
 test('serve --source camera --fake-camera --ui: a headless Chromium captures, viewers get frames, the control panel URL is printed', async (t) => {

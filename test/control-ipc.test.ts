@@ -28,7 +28,7 @@ test('ipc: a handler for every call and the frame port, none left after unregist
   await r.close();
   assert.deepEqual(
     channels,
-    (['getState', 'kick', 'newKey', 'reportCamera', 'setPreview', 'start', 'stop', 'updateSettings'] as const)
+    (['createGuestLink', 'getState', 'kick', 'listGuestLinks', 'newKey', 'reportCamera', 'revokeGuestLink', 'setPreview', 'start', 'stop', 'updateSettings'] as const)
       .map((name) => ipcChannel.call(name))
       .concat(ipcChannel.framePort)
       .sort(),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { Encoder, formatTimestamp } from '../server/encoder/encoder.js';
-import type { RawImage } from '../server/types.js';
+import type { RawImage, Rotation } from '../server/types.js';
 
 /** 320x240 RGB: left half red, right half blue. */
 function halves(): RawImage {
@@ -94,4 +94,55 @@ test('settings can change between frames', async () => {
 
 test('timestamps are local, zero-padded, sortable', () => {
   assert.equal(formatTimestamp(new Date(2026, 0, 2, 3, 4, 5)), '2026-01-02 03:04:05');
+});
+
+test('an RGBA camera frame gives the same JPEG as its RGB pixels', async () => {
+  const rgb = halves();
+  const rgba = Buffer.alloc(rgb.width * rgb.height * 4, 255);
+  for (let i = 0; i < rgb.width * rgb.height; i++) rgb.data.copy(rgba, i * 4, i * 3, i * 3 + 3);
+  const fromRgb = await new Encoder().encode({ kind: 'raw', image: rgb });
+  const fromRgba = await new Encoder().encode({ kind: 'raw', image: { ...rgb, channels: 4, data: rgba } });
+  assert.deepEqual(fromRgba.jpeg, fromRgb.jpeg);
+});
+
+const TURNS = [false, true].flatMap((mirror) => ([0, 90, 180, 270] as const).map((rotate) => ({ mirror, rotate })));
+
+/** `image` mirrored, then rotated, as raw pixels: what the viewer should see before the overlays. */
+async function turned(image: RawImage, turn: { mirror: boolean; rotate: Rotation }): Promise<RawImage> {
+  let pipeline = sharp(image.data, { raw: image });
+  if (turn.mirror) pipeline = pipeline.flop();
+  if (turn.rotate !== 0) pipeline = pipeline.rotate(turn.rotate);
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, channels: 3, data };
+}
+
+/** Not symmetric in any direction, so any wrong turn or misplaced label shows. */
+function lopsided(): RawImage {
+  const image = halves();
+  for (let y = 0; y < 60; y++) image.data.fill(255, (y * image.width) * 3, (y * image.width + 40) * 3);
+  return image;
+}
+
+test('orientation folded into the encode: labels land upright in their corners for every mirror and rotation', async (t) => {
+  t.mock.timers.enable({ apis: ['Date'], now: new Date(2026, 0, 2, 3, 4, 5) });
+  const overlays = { timestamp: true, text: 'Küche' };
+  for (const turn of TURNS) {
+    const folded = await new Encoder({ ...turn, ...overlays }).encode({ kind: 'raw', image: lopsided() });
+    const expected = await new Encoder(overlays).encode({ kind: 'raw', image: await turned(lopsided(), turn) });
+    assert.deepEqual([folded.width, folded.height], [expected.width, expected.height], `size, ${JSON.stringify(turn)}`);
+    assert.ok(folded.jpeg.equals(expected.jpeg), `the same JPEG as turning the picture first and drawing after, ${JSON.stringify(turn)}`);
+  }
+});
+
+test('a JPEG from a file is turned and labelled the same way', async (t) => {
+  t.mock.timers.enable({ apis: ['Date'], now: new Date(2026, 0, 2, 3, 4, 5) });
+  const jpeg = await sharp(lopsided().data, { raw: lopsided() }).jpeg({ quality: 95 }).toBuffer();
+  const decoded = await sharp(jpeg).raw().toBuffer();
+  const pixels: RawImage = { width: 320, height: 240, channels: 3, data: decoded };
+  for (const settings of [{ mirror: true, rotate: 90 as const }, { mirror: false, rotate: 270 as const, text: 'Hall', timestamp: true }]) {
+    const fromJpeg = await new Encoder(settings).encode({ kind: 'jpeg', data: jpeg });
+    const fromPixels = await new Encoder(settings).encode({ kind: 'raw', image: { ...pixels, data: Buffer.from(pixels.data) } });
+    assert.deepEqual([fromJpeg.width, fromJpeg.height], [240, 320]);
+    assert.ok(fromJpeg.jpeg.equals(fromPixels.jpeg), JSON.stringify(settings));
+  }
 });

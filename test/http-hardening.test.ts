@@ -3,11 +3,13 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { test } from 'node:test';
+import { connect as connectTls } from 'node:tls';
 import { HEADERS_TIMEOUT_MS } from '../server/http/connections.js';
 import { FREE_FAILURES } from '../server/http/key-failures.js';
 import { PerAddress } from '../server/http/per-address.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { eventually, startTestServer, TEST_KEY } from './helpers/server.js';
+import { makeCertificates } from './helpers/tls.js';
 
 // The viewer server against hostile clients, over real loopback sockets. Other loopback addresses
 // (127.0.0.2, 127.0.0.3) stand for other hosts: Linux answers the whole 127/8 on lo.
@@ -130,7 +132,7 @@ test(`a connection that sends nothing, or a request's head too slowly, is closed
 });
 
 test("the Host header must name this machine (DNS rebinding): others get 421 with a reason; /healthz answers any", async (t) => {
-  const s = await startTestServer(t, { allowHosts: ['cam.example.org'] });
+  const s = await startTestServer(t, { allowHosts: () => ['cam.example.org'] });
   const lan = Object.values(networkInterfaces()).flat().find((a) => a && !a.internal)?.address;
   const allowed = [
     `127.0.0.1:${s.port}`,
@@ -253,4 +255,29 @@ test("a client's malformed request is answered 400 and logged as the client's, o
     lines.join('\n'),
   );
   assert.ok(!s.logs.some((line) => /failed|Error:/.test(line)), s.logs.join('\n'));
+});
+
+test('with HTTPS the same guards hold: the per-address cap on the TCP socket, a malformed request inside TLS answered 400 with the headers, a stalled handshake closed in 5 s', async (t) => {
+  const certs = await makeCertificates(t);
+  const s = await startTestServer(t, { tls: { cert: certs.cert, key: certs.key }, maxPerAddress: 2 });
+  // Half a TLS handshake: the first byte of a ClientHello, then nothing.
+  const stalled = halfOpen(s.port, '127.0.0.3', '\x16\x03\x01');
+  t.after(() => stalled.socket.destroy());
+  const open = [halfOpen(s.port, '127.0.0.2', ''), halfOpen(s.port, '127.0.0.2', '')];
+  t.after(() => open.forEach((c) => c.socket.destroy()));
+  await sleep(200);
+  const third = halfOpen(s.port, '127.0.0.2', '');
+  assert.ok((await third.closed) < 2000, 'the third connection from one address is closed at once');
+  assert.equal(third.answer(), '');
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connectTls({ host: '127.0.0.1', port: s.port, ca: certs.ca, servername: 'localhost' }, () => socket.write('GARBAGE\r\n\r\n'));
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+  });
+  assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*Referrer-Policy: no-referrer\r\n/);
+  assert.deepEqual(s.logs.filter((line) => /malformed/.test(line)).length, 1);
+  const ms = await stalled.closed;
+  assert.ok(ms >= HEADERS_TIMEOUT_MS - 100 && ms < HEADERS_TIMEOUT_MS + 2500, `a stalled TLS handshake closed after ${Math.round(ms)} ms`);
 });

@@ -313,12 +313,14 @@ test('nobody watching: nothing is made or encoded; the source starts on demand a
   assert.equal(s.encoder.frames, frames, 'no encoding after the last viewer left');
 });
 
-test('/status.json reports source, frame, encoder and viewers', async (t) => {
+test('/status.json reports source, frame, encoder, how many watch and the own viewer entry', async (t) => {
   const s = await startTestServer(t);
-  const client = await MjpegClient.open(s.url('/stream.mjpg'), { 'user-agent': 'status-test' });
+  const page = 'status-test-page-0123';
+  const client = await MjpegClient.open(s.url(`/stream.mjpg?viewer=${page}`), { 'user-agent': 'status-test' });
   t.after(() => client.close());
   await client.waitForParts(3);
-  const status = (await (await fetch(s.url('/status.json'))).json()) as {
+  const status = (await (await fetch(s.url(`/status.json?viewer=${page}`))).json()) as {
+    viewers: number;
     source: { kind: string; state: string };
     frame: { seq: number; width: number; height: number; bytes: number; at: number };
     encoder: { frames: number; avgMs: number };
@@ -328,6 +330,7 @@ test('/status.json reports source, frame, encoder and viewers', async (t) => {
   assert.ok(status.frame.seq >= 3 && status.frame.bytes > 0 && status.frame.width === 160 && status.frame.height === 120);
   assert.ok(Math.abs(status.frame.at - Date.now()) < 5000);
   assert.ok(status.encoder.frames >= 3 && status.encoder.avgMs > 0);
+  assert.equal(status.viewers, 1);
   assert.equal(status.clients.length, 1);
   const [c] = status.clients;
   assert.equal(c.ip, '127.0.0.1');

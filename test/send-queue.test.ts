@@ -48,10 +48,12 @@ test('a stalled viewer: the kernel holds about the cap unsent for it, not megaby
 
 test("/status.json gives each viewer's link: round-trip time, delivery rate, what is queued, how far behind", skip, async (t) => {
   const s = await startTestServer(t);
-  const client = await MjpegClient.open(s.url('/stream.mjpg'), { 'user-agent': 'link-test' });
+  // A viewer sees its own entry: the one of the page it names.
+  const page = 'link-test-page-0123';
+  const client = await MjpegClient.open(s.url(`/stream.mjpg?viewer=${page}`), { 'user-agent': 'link-test' });
   t.after(() => client.close());
   await client.waitForParts(10);
-  const status = (await (await fetch(s.url('/status.json'))).json()) as { clients: { link: Record<string, number> | null }[] };
+  const status = (await (await fetch(s.url(`/status.json?viewer=${page}`))).json()) as { clients: { link: Record<string, number> | null }[] };
   const { link } = status.clients[0];
   assert.ok(link, 'a link sample');
   assert.deepEqual(Object.keys(link).sort(), ['behindMs', 'deliveryBitsPerSecond', 'inFlightBytes', 'rttMs', 'unsentBytes']);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, open, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, open, rename, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { DirSource, FileSource, UNREADABLE_PICTURE, WAITING_PICTURE } from '../server/source/file.js';
+import { DirSource, FileSource, WAITING_PICTURE } from '../server/source/file.js';
+import { MAX_FILE_BYTES, readPicture, TOO_BIG_PICTURE, UNREADABLE_PICTURE } from '../server/source/picture-file.js';
 import { placeholderImage } from '../server/source/placeholder.js';
 import type { FrameSource, SourceImage } from '../server/types.js';
 
@@ -132,6 +133,7 @@ describe('FileSource', () => {
       state: 'running',
       failures: 1,
       error: `${path} is not a complete image (keeping the previous frame)`,
+      viewerError: 'The newest picture is incomplete; showing the one before',
     });
     await replace(path, b);
     assert.deepEqual(jpegData(await h.frame(2)), b);
@@ -141,11 +143,11 @@ describe('FileSource', () => {
 
   it('reads a rejected file again even when its size, time and inode stay the same', async () => {
     // A writer that sets the file's length first and fills it in later, on a file system with
-    // coarse timestamps: stat cannot tell the two states apart.
+    // coarse timestamps (whole seconds): stat cannot tell the two states apart.
     const path = join(dir, 'cam.jpg');
     const b = await jpeg(64, 48, 200);
     const half = b.length >> 1;
-    const mtime = new Date('2024-01-02T03:04:05Z');
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000);
     await writeFile(path, Buffer.concat([b.subarray(0, half), Buffer.alloc(b.length - half)]));
     await utimes(path, mtime, mtime);
     const before = await stat(path);
@@ -159,6 +161,66 @@ describe('FileSource', () => {
     const after = await stat(path);
     assert.deepEqual([after.size, after.mtimeMs, after.ino], [before.size, before.mtimeMs, before.ino]);
     assert.deepEqual(jpegData(await h.frame(1)), b);
+  });
+
+  it('does not read a rejected file again while its size, time and inode stay the same', async () => {
+    // An old file: the clock is far past its timestamp, so unchanged stat means unchanged bytes.
+    const path = join(dir, 'cam.jpg');
+    const b = await jpeg(64, 48, 200);
+    const old = new Date(Date.now() - 60_000);
+    await writeFile(path, Buffer.alloc(b.length));
+    await utimes(path, old, old);
+    const h = fileSource(path);
+    h.start();
+    await h.until('the bad file to be rejected', () => h.source.status().failures === 1);
+    // The same size, time and inode, other bytes: only a new read could tell.
+    const file = await open(path, 'r+');
+    await file.write(b, 0, b.length, 0);
+    await file.close();
+    await utimes(path, old, old);
+    await sleep(QUIET_MS);
+    assert.equal(h.frames.length, 0, 'an unchanged rejected file was read again');
+    await utimes(path, new Date(), new Date());
+    assert.deepEqual(jpegData(await h.frame(1)), b);
+  });
+
+  it('does not read a file above MAX_FILE_BYTES, says why, and keeps memory', async () => {
+    const { path, h } = await showingFirstOfTwo();
+    const before = process.memoryUsage().rss;
+    // A sparse gigabyte: costs no disk, and 1 GB of memory to whoever reads it.
+    await rm(path);
+    await writeFile(path, '');
+    await truncate(path, 1024 ** 3);
+    const tooBig = await h.frame(2);
+    assert.deepEqual(h.source.status(), {
+      kind: 'file',
+      state: 'error',
+      failures: 0,
+      error: `${path} is 1024 MB; PushCam reads picture files of up to 64 MB`,
+      viewerError: TOO_BIG_PICTURE[0],
+    });
+    assert.ok(tooBig.kind === 'raw' && tooBig.image.data.equals((await placeholderImage(64, 48, TOO_BIG_PICTURE)).data), 'the picture says something else');
+    await sleep(QUIET_MS);
+    const grewMb = (process.memoryUsage().rss - before) / 2 ** 20;
+    assert.ok(grewMb < 300, `RSS grew by ${grewMb.toFixed(0)} MB`);
+    assert.equal(h.frames.length, 2, 'the placeholder was sent more than once');
+    await replace(path, await jpeg(64, 48, 99));
+    assert.equal((await h.frame(3)).kind, 'jpeg');
+  });
+
+  it('says a file replaced by a FIFO is one, without blocking, and shows the picture when it is back', async () => {
+    const { path, b, h } = await showingFirstOfTwo();
+    await rm(path);
+    execFileSync('mkfifo', [path]);
+    // A poll between the rm and the mkfifo may see no file at all first.
+    const fifoError = `${path} is a named pipe (FIFO), not a picture file`;
+    await h.until('the FIFO to be named', () => h.source.status().error === fifoError);
+    await rm(path);
+    await replace(path, b);
+    await h.until('the picture back', () => {
+      const last = h.frames.at(-1);
+      return last?.kind === 'jpeg' && last.data.equals(b);
+    });
   });
 
   it('counts unreadable files and logs once per run of failures', async () => {
@@ -205,7 +267,7 @@ describe('FileSource', () => {
     assert.deepEqual(rawSize(waiting), [1280, 720, 3]);
     // Words for viewers; the path is for the log and the window only.
     if (waiting.kind === 'raw') assert.ok(waiting.image.data.equals((await placeholderImage(1280, 720, WAITING_PICTURE)).data), 'the waiting picture says something else');
-    assert.deepEqual(h.source.status(), { kind: 'file', state: 'waiting', error: `waiting for ${path}`, failures: 0 });
+    assert.deepEqual(h.source.status(), { kind: 'file', state: 'waiting', error: `waiting for ${path}`, viewerError: WAITING_PICTURE[0], failures: 0 });
     await sleep(QUIET_MS);
     assert.equal(h.frames.length, 1, 'the waiting picture was sent more than once');
     const a = await jpeg(64, 48, 10);
@@ -227,7 +289,13 @@ describe('FileSource', () => {
     const h = fileSource(path);
     h.start();
     const unreadable = await h.frame(1);
-    assert.deepEqual(h.source.status(), { kind: 'file', state: 'error', error: `${path} is a folder`, failures: 0 });
+    assert.deepEqual(h.source.status(), {
+      kind: 'file',
+      state: 'error',
+      error: `${path} is a folder, not a picture file`,
+      viewerError: UNREADABLE_PICTURE[0],
+      failures: 0,
+    });
     assert.ok(unreadable.kind === 'raw' && unreadable.image.data.equals((await placeholderImage(1280, 720, UNREADABLE_PICTURE)).data), 'the picture names the path');
     await rm(path, { recursive: true });
     const a = await jpeg(64, 48, 10);
@@ -291,6 +359,35 @@ describe('FileSource', () => {
   });
 });
 
+describe('readPicture', () => {
+  it('reads a file whole', async () => {
+    const path = join(dir, 'cam.jpg');
+    const a = await jpeg(64, 48, 10);
+    await writeFile(path, a);
+    assert.deepEqual(await readPicture(path), a);
+  });
+
+  it('refuses at once what the path names if it is no plain file of at most MAX_FILE_BYTES', async () => {
+    // A FIFO nobody writes to: opening it without O_NONBLOCK waits for a writer for ever.
+    const fifo = join(dir, 'fifo.jpg');
+    execFileSync('mkfifo', [fifo]);
+    const huge = join(dir, 'huge.jpg');
+    await writeFile(huge, '');
+    await truncate(huge, MAX_FILE_BYTES + 1);
+    const justOver = `${((MAX_FILE_BYTES + 1) / 2 ** 20).toFixed(1)} MB`;
+    const cases: [string, RegExp][] = [
+      [fifo, /is a named pipe \(FIFO\), not a picture file$/],
+      [dir, /is a folder, not a picture file$/],
+      ['/dev/zero', /is a device, not a picture file$/],
+      [huge, new RegExp(`is ${justOver}; PushCam reads picture files of up to 64 MB$`)],
+    ];
+    for (const [path, message] of cases) {
+      const answer = await Promise.race([readPicture(path).then(() => 'read', (err: Error) => err.message), sleep(2000, 'still waiting')]);
+      assert.match(answer, message, path);
+    }
+  });
+});
+
 describe('DirSource', () => {
   // Whole seconds, so that files given the same age get exactly the same mtime.
   const now = Math.floor(Date.now() / 1000);
@@ -350,6 +447,12 @@ describe('DirSource', () => {
     const h = dirSource(path);
     h.start();
     await h.frame(1);
-    assert.deepEqual(h.source.status(), { kind: 'dir', state: 'error', error: `${path} is a file, not a folder`, failures: 0 });
+    assert.deepEqual(h.source.status(), {
+      kind: 'dir',
+      state: 'error',
+      error: `${path} is a file, not a folder`,
+      viewerError: UNREADABLE_PICTURE[0],
+      failures: 0,
+    });
   });
 });

@@ -143,6 +143,7 @@ test('start broadcasting: camera frames reach an HTTP viewer, who shows in the t
   assert.equal(await row.locator('.col-client').textContent(), 'VLC');
   assert.match((await row.locator('.col-data').textContent()) ?? '', /\d (kB|MB)$/);
   assert.match((await row.locator('.col-connected').textContent()) ?? '', /\d s$/);
+  assert.equal(await row.locator('.col-picture').textContent(), 'Main picture');
   // The viewer's link, from the kernel (TCP_INFO): "30 fps · 2.1 Gbit/s · 1 ms behind" on loopback.
   await waitForText(row.locator('.col-link'), /^\d+ fps · [\d.]+ [kMG]bit\/s · \d+ ms behind$/);
 
@@ -150,6 +151,11 @@ test('start broadcasting: camera frames reach an HTTP viewer, who shows in the t
   await viewer.waitForEnd(WAIT_MS);
   await row.waitFor({ state: 'detached', timeout: WAIT_MS });
   await waitForText(page.getByTestId('clients-count'), /^0 viewers$/);
+
+  // A viewer of a smaller picture (another client: the kicked one is refused for a while): the table says which.
+  const small = await openViewer(t, `${shareUrl}&width=160&quality=40`, 'Lavf/60.16.100');
+  await waitForText(page.getByTestId('viewer-row').locator('.col-picture'), /^160 wide · q40$/);
+  small.close();
 
   await page.getByTestId('start-stop').click();
   await harness.waitForState((s) => s.broadcast.state === 'stopped', 'stopped');

@@ -86,9 +86,24 @@ test('a kicked stream ends on a picture that says so; its page hears at once, an
 
   const answer = await theirs.answer;
   assert.ok((await theirs.took) >= 1400, 'the other page was answered before its wait was over');
-  assert.deepEqual(answer.you, { watching: 'stream' });
+  assert.deepEqual(answer.you, { watching: 'stream', picture: { width: 320, height: 180 } });
   const before = other.parts.length;
   await other.waitForParts(before + 3);
+});
+
+test('kicking a program (a stream without a page) tells no page it was disconnected', async (t) => {
+  const s = await startTestServer(t, { source: pattern() });
+  const program = await MjpegClient.open(s.url('/stream.mjpg'), { 'user-agent': 'Lavf/60.16.100' });
+  const page = await MjpegClient.open(s.url(`/stream.mjpg?viewer=${PAGE}`), { 'user-agent': 'a-browser' });
+  t.after(() => page.close());
+  await Promise.all([program.waitForParts(1), page.waitForParts(1)]);
+  const held = heldStatus(statusUrl(s), PAGE, 1500);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(s.hub.kick(s.hub.viewerList().find((v) => v.userAgent.startsWith('Lavf'))?.id ?? -1), true);
+  await program.waitForEnd();
+  // Before, a kick of a viewer without a page told every waiting page "kicked".
+  assert.deepEqual((await held.answer).you, { watching: 'stream', picture: { width: 320, height: 180 } });
+  assert.ok((await held.took) >= 1400, 'the page was answered before its wait was over');
 });
 
 test('stopping ends every stream on a "stopped" picture and tells every waiting page', async (t) => {
@@ -144,7 +159,7 @@ test('a page that long-polls snapshots is a viewer: listed as such, one viewer w
   const status = (await (await fetch(`${statusUrl(s)}&viewer=${PAGE}`)).json()) as { clients: { via: string; framesSent: number }[]; you: unknown };
   assert.equal(status.clients.length, 1);
   assert.equal(status.clients[0].via, 'snapshots');
-  assert.deepEqual(status.you, { watching: 'snapshots' });
+  assert.deepEqual(status.you, { watching: 'snapshots', picture: null });
   await eventually(() => (s.hub.viewerList()[0]?.framesSent ?? 0) >= 3, 'snapshots to count as frames sent');
 
   // The same page takes the stream: still one viewer, now a stream.

@@ -341,3 +341,46 @@ test('a full server: the page waits and comes in when a place frees up, without 
   occupant.close();
   await waitForText(page, 'mode', 'Live', 15_000);
 });
+
+test('the page watches with ?quality=auto unless a size is pinned in its menu, which it keeps on reload', async (t) => {
+  const server = await startTestServer(t, { source: new PatternSource({ width: 640, height: 360, intervalMs: 100 }) });
+  const page = await recordingPage(await browserFor(t));
+  const streams: URLSearchParams[] = [];
+  page.on('request', (r) => {
+    const address = new URL(r.url());
+    if (address.pathname === '/stream.mjpg' && r.method() === 'GET') streams.push(address.searchParams);
+  });
+  const tierOfPage = (): unknown => server.hub.viewerList().find((v) => v.via === 'stream')?.tier;
+  await page.goto(server.url('/'), { waitUntil: 'domcontentloaded' });
+  await waitForText(page, 'mode', 'Live');
+  assert.equal(streams.at(-1)?.get('quality'), 'auto');
+  assert.equal(await page.getByTestId('picture-size').inputValue(), 'auto');
+  await eventually(() => (tierOfPage() as { auto?: boolean } | undefined)?.auto === true, 'the server to list an auto viewer');
+
+  await page.getByTestId('picture-size').selectOption({ label: 'Small' });
+  await eventually(() => streams.at(-1)?.get('width') === '320', 'a stream 320 wide');
+  assert.equal(streams.at(-1)?.get('quality'), null);
+  await eventually(() => JSON.stringify(tierOfPage()) === JSON.stringify({ auto: false, width: 320, quality: null }), 'the server to list a 320 wide viewer');
+  await waitForText(page, 'live-line', /· 320×180$/, 7000);
+
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await waitForText(page, 'mode', 'Live');
+  assert.equal(await page.getByTestId('picture-size').inputValue(), 'small');
+  assert.equal(streams.at(-1)?.get('width'), '320');
+
+  await page.getByTestId('picture-size').selectOption({ label: 'Full' });
+  await eventually(() => streams.at(-1)?.get('width') === null && streams.at(-1)?.get('quality') === null, 'a stream of the main picture');
+  await waitForText(page, 'live-line', /· 640×360$/, 7000);
+  await eventually(() => server.hub.tierStatus().length === 0, 'the 320 wide tier to stop');
+});
+
+test('a pinned size PushCam cannot make now: the page shows the main picture and says so', async (t) => {
+  const server = await startTestServer(t, { source: new PatternSource({ width: 640, height: 360, intervalMs: 100 }) });
+  const others = await Promise.all([100, 200, 300, 400].map((w) => MjpegClient.open(server.url(`/stream.mjpg?width=${w}`))));
+  t.after(() => others.forEach((o) => o.close()));
+  const { page } = await pagePlaying(t, server);
+  await page.getByTestId('picture-size').selectOption({ label: 'Small' });
+  await waitForText(page, 'live-line', /· 640×360 · Small is not available now$/, 10_000);
+  assert.equal(await page.getByTestId('mode').textContent(), 'Live');
+  assert.deepEqual(server.hub.viewerList().find((v) => v.via === 'stream' && v.userAgent.includes('Chrome'))?.tier, { auto: false, width: null, quality: null });
+});

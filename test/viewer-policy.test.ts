@@ -43,7 +43,7 @@ const frame = (seq: number, bytes = 50_000): Frame => ({
 
 function viewerOn(socket: Writable, o: { minIntervalMs?: number; dual?: boolean; sendTimeoutMs?: number } = {}): Viewer {
   return new Viewer(socket, {
-    info: { id: 1, ip: '127.0.0.1', userAgent: 'test', since: Date.now(), via: 'stream' },
+    info: { id: 1, ip: '127.0.0.1', userAgent: 'test', since: Date.now(), via: 'stream', guest: null, tier: { auto: false, width: null, quality: null } },
     layout: partLayout('B', 'advance'),
     minIntervalMs: o.minIntervalMs ?? 0,
     dualFinalFrame: o.dual ?? false,

@@ -9,6 +9,7 @@ import { bindCameraField } from './camera-field.js';
 import { controlClient } from './client.js';
 import { bindConnection, showLost } from './connection.js';
 import { errorMessage } from './dom.js';
+import { bindGuests } from './guests.js';
 import { bindNotices } from './notices.js';
 import { bindPreview } from './preview.js';
 import { bindSettings } from './settings.js';
@@ -19,7 +20,7 @@ import { bindViewers } from './viewers.js';
 function bindWindow(client: ControlClient): { show(state: ControlState): void; stats(stats: Stats): void } {
   const apply = (patch: Partial<Settings>): Promise<ControlState> => client.call('updateSettings', patch);
   const settings = bindSettings(apply);
-  const parts = [bindBroadcast(client, apply), bindCameraField(apply), bindShare(client, apply), bindViewers(client), bindNotices(), settings.show];
+  const parts = [bindBroadcast(client, apply), bindCameraField(apply), bindShare(client, apply), bindGuests(client), bindViewers(client), bindNotices(), settings.show];
   const showStats = bindStats();
   return {
     show: (state) => {

@@ -1,5 +1,5 @@
 import { LIMITS } from '../../server/limits.js';
-import type { LinkSample } from '../../server/types.js';
+import type { LinkSample, ViewerTier } from '../../server/types.js';
 
 // How numbers read in the window: short, with units, and stable in width where they tick.
 
@@ -42,6 +42,13 @@ export function formatLink(fps: number, link: LinkSample | null): string {
   const rate = `${fps} fps`;
   if (!link || link.deliveryBitsPerSecond === 0) return rate;
   return `${rate} · ${formatBitRate(link.deliveryBitsPerSecond)} · ${formatDelay(link.behindMs)} behind`;
+}
+
+/** The picture a viewer gets: "Main picture", "640 wide · q40", "Auto · 320 wide · q25". */
+export function formatTier(tier: ViewerTier): string {
+  const parts = [...(tier.width === null ? [] : [`${tier.width} wide`]), ...(tier.quality === null ? [] : [`q${tier.quality}`])];
+  const picture = parts.length === 0 ? 'Main picture' : parts.join(' · ');
+  return tier.auto ? `Auto · ${parts.length === 0 ? 'main picture' : picture}` : picture;
 }
 
 export function formatBitRate(bitsPerSecond: number): string {

@@ -9,7 +9,7 @@ import { formatFps, formatRate } from './format.js';
 // computer, and --host decides who can connect when it is given.
 
 type NumberKey = 'intervalMs' | 'quality' | 'port' | 'maxClients';
-type SwitchKey = 'mirror' | 'timestamp' | 'startOnLaunch';
+type SwitchKey = 'mirror' | 'timestamp' | 'startOnLaunch' | 'mdns';
 type TextKey = 'name' | 'text';
 
 function errorFor(testId: string): HTMLElement {
@@ -56,6 +56,24 @@ function textField(testId: string, key: TextKey, apply: ApplySettings): LiveFiel
       typed: true,
       read: () => ({ [key]: input.value }),
       write: (settings) => setValue(input, settings[key]),
+    },
+    apply,
+  );
+}
+
+/** The certificate and its key, one change: the core refuses a pair that does not load, and says which file is wrong. */
+function tlsField(apply: ApplySettings): LiveField {
+  const cert = byTestId('tls-cert', HTMLInputElement);
+  const key = byTestId('tls-key', HTMLInputElement);
+  return liveField(
+    {
+      controls: [cert, key],
+      error: errorFor('tls'),
+      read: () => ({ tlsCert: cert.value.trim(), tlsKey: key.value.trim() }),
+      write: (settings) => {
+        setValue(cert, settings.tlsCert);
+        setValue(key, settings.tlsKey);
+      },
     },
     apply,
   );
@@ -233,6 +251,8 @@ export function bindSettings(apply: ApplySettings): { show(state: ControlState):
     numberField('port', 'port', apply, false),
     accessField(apply),
     numberField('max-clients', 'maxClients', apply),
+    switchField('mdns', 'mdns', apply),
+    tlsField(apply),
     switchField('start-on-launch', 'startOnLaunch', apply),
   ];
   const quality = qualityLabel();

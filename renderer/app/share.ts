@@ -54,7 +54,10 @@ function bindUrls(): (state: ControlState) => void {
 }
 
 function shareHint(share: ControlState['share']): string {
-  if (share.reach === 'network') return 'Open a link on any device on the network, or scan the code with a phone.';
+  if (share.reach === 'network') {
+    const byName = share.nameUrl ? ' The .local link opens where such names resolve: Apple devices, Windows, most Linux, Android 12 and later.' : '';
+    return `Open a link on any device on the network, or scan the code with a phone.${byName}`;
+  }
   if (share.host !== null) return `Only this computer can open it: --host ${share.host} keeps everyone else out.`;
   return 'Only this computer can open it: other devices cannot connect. To share it, choose "Everyone on the network" in the settings.';
 }

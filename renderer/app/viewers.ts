@@ -1,11 +1,11 @@
 import type { ControlClient, ControlState, ViewerRow } from '../../server/control/contract.js';
 import { byTestId, el, errorMessage, setText } from './dom.js';
-import { formatBytes, formatCount, formatDuration, formatLink, plural } from './format.js';
+import { formatBytes, formatCount, formatDuration, formatLink, formatTier, plural } from './format.js';
 
 // The viewer table: one row per open stream, updated in place (a row being kicked keeps its
 // focus and its disabled button), with the count in the window's header.
 
-const COLUMNS = ['address', 'client', 'connected', 'link', 'sent', 'skipped', 'data'] as const;
+const COLUMNS = ['address', 'client', 'via', 'connected', 'picture', 'link', 'sent', 'skipped', 'data'] as const;
 type Column = (typeof COLUMNS)[number];
 /** Said after a figure where the table is too narrow for its headers (app.css stacks each row). */
 const UNITS: Partial<Record<Column, string>> = { connected: 'connected', sent: 'sent', skipped: 'skipped' };
@@ -76,7 +76,10 @@ function fillRow({ cells }: Row, viewer: ViewerRow, now: number): void {
   // A page whose stream cannot get through watches by snapshots: still a viewer, and one to know about.
   setText(cells.client, viewer.via === 'snapshots' ? `${viewer.client} · snapshots` : viewer.client);
   cells.client.title = viewer.userAgent;
+  // Which key let it in: the broadcaster's own, or a guest link's (by its name).
+  setText(cells.via, viewer.guestName ?? 'main key');
   setText(cells.connected, formatDuration(now - viewer.since));
+  setText(cells.picture, formatTier(viewer.tier));
   setText(cells.link, formatLink(viewer.fps, viewer.link));
   cells.link.title = viewer.link ? `round trip ${Math.round(viewer.link.rttMs)} ms, ${formatBytes(viewer.link.inFlightBytes + viewer.link.unsentBytes)} on the way` : '';
   setText(cells.sent, formatCount(viewer.framesSent));

@@ -35,7 +35,7 @@ const SAMPLE = 16;
 /** Mean difference per channel below which two samples show the same picture (decoders differ slightly). */
 const SAME_PICTURE = 4;
 
-type Mode = 'connecting' | 'live' | 'snapshots' | 'reconnecting' | 'unreachable' | 'stopped' | 'moved' | 'kicked' | 'full' | 'paused';
+type Mode = 'connecting' | 'live' | 'snapshots' | 'reconnecting' | 'unreachable' | 'stopped' | 'moved' | 'kicked' | 'expired' | 'full' | 'in-use' | 'paused';
 
 /** What each mode says: the badge, and a message over the picture for the modes that need one. */
 const WORDS: Record<Mode, { badge: string; message?: string }> = {
@@ -47,18 +47,22 @@ const WORDS: Record<Mode, { badge: string; message?: string }> = {
   stopped: { badge: 'Stopped', message: 'The broadcaster stopped broadcasting. The picture comes back when the broadcast starts again.' },
   moved: { badge: 'Moved', message: 'PushCam moved to another address. Ask the broadcaster for the new link.' },
   kicked: { badge: 'Disconnected', message: 'The broadcaster disconnected you.' },
+  expired: { badge: 'Expired', message: 'This guest link has expired. Ask the broadcaster for a new link.' },
   full: { badge: 'Full', message: 'PushCam has as many viewers as it allows. You get in when a place is free…' },
+  'in-use': { badge: 'In use', message: 'This link is for one viewer at a time, and someone else is watching through it. You get in when they stop…' },
   paused: { badge: 'Paused' },
 };
 
 /** Why the server ended this page's viewing (server/hub/farewell.ts). */
-type Farewell = 'kicked' | 'stopped' | 'restarting' | 'moved' | 'new-key';
+type Farewell = 'kicked' | 'stopped' | 'restarting' | 'moved' | 'new-key' | 'expired';
 
 interface Status {
   name?: string;
   frame: { seq: number; width: number; height: number; at: number } | null;
-  clients: unknown[];
-  you?: { watching: 'stream' | 'snapshots' | null };
+  /** How many watch (a viewer sees no one else's entry). */
+  viewers: number;
+  /** How the server sees this page: how it watches, and the size of the last picture it sent it. */
+  you?: { watching: 'stream' | 'snapshots' | null; picture: { width: number; height: number } | null };
 }
 
 type StatusAnswer = { kind: 'status'; status: Status } | { kind: 'ended'; reason: Farewell } | { kind: 'locked' } | { kind: 'unreachable' };
@@ -76,6 +80,20 @@ const message = byTestId('message', HTMLElement);
 const watchAgain = byTestId('watch-again', HTMLButtonElement);
 const snapshotLink = byTestId('snapshot', HTMLAnchorElement);
 const fullscreenButton = byTestId('fullscreen', HTMLButtonElement);
+const pictureMenu = byTestId('picture-size', HTMLSelectElement);
+
+/**
+ * The picture sizes a viewer can pin (the menu). Auto lets PushCam pick by what the connection
+ * carries (server/hub/auto-tier.ts); programs without this page get the main picture.
+ */
+const PICTURES = {
+  auto: { quality: 'auto' },
+  full: {},
+  medium: { width: '640' },
+  small: { width: '320' },
+} satisfies Record<string, Record<string, string>>;
+type Picture = keyof typeof PICTURES;
+const PICTURE_KEY = 'pushcam-picture';
 
 const probe = newProbe();
 
@@ -112,6 +130,41 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       { once: true },
     );
   });
+}
+
+// --- the picture size ---------------------------------------------------------------------------
+
+let picture: Picture = savedPicture();
+/** PushCam could not make the pinned size (it makes as many as it can): full size until the choice changes. */
+let pictureRefused = false;
+
+function savedPicture(): Picture {
+  try {
+    const saved = localStorage.getItem(PICTURE_KEY) ?? '';
+    return saved in PICTURES ? (saved as Picture) : 'auto';
+  } catch {
+    return 'auto';
+  }
+}
+
+function choosePicture(next: Picture): void {
+  picture = next;
+  pictureRefused = false;
+  try {
+    localStorage.setItem(PICTURE_KEY, next);
+  } catch {
+    // Storage off: the choice holds for this visit.
+  }
+}
+
+/** What the stream asks for. */
+function pictureQuery(): Record<string, string> {
+  return pictureRefused ? {} : PICTURES[picture];
+}
+
+/** What snapshots ask for: the pinned size; with Auto (a stream thing), the main picture. */
+function snapshotPictureQuery(): Record<string, string> {
+  return picture === 'auto' ? {} : pictureQuery();
 }
 
 // --- what is on screen -------------------------------------------------------------------------
@@ -220,14 +273,14 @@ function goLive(): void {
   img.addEventListener('error', () => void streamRefused(signal), { signal });
   // A new address every time: for an unchanged src whose stream has ended, Chromium shows the old
   // last frame again without asking the server.
-  setPicture(url('stream.mjpg', { viewer: viewerToken, n: String(++attempt) }));
+  setPicture(url('stream.mjpg', { viewer: viewerToken, n: String(++attempt), ...pictureQuery() }));
 }
 
 /** The stream's own answer to a HEAD: its status, or 0 when none came. */
-async function probeStream(signal: AbortSignal): Promise<number> {
+async function probeStream(signal: AbortSignal, query = pictureQuery()): Promise<number> {
   try {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(3000)]);
-    return (await fetch(url('stream.mjpg', { viewer: viewerToken }), { method: 'HEAD', cache: 'no-store', signal: timeout })).status;
+    return (await fetch(url('stream.mjpg', { viewer: viewerToken, ...query }), { method: 'HEAD', cache: 'no-store', signal: timeout })).status;
   } catch {
     return 0;
   }
@@ -242,8 +295,16 @@ async function streamRefused(signal: AbortSignal): Promise<void> {
   if (own.aborted) return;
   if (status === 401) showKeyPage();
   else if (status === 403) kicked();
-  else if (status === 503) void full();
+  else if (status === 409) void waitForPlace('in-use');
+  else if (status === 503) void ((await sizeRefused(own)) ? goLive() : waitForPlace('full'));
   else void streamFailed(own);
+}
+
+/** A 503 for a pinned size whose main picture would come: PushCam makes as many sizes as it can. */
+async function sizeRefused(signal: AbortSignal): Promise<boolean> {
+  if (Object.keys(pictureQuery()).length === 0 || (await probeStream(signal, {})) !== 200) return false;
+  pictureRefused = true;
+  return !signal.aborted;
 }
 
 /** The stream did not get through (or ended unseen): a fresh one, a few times, then snapshots. */
@@ -311,8 +372,9 @@ function kicked(): void {
   setPicture(null);
 }
 
-async function full(): Promise<void> {
-  const signal = enter('full');
+/** A full server, or a guest link for one viewer that another is using: the stream is tried again now and then. */
+async function waitForPlace(why: 'full' | 'in-use'): Promise<void> {
+  const signal = enter(why);
   setPicture(null);
   try {
     await sleep(FULL_RETRY_MS, signal);
@@ -331,7 +393,7 @@ function showKeyPage(): void {
 }
 
 async function fetchSnapshot(signal: AbortSignal, after?: number): Promise<Snapshot | Response> {
-  const query: Record<string, string> = after === undefined ? {} : { viewer: viewerToken, after: String(after) };
+  const query: Record<string, string> = { ...snapshotPictureQuery(), ...(after === undefined ? {} : { viewer: viewerToken, after: String(after) }) };
   const res = await fetch(url('snapshot.jpg', query), { cache: 'no-store', signal });
   if (res.status !== 200) return res;
   return { seq: Number(res.headers.get('X-Frame-Seq')), blob: await res.blob() };
@@ -341,7 +403,7 @@ async function fetchSnapshot(signal: AbortSignal, after?: number): Promise<Snaps
 async function streamGetsThrough(signal: AbortSignal): Promise<boolean> {
   const timeout = AbortSignal.any([signal, AbortSignal.timeout(GETS_THROUGH_MS)]);
   try {
-    const res = await fetch(url('stream.mjpg', { n: String(++attempt) }), { cache: 'no-store', signal: timeout });
+    const res = await fetch(url('stream.mjpg', { n: String(++attempt), ...pictureQuery() }), { cache: 'no-store', signal: timeout });
     const reader = res.body?.getReader();
     const first = res.ok && reader ? await reader.read() : null;
     void reader?.cancel();
@@ -371,7 +433,8 @@ async function fallback(): Promise<void> {
       if (answer instanceof Response) {
         if (answer.status === 401) return showKeyPage();
         if (answer.status === 403) return kicked();
-        if (answer.status === 503 && answer.headers.has('Retry-After')) return void full();
+        if (answer.status === 409) return void waitForPlace('in-use');
+        if (answer.status === 503 && answer.headers.has('Retry-After')) return void waitForPlace('full');
       } else if (answer.seq > seq) {
         showSnapshot(answer);
         seq = answer.seq;
@@ -405,6 +468,7 @@ function lostServer(): void {
 
 function ended(reason: Farewell): void {
   if (reason === 'kicked') return kicked();
+  if (reason === 'expired') return expired();
   if (reason === 'stopped' || reason === 'moved') {
     enter(reason);
     setPicture(null);
@@ -414,19 +478,29 @@ function ended(reason: Farewell): void {
   enter('reconnecting');
 }
 
+/** A guest link's end is final: the page stops asking (shown again, it finds the key page, which says the same). */
+function expired(): void {
+  visible.abort();
+  enter('expired');
+  setPicture(null);
+}
+
 // --- status ----------------------------------------------------------------------------------------
 
 let previous: { seq: number; at: number } | null = null;
 
 function describe(status: Status): string {
-  const viewers = status.clients.length;
+  const viewers = status.viewers;
   const parts = [`${viewers} ${viewers === 1 ? 'viewer' : 'viewers'}`];
   const frame = status.frame;
   if (frame && previous && frame.seq > previous.seq && frame.at > previous.at) {
     const fps = ((frame.seq - previous.seq) * 1000) / (frame.at - previous.at);
     parts.push(`${fps.toFixed(fps < 10 ? 1 : 0)} fps`);
   }
-  if (frame) parts.push(`${frame.width}×${frame.height}`);
+  // The size of what this page gets, which Auto or a pinned size makes smaller than the main picture.
+  const size = status.you?.picture ?? frame;
+  if (size) parts.push(`${size.width}×${size.height}`);
+  if (pictureRefused) parts.push(`${pictureMenu.selectedOptions[0]?.textContent ?? ''} is not available now`);
   return parts.join(' · ');
 }
 
@@ -489,6 +563,12 @@ function pause(): void {
 }
 
 document.addEventListener('visibilitychange', () => (document.hidden ? pause() : start()));
+pictureMenu.value = picture;
+pictureMenu.addEventListener('change', () => {
+  choosePicture(pictureMenu.value as Picture);
+  streamFailures = 0;
+  if (mode === 'live' || mode === 'connecting' || mode === 'snapshots') goLive();
+});
 watchAgain.addEventListener('click', () => {
   streamFailures = 0;
   goLive();

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Settings } from '../control/contract.js';
 import { checkSetting } from '../control/settings.js';
@@ -59,7 +60,12 @@ Serves a live picture as a server-push (MJPEG) stream to every browser on the ne
                       most connections from one address at once (default 32)
   --allow-host NAME   a name viewers reach this computer by, besides its own
                       names and addresses (repeat it, or NAME,NAME)
-  --name "..."        the camera's name, the title of the viewer page
+  --name "..."        the camera's name, the title of the viewer page and the
+                      name announced on the network (NAME.local)
+  --no-mdns           do not announce the camera on the network by mDNS
+  --tls-cert FILE     serve HTTPS with this PEM certificate (with --tls-key);
+                      plain HTTP on the port then redirects to https
+  --tls-key FILE      the certificate's PEM private key
   --ui                serve the control panel on this computer and print its URL;
                       keeps the panel's settings (in the config folder), which
                       the options given here override for this run
@@ -87,6 +93,9 @@ const SPEC = {
   'max-per-address': { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
   name: { type: 'string' },
+  'no-mdns': { type: 'boolean' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   ui: { type: 'boolean' },
   browser: { type: 'string' },
   'fake-camera': { type: 'boolean' },
@@ -127,6 +136,8 @@ export function parseCommand(argv: string[]): Command {
   if (values.mirror) settings.mirror = true;
   if (values['no-auth']) settings.openAccess = true;
   if (values.name !== undefined) settings.name = parseName(values.name);
+  if (values['no-mdns']) settings.mdns = false;
+  Object.assign(settings, parseTls(values['tls-cert'], values['tls-key']));
   return {
     kind: 'serve',
     options: {
@@ -193,6 +204,13 @@ function parseHostName(text: string): string {
   const name = text.trim().toLowerCase();
   if (/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/.test(name) || isIP(name) !== 0) return name;
   throw new UsageError(`--allow-host takes a host name or an address, such as cam.example.org or 192.168.1.20 (no port, no scheme), not "${text}"`);
+}
+
+/** Both files or neither, as absolute paths (what the messages about them name). */
+function parseTls(cert: string | undefined, key: string | undefined): Partial<Settings> {
+  if (cert === undefined && key === undefined) return {};
+  if (!cert || !key) throw new UsageError(`--tls-cert and --tls-key go together: give the certificate file and its key file`);
+  return { tlsCert: resolve(cert), tlsKey: resolve(key) };
 }
 
 function parseRotation(text: string): Rotation {

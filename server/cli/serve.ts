@@ -127,16 +127,23 @@ function printStartup(state: ControlState, o: ServeOptions, out: Output, s: Star
 }
 
 function printLinks(state: ControlState, out: Output): void {
-  const { localUrl, urls } = state.share;
+  const { localUrl, urls, nameUrl } = state.share;
   out.say(`Viewer: ${localUrl}   (this computer)`);
-  for (const url of urls.filter((u) => u !== localUrl)) out.say(`Viewer: ${url}   (network)`);
+  for (const url of urls.filter((u) => u !== localUrl && u !== nameUrl)) out.say(`Viewer: ${url}   (network)`);
+  if (nameUrl) printNameLink(nameUrl, out);
   if (state.settings.openAccess) out.warn('WARNING: open access: anyone who can reach this port can watch, without a key');
+}
+
+/** The link by the camera's .local name: it comes once the network has heard the name, after the start-up block. */
+function printNameLink(url: string, out: Output): void {
+  out.say(`Viewer: ${url}   (network, by name; where .local names resolve)`);
 }
 
 /** From the panel: new links when the port, the key or the broadcast changes; camera problems, once each. */
 function followChanges(service: ControlService, out: Output): void {
-  const linksOf = (s: ControlState): string => JSON.stringify([s.broadcast.state, s.broadcast.error, s.share.localUrl, s.share.urls]);
+  const linksOf = (s: ControlState): string => JSON.stringify([s.broadcast.state, s.broadcast.error, s.share.localUrl, s.share.urls.filter((u) => u !== s.share.nameUrl)]);
   let shown = linksOf(service.getState());
+  let nameShown = service.getState().share.nameUrl;
   const sourceProblem = onChange(out.warn);
   let troubled = false;
   const follow = (s: ControlState): void => {
@@ -151,6 +158,10 @@ function followChanges(service: ControlService, out: Output): void {
       } else {
         out.warn(s.broadcast.error ?? 'broadcasting failed');
       }
+      nameShown = s.share.nameUrl;
+    } else if (s.share.nameUrl !== nameShown) {
+      nameShown = s.share.nameUrl;
+      if (nameShown) printNameLink(nameShown, out);
     }
     // The camera's troubles; a browser restart has had its line from launchCapturePage already.
     if (s.source.kind !== 'camera') return;

@@ -4,9 +4,18 @@
 // else is answered with a one-line reason. The table is keyed by call name and typed from
 // ControlCalls: the compiler refuses a call without its check, or a check without its call.
 
-import { type CallName, type CameraFault, type CameraReport, type ControlCalls, type ControlHandlers, MAX_FRAME } from './contract.js';
-import { validateSettingsPatch } from './settings.js';
-import { plainObject, text, whole } from './values.js';
+import {
+  type CallName,
+  type CameraFault,
+  type CameraReport,
+  type ControlCalls,
+  type ControlHandlers,
+  GUEST_EXPIRY_MS,
+  type GuestLinkSpec,
+  MAX_FRAME,
+} from './contract.js';
+import { checkSetting, validateSettingsPatch } from './settings.js';
+import { exactFields, plainObject, text, whole } from './values.js';
 
 /** One argument's check: the value as the handler may trust it, or a one-line error. */
 type ArgCheck<T> = (value: unknown) => T;
@@ -26,6 +35,9 @@ export const CALL_ARGS: { [N in CallName]: ArgChecks<Parameters<ControlCalls[N]>
   stop: [],
   kick: [viewerId],
   newKey: [],
+  createGuestLink: [guestLinkSpec],
+  listGuestLinks: [],
+  revokeGuestLink: [guestLinkId],
   setPreview: [onOff],
   reportCamera: [cameraReport],
 };
@@ -74,10 +86,7 @@ function onOff(value: unknown): boolean {
 /** A camera report with exactly its fields, each in range: a new object, nothing inherited. */
 function cameraReport(value: unknown): CameraReport {
   const report = plainObject(value, 'report');
-  const fields = (...names: string[]): void => {
-    const extra = Object.keys(report).find((key) => !names.includes(key));
-    if (extra !== undefined) throw new Error(`report has no field "${extra.slice(0, 64)}"`);
-  };
+  const fields = (...names: string[]): void => exactFields(report, 'report', names);
   switch (report.state) {
     case 'idle':
       fields('state');
@@ -98,4 +107,22 @@ function cameraReport(value: unknown): CameraReport {
     default:
       throw new Error('report.state must be capturing, idle or error');
   }
+}
+
+/** A new guest link: a name as a camera's name may be (one line, not empty), an expiry or null, and the one-viewer switch. */
+function guestLinkSpec(value: unknown): GuestLinkSpec {
+  const spec = plainObject(value, 'guest link');
+  exactFields(spec, 'guest link', ['name', 'expiresInMs', 'oneViewer']);
+  const problem = checkSetting('name', spec.name);
+  if (problem) throw new Error(`name ${problem}`);
+  const name = (spec.name as string).trim();
+  if (name === '') throw new Error('name must say who the link is for');
+  const expiresInMs = spec.expiresInMs === null ? null : whole(spec.expiresInMs, 'expiresInMs', GUEST_EXPIRY_MS.min, GUEST_EXPIRY_MS.max);
+  if (typeof spec.oneViewer !== 'boolean') throw new Error('oneViewer must be true or false');
+  return { name, expiresInMs, oneViewer: spec.oneViewer };
+}
+
+function guestLinkId(value: unknown): string {
+  if (typeof value !== 'string' || !/^[\w-]{11}$/.test(value)) throw new Error("id must be a guest link's id (11 letters, digits, - or _)");
+  return value;
 }

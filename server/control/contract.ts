@@ -3,7 +3,10 @@
 // (electron/ipc.ts + electron/preload.ts) and a loopback WebSocket (server/control/ws-server.ts).
 // This file is shared by the core, the preload and the renderer: types and constants only.
 
+import type { GuestLink, GuestLinkSpec } from '../config/guest-links.js';
 import type { Rotation, SourceStatus, ViewerInfo } from '../types.js';
+
+export type { GuestLinkSpec } from '../config/guest-links.js';
 
 /** What the user sets in the window; kept across restarts (server/control/settings.ts). */
 export interface Settings {
@@ -28,6 +31,11 @@ export interface Settings {
   timestamp: boolean;
   text: string;
   startOnLaunch: boolean;
+  /** Announce the camera on the LAN by mDNS/DNS-SD (NAME.local links). */
+  mdns: boolean;
+  /** PEM certificate and key files for HTTPS; both '' = plain HTTP. Set together. */
+  tlsCert: string;
+  tlsKey: string;
 }
 
 export type BroadcastState = 'stopped' | 'starting' | 'broadcasting' | 'error';
@@ -49,6 +57,8 @@ export const SOURCE_SETTINGS: { readonly [K in SourceKind]: readonly (keyof Sett
 export interface ViewerRow extends ViewerInfo {
   /** "Chrome on Linux", "ffmpeg", ... */
   client: string;
+  /** The name of the guest link it came through; null: the main key. */
+  guestName: string | null;
   /** Frames per second sent to it over the last few seconds. */
   fps: number;
 }
@@ -68,6 +78,10 @@ export interface ControlState {
     urls: string[];
     /** The link for a viewer on this computer, while broadcasting; '' otherwise. */
     localUrl: string;
+    /** The link by the camera's .local name (one of `urls`), once the LAN has heard it announced; '' otherwise. */
+    nameUrl: string;
+    /** The links are https:// (a certificate is set). */
+    secure: boolean;
     /** Who the links reach: the network, or this computer only (lanAccess off, or --host 127.0.0.1). */
     reach: 'network' | 'local';
     /** The address --host gave: it decides who can connect, not lanAccess. null without --host. */
@@ -88,9 +102,36 @@ export interface ControlState {
   /** The desktop app: its window captures the camera, and startOnLaunch applies. false for `pushcam serve --ui`. */
   captureInWindow: boolean;
   viewers: ViewerRow[];
+  guests: GuestLinkRow[];
   /** Things the user should know once, e.g. "your settings file was damaged". */
   notices: string[];
 }
+
+/** A guest link as the window lists it (server/config/guest-links.ts keeps them). */
+export interface GuestLinkRow extends GuestLink {
+  expired: boolean;
+  /** Viewers watching through it now. */
+  viewers: number;
+  /**
+   * The link with its own key, while broadcasting; '' otherwise, and for a link made before
+   * PushCam last started: only its key's hash is kept, so the link can no longer be shown.
+   */
+  url: string;
+  /** `url` as a QR code (SVG), as for the main link: '' when it reaches this computer only. */
+  qrSvg: string;
+  /** false for a link made before PushCam last started (see `url`). */
+  keyKnown: boolean;
+}
+
+/** The expiries the window offers for a guest link, in ms (null: never). */
+export const GUEST_EXPIRIES: readonly { label: string; ms: number | null }[] = [
+  { label: '1 hour', ms: 3_600_000 },
+  { label: '1 day', ms: 86_400_000 },
+  { label: '1 week', ms: 604_800_000 },
+  { label: 'Never', ms: null },
+];
+/** The longest a guest link may last, and the shortest (scripts and tests may ask any in between). */
+export const GUEST_EXPIRY_MS = { min: 1000, max: 366 * 86_400_000 } as const;
 
 /** How often the core sends Stats; a client that hears nothing for a few of these has lost the core. */
 export const STATS_INTERVAL_MS = 1000;
@@ -144,6 +185,11 @@ export interface ControlCalls {
   stop(): ControlState;
   kick(viewerId: number): ControlState;
   newKey(): ControlState;
+  /** A new guest link with its own key; answers it, with its URL and QR code while broadcasting. */
+  createGuestLink(spec: GuestLinkSpec): GuestLinkRow;
+  listGuestLinks(): GuestLinkRow[];
+  /** Ends the link's viewers at once (they are told the broadcaster disconnected them) and its key stops working. */
+  revokeGuestLink(id: string): ControlState;
   /** The window wants preview frames (while it is visible) or not. */
   setPreview(on: boolean): void;
   reportCamera(report: CameraReport): void;
@@ -184,6 +230,9 @@ const CALLS: { [N in CallName]: true } = {
   stop: true,
   kick: true,
   newKey: true,
+  createGuestLink: true,
+  listGuestLinks: true,
+  revokeGuestLink: true,
   setPreview: true,
   reportCamera: true,
 };

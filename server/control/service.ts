@@ -1,11 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
+import { dirname, join } from 'node:path';
 import QRCode from 'qrcode';
 import { FixedKey, type KeyStore, SavedKey } from '../config/access-key.js';
+import { type GuestLink, GuestLinks, type GuestLinkSpec } from '../config/guest-links.js';
 import { needsPixels } from '../encoder/encoder.js';
-import { localUrl, viewerUrls } from '../http/urls.js';
+import { loadTls, TlsFileError, type TlsFiles } from '../http/listener.js';
+import { localUrl, type Served, urlFor, viewerUrls } from '../http/urls.js';
 import type { Farewell } from '../hub/farewell.js';
 import type { Log } from '../log.js';
+import { Announcer } from '../net/announce.js';
 import { createCore, type Core, type HttpServer, PortInUseError, serveHttp } from '../pushcam.js';
 import { CameraSource } from '../source/camera.js';
 import { makeSource, type SourceSpec } from '../source/sources.js';
@@ -16,13 +20,15 @@ import {
   type ControlEvents,
   type ControlHandlers,
   type ControlState,
+  type GuestLinkRow,
   type Settings,
   SOURCE_SETTINGS,
   STATS_INTERVAL_MS,
   type Stats,
   type ViewerRow,
 } from './contract.js';
-import { SettingsStore } from './settings.js';
+import { SettingsStore, validateSettingsPatch } from './settings.js';
+import type { ViewerInfo } from '../types.js';
 import { describeUserAgent } from '../user-agent.js';
 
 export interface ControlServiceOptions {
@@ -52,9 +58,9 @@ type EventMap = { [E in keyof ControlEvents]: [ControlEvents[E]] };
 /** The preview gets at most this many frames a second; it is a thumbnail, not a viewer. */
 const PREVIEW_FPS = 10;
 const ENCODE_KEYS = ['quality', 'mirror', 'rotate', 'timestamp', 'text'] as const;
-const SERVER_KEYS = ['port', 'lanAccess', 'openAccess', 'maxClients'] as const;
+const SERVER_KEYS = ['port', 'lanAccess', 'openAccess', 'maxClients', 'tlsCert', 'tlsKey'] as const;
 /** Server settings after whose change viewers cannot come back by the link they have. */
-const ADDRESS_KEYS = ['port', 'lanAccess'] as const;
+const ADDRESS_KEYS = ['port', 'lanAccess', 'tlsCert', 'tlsKey'] as const;
 /**
  * The capture side's JPEG quality when the core decodes, draws on and re-encodes its frames at the
  * user's quality: high, so that the first of the two generations loses little.
@@ -81,13 +87,17 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   private lastPreviewAt = 0;
   private previewTimer: NodeJS.Timeout | null = null;
   private qr = { url: '', svg: '' };
+  /** Each guest link's QR code, by id, for the URL it was made of. */
+  private readonly guestQrs = new Map<string, { url: string; svg: string }>();
   private readonly statsTimer: NodeJS.Timeout;
   private sample = { at: Date.now(), received: 0, encodes: 0, encodeMs: 0, viewers: new Map<number, { frames: number; bytes: number }>() };
   private viewerFps = new Map<number, number>();
+  private readonly announcer: Announcer;
 
   private constructor(
     private readonly store: SettingsStore,
     private readonly keys: KeyStore,
+    private readonly guests: GuestLinks,
     private readonly o: ControlServiceOptions,
     private readonly notices: Notices,
   ) {
@@ -97,9 +107,12 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.camera = spec.kind === 'camera' ? new CameraSource({ onDemand: (active) => this.setCaptureActive(active), log: o.log }) : null;
     const source = spec.kind === 'camera' ? this.camera! : makeSource(spec, store.settings, o.log);
     this.core = createCore(source, pick(store.settings, ENCODE_KEYS), o.log);
-    this.core.hub.on('joined', () => this.emitState());
-    this.core.hub.on('left', () => this.emitState());
+    this.core.hub.on('joined', (viewer) => this.viewersChanged(viewer));
+    this.core.hub.on('left', (viewer) => this.viewersChanged(viewer));
+    this.guests.on('expired', (link) => void this.endGuest(link, 'expired'));
     this.core.hub.on('frame', () => this.schedulePreview());
+    this.announcer = new Announcer(o.log);
+    this.announcer.on('change', () => this.emitState());
     this.statsTimer = setInterval(() => this.tick(), STATS_INTERVAL_MS);
   }
 
@@ -108,7 +121,9 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     const overrides = o.overrides ?? {};
     const store = o.settingsFile ? SettingsStore.load(o.settingsFile, notices.add, overrides) : SettingsStore.inMemory(overrides);
     const keys = o.key === undefined ? SavedKey.load(o.configDir, notices.add) : new FixedKey(o.key);
-    const service = new ControlService(store, keys, o, notices);
+    // Guest links are kept where the settings are, and like them only with a settings file.
+    const guests = o.settingsFile ? GuestLinks.load(join(dirname(o.settingsFile), 'guest-links.json'), notices.add) : GuestLinks.inMemory();
+    const service = new ControlService(store, keys, guests, o, notices);
     await service.refreshQr();
     return service;
   }
@@ -119,14 +134,19 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
   getState(): ControlState {
     const s = this.store.settings;
-    const urls = this.shareUrls();
+    const served = this.served();
+    const links = this.guests.list();
+    const urls = this.addressUrls(this.viewerKey());
+    const nameUrl = served && this.announcer.hostname ? urlFor(served, this.announcer.hostname, this.viewerKey()) : '';
     const reach = this.reach();
     return {
       broadcast: { ...this.broadcast },
       settings: { ...s },
       share: {
-        urls,
-        localUrl: this.http ? localUrl(this.http.port, this.host(), this.viewerKey()) : '',
+        urls: nameUrl ? [...urls, nameUrl] : urls,
+        localUrl: served ? localUrl(served, this.viewerKey()) : '',
+        nameUrl,
+        secure: served?.secure ?? false,
         reach,
         host: this.o.host ?? null,
         qrSvg: reach === 'network' && this.qr.url === urls[0] ? this.qr.svg : '',
@@ -139,15 +159,27 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
       capture: this.captureRequest(),
       captureInWindow: this.o.captureInWindow && this.camera !== null,
       viewers: this.core.hub.viewerList().map(
-        (v): ViewerRow => ({ ...v, client: describeUserAgent(v.userAgent), fps: this.viewerFps.get(v.id) ?? 0 }),
+        (v): ViewerRow => ({
+          ...v,
+          client: describeUserAgent(v.userAgent),
+          guestName: v.guest === null ? null : (links.find((l) => l.id === v.guest)?.name ?? null),
+          fps: this.viewerFps.get(v.id) ?? 0,
+        }),
       ),
+      guests: this.listGuestLinks(),
       notices: [...this.notices.list],
     };
   }
 
   async updateSettings(patch: Partial<Settings>): Promise<ControlState> {
     const before = this.store.settings;
-    const after = this.store.update(patch);
+    const changes = validateSettingsPatch(patch);
+    // A certificate that cannot be used is refused here: the setting stays, and so does the server.
+    if ('tlsCert' in changes || 'tlsKey' in changes) {
+      const files = tlsFilesOf({ ...before, ...changes });
+      if (files) loadTls(files);
+    }
+    const after = this.store.update(changes);
     const changed = (keys: readonly (keyof Settings)[]): boolean => keys.some((k) => before[k] !== after[k]);
     if (changed(ENCODE_KEYS)) this.core.encoder.settings = { ...this.core.encoder.settings, ...pick(after, ENCODE_KEYS) };
     const sourceChanged = changed(SOURCE_SETTINGS[this.spec.kind]);
@@ -157,6 +189,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
       this.emit('capture', this.captureRequest());
     }
     if (changed(SERVER_KEYS) && this.http) await this.restartHttp(changed(ADDRESS_KEYS) ? 'moved' : 'restarting');
+    if (changed(['name', 'mdns'])) this.announce();
     await this.refreshQr();
     return this.emitState();
   }
@@ -184,6 +217,26 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     return this.emitState();
   }
 
+  async createGuestLink(spec: GuestLinkSpec): Promise<GuestLinkRow> {
+    const { link } = this.guests.create(spec);
+    await this.refreshQr();
+    this.emitState();
+    return this.guestRow({ ...link, expired: false }, this.core.hub.viewerList());
+  }
+
+  listGuestLinks(): GuestLinkRow[] {
+    const watching = this.core.hub.viewerList();
+    return this.guests.list().map((link) => this.guestRow(link, watching));
+  }
+
+  async revokeGuestLink(id: string): Promise<ControlState> {
+    const link = this.guests.revoke(id);
+    this.guestQrs.delete(id);
+    // Told the broadcaster disconnected them, as a kick says.
+    await this.endGuest(link, 'kicked');
+    return this.emitState();
+  }
+
   setPreview(on: boolean): void {
     if (on && !this.releasePreview) this.releasePreview = this.core.hub.hold();
     if (!on && this.releasePreview) {
@@ -204,15 +257,49 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
 
   async close(): Promise<void> {
     clearInterval(this.statsTimer);
+    this.guests.close();
     if (this.previewTimer) clearTimeout(this.previewTimer);
     this.core.pipeline.close();
     await this.http?.close();
     this.http = null;
+    await this.announcer.close();
   }
 
   private cameraSource(): CameraSource {
     if (!this.camera) throw new Error(`this PushCam serves ${this.spec.kind === 'pattern' ? 'the test pattern' : `a ${this.spec.kind === 'dir' ? 'folder' : 'file'}`}, not a camera`);
     return this.camera;
+  }
+
+  private viewersChanged(viewer: ViewerInfo): void {
+    if (viewer.guest !== null) this.guests.seen(viewer.guest);
+    this.emitState();
+  }
+
+  private async endGuest(link: GuestLink, reason: Farewell): Promise<void> {
+    await this.core.hub.endGuest(link.id, reason);
+    this.emitState();
+  }
+
+  private guestRow(link: GuestLink & { expired: boolean }, watching: ViewerInfo[]): GuestLinkRow {
+    const viewers = watching.filter((v) => v.guest === link.id).length;
+    const url = this.guestUrl(link.id);
+    const qr = this.guestQrs.get(link.id);
+    return {
+      ...link,
+      viewers,
+      // Watching now is seen now.
+      lastSeen: viewers > 0 ? Date.now() : link.lastSeen,
+      url,
+      qrSvg: this.reach() === 'network' && url !== '' && qr?.url === url ? qr.svg : '',
+      keyKnown: this.guests.keyOf(link.id) !== undefined,
+    };
+  }
+
+  /** A guest link's URL with its own key, while broadcasting and when this run knows the key. */
+  private guestUrl(id: string): string {
+    const key = this.guests.keyOf(id);
+    if (key === undefined) return '';
+    return this.addressUrls(key)[0] ?? '';
   }
 
   private emitState(): ControlState {
@@ -227,10 +314,12 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
       host: this.host(),
       key: this.viewerKey(),
       maxClients: s.maxClients,
+      guests: this.guests,
       sendTimeoutMs: this.o.sendTimeoutMs,
       maxPerAddress: this.o.maxPerAddress,
-      allowHosts: this.o.allowHosts,
+      allowHosts: () => this.allowedHosts(),
       name: () => this.store.settings.name,
+      tls: tlsFilesOf(s),
     };
     if (s.port === 0 && this.pickedPort !== null) {
       try {
@@ -248,6 +337,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     const http = this.http;
     this.http = null;
     this.broadcast = { state: 'stopped', port: null };
+    this.announce();
     await http?.close(reason);
   }
 
@@ -272,13 +362,34 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     } catch (err) {
       this.broadcast = { state: 'error', port: null, ...listenProblem(err, this.host()) };
     }
+    this.announce();
     await this.refreshQr();
     return this.emitState();
   }
 
-  private shareUrls(): string[] {
-    if (!this.http) return [];
-    return viewerUrls(this.http.port, this.host(), this.viewerKey());
+  /** The links by address for `key` while broadcasting: one per LAN address; none when not broadcasting. */
+  private addressUrls(key: string | null): string[] {
+    const served = this.served();
+    return served ? viewerUrls(served, key) : [];
+  }
+
+  /** Where viewers reach the server while broadcasting; null when it is not. */
+  private served(): Served | null {
+    return this.http ? { secure: this.http.secure, port: this.http.port, host: this.host() } : null;
+  }
+
+  /** On the LAN by name while broadcasting to it, unless the mdns setting (or PUSHCAM_NO_MDNS, for every run) turns it off. */
+  private announce(): void {
+    const announce = this.http !== null && this.store.settings.mdns && !process.env.PUSHCAM_NO_MDNS && this.reach() === 'network';
+    const host = this.host();
+    const address = host === '0.0.0.0' || host === '::' ? undefined : host;
+    void this.announcer.set(announce ? { name: this.store.settings.name, port: this.http!.port, address } : null);
+  }
+
+  /** Names viewers may reach this server by besides the machine's own (hosts.ts): --allow-host, and the mDNS name while it is announced. */
+  private allowedHosts(): readonly string[] {
+    const names = this.o.allowHosts ?? [];
+    return this.announcer.hostname ? [...names, this.announcer.hostname] : names;
   }
 
   /** The key viewers need, or null with open access. */
@@ -296,9 +407,17 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   private async refreshQr(): Promise<void> {
-    const url = this.shareUrls()[0] ?? '';
+    await this.refreshGuestQrs();
+    const url = this.addressUrls(this.viewerKey())[0] ?? '';
     if (url === this.qr.url) return;
-    this.qr = { url, svg: url ? await QRCode.toString(url, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }) : '' };
+    this.qr = { url, svg: await qrSvg(url) };
+  }
+
+  private async refreshGuestQrs(): Promise<void> {
+    for (const { id } of this.guests.list()) {
+      const url = this.guestUrl(id);
+      if (this.guestQrs.get(id)?.url !== url) this.guestQrs.set(id, { url, svg: await qrSvg(url) });
+    }
   }
 
   private captureRequest(): CaptureRequest {
@@ -351,6 +470,11 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 }
 
+/** A link as a QR code, an SVG document; '' for no link. */
+async function qrSvg(url: string): Promise<string> {
+  return url ? QRCode.toString(url, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }) : '';
+}
+
 /** Things the user should know once (a damaged or unwritable settings file): kept for the window, said in the log. */
 class Notices {
   readonly list: string[] = [];
@@ -364,11 +488,19 @@ class Notices {
 
 /** Why the HTTP server could not listen, in the words every mode shows (the window, the terminal). */
 function listenProblem(err: unknown, host: string | undefined): { error: string; suggestedPort?: number } {
+  if (err instanceof TlsFileError) return { error: `${err.message}.` };
   if (err instanceof PortInUseError) return { error: `Port ${err.port} is in use by another program.`, suggestedPort: err.suggestion ?? undefined };
   const { code, port } = err as NodeJS.ErrnoException & { port?: number };
   if (code === 'EADDRNOTAVAIL') return { error: `--host ${host ?? ''}: this computer has no such address; it has ${ownAddresses().join(', ')}.` };
   if (code === 'EACCES') return { error: `Port ${port ?? ''} is reserved for the system; use one from 1024 up.` };
   return { error: `Could not start: ${(err as Error).message}` };
+}
+
+/** The certificate and key the settings name; null for plain HTTP. Refuses one without the other. */
+function tlsFilesOf(s: Settings): TlsFiles | null {
+  if (!s.tlsCert && !s.tlsKey) return null;
+  if (!s.tlsCert || !s.tlsKey) throw new TlsFileError(`HTTPS needs both a certificate and its key: the ${s.tlsCert ? 'key' : 'certificate'} file is not set`);
+  return { cert: s.tlsCert, key: s.tlsKey };
 }
 
 function ownAddresses(): string[] {

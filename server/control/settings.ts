@@ -22,6 +22,9 @@ export const DEFAULT_SETTINGS: Settings = {
   timestamp: false,
   text: '',
   startOnLaunch: false,
+  mdns: true,
+  tlsCert: '',
+  tlsKey: '',
 };
 
 type Check = (value: unknown) => string | null;
@@ -50,6 +53,9 @@ const CHECKS: { [K in keyof Settings]: Check } = {
   timestamp: isBool,
   text: isText(200),
   startOnLaunch: isBool,
+  mdns: isBool,
+  tlsCert: isText(4096),
+  tlsKey: isText(4096),
 };
 
 /** What is wrong with one setting's value ("must be ..."), or null. */

@@ -17,3 +17,9 @@ export function whole(value: unknown, name: string, min: number, max: number): n
   if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw new Error(`${name} must be a whole number from ${min} to ${max}`);
   return value as number;
 }
+
+/** Refuses a field that is not one of `names` (checked objects carry exactly their fields). */
+export function exactFields(value: Record<string, unknown>, name: string, names: readonly string[]): void {
+  const extra = Object.keys(value).find((key) => !names.includes(key));
+  if (extra !== undefined) throw new Error(`${name} has no field "${extra.slice(0, 64)}"`);
+}

@@ -4,7 +4,7 @@
 const MARKER = 0xff;
 const SOI = 0xd8;
 const EOI = 0xd9;
-const SOS = 0xda;
+export const SOS = 0xda;
 const TEM = 0x01;
 const RST0 = 0xd0;
 const RST7 = 0xd7;
@@ -36,28 +36,54 @@ function isStandalone(marker: number): boolean {
   return marker === TEM || (marker >= RST0 && marker <= RST7);
 }
 
+/** One marker segment of a JPEG's headers: FF, the marker, and for most a length and a payload. */
+export interface Segment {
+  marker: number;
+  /** Where its FF is. */
+  start: number;
+  /** Just past its payload, as its length says: past the end of the buffer if it is cut short. */
+  end: number;
+}
+
+/**
+ * The marker segments after SOI in order, up to and including SOS (the scan header: the
+ * compressed data follows its end) or EOI. Ends early where `buf` stops being a JPEG or is cut
+ * short (the last segment then ends past the buffer): look at the last one to know which.
+ */
+export function* segments(buf: Buffer): Generator<Segment> {
+  if (buf.length < 4 || buf[0] !== MARKER || buf[1] !== SOI) return;
+  let pos = 2;
+  while (pos + 1 < buf.length) {
+    if (buf[pos] !== MARKER) return;
+    const marker = buf[pos + 1];
+    // Any number of FF bytes may pad the space before a marker.
+    if (marker === MARKER) {
+      pos += 1;
+      continue;
+    }
+    if (isStandalone(marker) || marker === EOI) {
+      yield { marker, start: pos, end: pos + 2 };
+      if (marker === EOI) return;
+      pos += 2;
+      continue;
+    }
+    if (pos + 4 > buf.length) return;
+    const length = buf.readUInt16BE(pos + 2);
+    if (length < 2) return;
+    const end = pos + 2 + length;
+    yield { marker, start: pos, end };
+    if (marker === SOS || end > buf.length) return;
+    pos = end;
+  }
+}
+
 /**
  * The picture size from the frame header (SOF0..SOF15, so baseline, progressive, lossless...),
  * or null when `buf` is not a JPEG, or ends before the frame header.
  */
 export function jpegSize(buf: Buffer): { width: number; height: number } | null {
-  if (buf.length < 4 || buf[0] !== MARKER || buf[1] !== SOI) return null;
-  let pos = 2;
-  while (pos + 1 < buf.length) {
-    if (buf[pos] !== MARKER) return null;
-    const marker = buf[pos + 1];
-    pos += 2;
-    // Any number of FF bytes may pad the space before a marker.
-    if (marker === MARKER) {
-      pos -= 1;
-      continue;
-    }
-    if (isStandalone(marker)) continue;
-    if (marker === SOS || marker === EOI || pos + 2 > buf.length) return null;
-    const length = buf.readUInt16BE(pos);
-    if (length < 2) return null;
-    if (isFrameHeader(marker)) return frameSize(buf, pos);
-    pos += length;
+  for (const segment of segments(buf)) {
+    if (isFrameHeader(segment.marker)) return frameSize(buf, segment.start + 2);
   }
   return null;
 }
@@ -70,4 +96,33 @@ function frameSize(buf: Buffer, pos: number): { width: number; height: number } 
   const width = buf.readUInt16BE(pos + 5);
   // A height of 0 is deferred to a DNL marker after the scan; we do not read that far.
   return width > 0 && height > 0 ? { width, height } : null;
+}
+
+const COM = 0xfe;
+
+/**
+ * The comment segments (COM, marker included) before the scan, in order; none for a buffer that
+ * is not a JPEG. A re-encode drops them; a tier keeps them, as the main picture passes them through.
+ */
+export function jpegComments(buf: Buffer): Buffer[] {
+  const comments: Buffer[] = [];
+  if (buf.length < 4 || buf[0] !== MARKER || buf[1] !== SOI) return comments;
+  let pos = 2;
+  while (pos + 3 < buf.length && buf[pos] === MARKER) {
+    const marker = buf[pos + 1];
+    if (marker === MARKER) {
+      pos += 1;
+      continue;
+    }
+    if (isStandalone(marker)) {
+      pos += 2;
+      continue;
+    }
+    if (marker === SOS || marker === EOI) break;
+    const end = pos + 2 + buf.readUInt16BE(pos + 2);
+    if (end > buf.length) break;
+    if (marker === COM) comments.push(buf.subarray(pos, end));
+    pos = end;
+  }
+  return comments;
 }

@@ -13,8 +13,8 @@ export interface AppContext extends StreamContext, StatusContext {
   pipeline: Pipeline;
   access: Access;
   pageDir: string;
-  /** Names besides this machine's own that the Host header may give (--allow-host). */
-  allowHosts: readonly string[];
+  /** Names besides this machine's own that the Host header may give (--allow-host, the mDNS name). */
+  allowHosts: () => readonly string[];
 }
 
 /** The viewer-facing HTTP API (see DESIGN.md "What viewers get"). */

@@ -1,14 +1,39 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
+import type { GuestKeys, GuestLink } from '../config/guest-links.js';
 import { HttpError } from './errors.js';
 import { KeyFailures } from './key-failures.js';
 import { peerAddress } from './per-address.js';
 import type { KeyPage } from './viewer-page.js';
 
-/** The access key, or null for an open server; and the cookie the viewer page keeps it in. */
+/** The access key, or null for an open server; the cookie the viewer page keeps it in; the guest links' keys. */
 export interface Access {
   key: string | null;
   cookieName: string;
+  guests?: GuestKeys;
+}
+
+/** Which key let a request in: the main key (or an open server), or a guest link's. */
+type KeyHolder = 'main' | { guest: GuestLink };
+
+const holders = new WeakMap<Request, GuestLink>();
+
+/** The guest link a request came in by (requireKey decided), or null for the main key. */
+export function guestOf(req: Request): GuestLink | null {
+  return holders.get(req) ?? null;
+}
+
+/** Which key among those presented opens this server; 'expired' when the only one that would is an expired guest link's. */
+function holderOf(access: Access, presented: string[]): KeyHolder | 'expired' | null {
+  const key = access.key;
+  if (key === null || presented.some((given) => keyMatches(key, given))) return 'main';
+  let expired = false;
+  for (const given of presented) {
+    const match = access.guests?.match(given) ?? null;
+    if (match === 'expired') expired = true;
+    else if (match) return { guest: match.link };
+  }
+  return expired ? 'expired' : null;
 }
 
 /** Cookies are not kept apart by port, so two PushCams on one host need two names. */
@@ -58,6 +83,7 @@ function presentedKeys(req: Request, cookieName: string): string[] {
 }
 
 const KEY_NEEDED = 'This PushCam needs its access key: open the full link you were given.';
+const LINK_EXPIRED = 'This guest link has expired: ask the broadcaster for a new one.';
 
 /**
  * Lets a request through only with the right key (or when the server is open). Programs (ffmpeg,
@@ -69,7 +95,6 @@ const KEY_NEEDED = 'This PushCam needs its access key: open the full link you we
 export function requireKey(access: Access, page: KeyPage, failures = new KeyFailures()): RequestHandler {
   return (req, res, next) => {
     if (access.key === null) return next();
-    const key = access.key;
     const presented = presentedKeys(req, access.cookieName);
     const mode = req.get('sec-fetch-mode');
     const navigating = mode === 'navigate';
@@ -80,18 +105,21 @@ export function requireKey(access: Access, page: KeyPage, failures = new KeyFail
       if (navigating) return void res.status(429).set('Content-Security-Policy', page.csp).type('html').send(page.html('slow'));
       throw new HttpError(429, 'too many wrong keys from your address; wait a few seconds (Retry-After) before the next try');
     }
-    if (presented.some((given) => keyMatches(key, given))) {
+    const holder = holderOf(access, presented);
+    if (holder !== null && holder !== 'expired') {
+      if (holder !== 'main') holders.set(req, holder.guest);
       const query = keyFromQuery(req);
       if (!navigating || query === undefined || query === req.query.key) return next();
       return void res.redirect(303, addressWithKey(req, query));
     }
-    if (presented.length > 0) failures.failed(address, presented);
+    // An expired guest link's key was once given out, not guessed.
+    if (holder === null && presented.length > 0) failures.failed(address, presented);
     if (mode === undefined) res.set('WWW-Authenticate', 'Basic realm="PushCam", charset="UTF-8"');
     if (navigating) {
-      res.status(401).set('Content-Security-Policy', page.csp).type('html').send(page.html(presented.length > 0 ? 'wrong' : 'missing'));
+      res.status(401).set('Content-Security-Policy', page.csp).type('html').send(page.html(holder ?? (presented.length > 0 ? 'wrong' : 'missing')));
       return;
     }
-    throw new HttpError(401, `${KEY_NEEDED} (?key=...)`);
+    throw new HttpError(401, holder === 'expired' ? LINK_EXPIRED : `${KEY_NEEDED} (?key=...)`);
   };
 }
 
@@ -105,10 +133,13 @@ function addressWithKey(req: Request, key: string): string {
 /** After a visit with `?key=`, the page's own requests (stream, snapshot, status) carry the cookie. */
 export function rememberKey(req: Request, res: Response, access: Access): void {
   const given = keyFromQuery(req);
-  if (access.key === null || given === undefined || !keyMatches(access.key, given)) return;
+  const holder = given === undefined ? null : holderOf(access, [given]);
+  if (access.key === null || given === undefined || holder === null || holder === 'expired') return;
   res.cookie(access.cookieName, given, {
     httpOnly: true,
     sameSite: 'strict',
+    // Over HTTPS the browser must never send it over plain HTTP (where this port only redirects).
+    secure: req.secure,
     path: '/',
     maxAge: 365 * 24 * 3600 * 1000,
   });

@@ -19,7 +19,8 @@ function answerFor(code: string): [number, string] {
 /**
  * A request Node cannot parse, or that came too slowly, is the client's mistake, not PushCam's:
  * it gets a 400, 431 or 408 with the security headers, and the log a line about the client, at
- * most once per address a minute. A client that went away (a reset) gets nothing, and no line.
+ * most once per address a minute. A client that went away (a reset) or failed its TLS handshake
+ * gets nothing, and no line.
  */
 export function answerClientErrors(server: Server, log: Log): void {
   // An Expect header other than 100-continue: Node would answer 417 itself, without the security headers.
@@ -27,7 +28,11 @@ export function answerClientErrors(server: Server, log: Log): void {
   const lastLogged = new PerAddress<number>(REMEMBERED);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const code = err.code ?? '';
-    if (code === 'ECONNRESET' || !socket.writable || answering(socket)) {
+    // Only HTTP can be answered in HTTP. An HTTPS server reports failed TLS handshakes here too
+    // (a stall, a client that does not trust the certificate): text written to such a socket
+    // would never leave it, and the socket would stay open.
+    const http = code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (!http || !socket.writable || answering(socket)) {
       socket.destroy();
       return;
     }

@@ -1,5 +1,5 @@
-import type { Server, ServerOptions } from 'node:http';
-import type { Socket } from 'node:net';
+import type { ServerOptions } from 'node:http';
+import type { Server, Socket } from 'node:net';
 import { peerAddress } from './per-address.js';
 
 /** Connections one address may hold at once (--max-per-address). */
@@ -32,11 +32,10 @@ export const SERVER_OPTIONS = {
 
 /**
  * One address cannot take the connections everyone needs (a slowloris): a connection over its
- * address's cap is closed as it arrives, before Node reads a byte of it. Works for an HTTP or an
- * HTTPS server (there 'connection' is the TCP socket, before TLS).
+ * address's cap is closed as it arrives, before a byte of it is read. `server` is what listens:
+ * the HTTP server, or the TCP server in front of HTTPS (listener.ts).
  */
 export function limitConnections(server: Server, maxPerAddress = MAX_PER_ADDRESS): void {
-  server.maxHeadersCount = 100;
   server.maxConnections = MAX_CONNECTIONS;
   const open = new Map<string, number>();
   server.prependListener('connection', (socket: Socket) => {

@@ -44,14 +44,14 @@ export function hostAllowed(header: string, extraNames: readonly string[]): bool
  * Answers 421 to a request whose Host names another site. A request with no Host (HTTP/1.0
  * programs) passes: browsers always send one. An HTTP/1.1 request without one is malformed.
  */
-export function checkHost(extraNames: readonly string[]): RequestHandler {
+export function checkHost(extraNames: () => readonly string[]): RequestHandler {
   return (req, _res, next) => {
     const host = req.headers.host;
     if (host === undefined) {
       if (req.httpVersion === '1.1') throw new HttpError(400, 'an HTTP/1.1 request needs a Host header');
       return next();
     }
-    if (hostAllowed(host, extraNames)) return next();
+    if (hostAllowed(host, extraNames())) return next();
     const name = hostName(host) || host;
     throw new HttpError(421, `this PushCam does not answer to the name "${name.slice(0, 100)}"; open it by this computer's address or name, or start it with --allow-host ${name.slice(0, 100)}`);
   };

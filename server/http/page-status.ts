@@ -2,9 +2,10 @@ import type { RequestHandler } from 'express';
 import type { Farewell } from '../hub/farewell.js';
 import type { Hub } from '../hub/hub.js';
 import type { Pipeline } from '../pipeline.js';
+import { guestOf } from './auth.js';
 import { intParam, pageParam } from './errors.js';
-import { statusOf } from './status.js';
-import { NO_CACHE } from './stream.js';
+import { forViewer, statusOf } from './status.js';
+import { clientIp, NO_CACHE } from './stream.js';
 
 export interface StatusContext {
   hub: Hub;
@@ -19,8 +20,8 @@ export interface StatusContext {
 const MAX_WAIT_MS = 10_000;
 
 /**
- * GET /status.json: what statusOf says, the camera's name, and for a viewer page
- * (`?viewer=TOKEN`) how PushCam sees it watching. `?wait=MS` holds the answer that long, and
+ * GET /status.json: what statusOf says as a viewer may see it (forViewer), the camera's name, and
+ * for a viewer page (`?viewer=TOKEN`) how PushCam sees it watching. `?wait=MS` holds the answer that long, and
  * answers `{ ended: reason }` at once when the page's viewing ends (a kick, a stop, a restart, a
  * new key): no browser tells a page that an <img>'s stream ended, so this is how the page hears
  * why. A viewer page always has one such request open, which costs the server nothing but a socket.
@@ -31,17 +32,24 @@ export function statusRoute(ctx: StatusContext): RequestHandler {
     const wait = intParam(req, 'wait', 0, MAX_WAIT_MS) ?? 0;
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const ended = ctx.ending() ?? (wait > 0 ? await ctx.hub.waitForFarewell(page, wait, gone.signal) : null);
+    const guest = guestOf(req);
+    const ended = ctx.ending() ?? (wait > 0 ? await ctx.hub.waitForFarewell(page, wait, gone.signal, guest?.id ?? null) : null);
     if (gone.signal.aborted) return;
     res.set(NO_CACHE);
     if (ended) {
       res.json({ ended });
       return;
     }
+    const asker = {
+      ...(page === undefined ? {} : { pageViewer: ctx.hub.viewerIdOf(page) }),
+      ip: clientIp(req),
+      userAgent: req.get('user-agent') ?? '',
+      guest: guest?.id ?? null,
+    };
     res.json({
-      ...statusOf(ctx.hub, ctx.pipeline),
+      ...forViewer(statusOf(ctx.hub, ctx.pipeline), asker),
       name: ctx.name(),
-      ...(page === undefined ? {} : { you: { watching: ctx.hub.watching(page) } }),
+      ...(page === undefined ? {} : { you: { watching: ctx.hub.watching(page), picture: ctx.hub.pictureOf(page) } }),
     });
   };
 }

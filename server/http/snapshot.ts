@@ -1,8 +1,11 @@
 import type { RequestHandler } from 'express';
 import type { Hub } from '../hub/hub.js';
+import { isMain, tierKey } from '../hub/tiers.js';
 import type { Pipeline } from '../pipeline.js';
 import { HttpError, intParam, pageParam } from './errors.js';
-import { clientIp, refuseFull, refuseKicked } from './stream.js';
+import { guestOf } from './auth.js';
+import { clientIp, refuseFull, refuseGuestInUse, refuseKicked } from './stream.js';
+import { refuseTier, tierParam } from './tier-param.js';
 
 /** How long `?after=SEQ` (and a snapshot of an idle source) waits for a frame. */
 export const SNAPSHOT_WAIT_MS = 10_000;
@@ -16,15 +19,19 @@ export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxClients: number):
   return async (req, res) => {
     const after = intParam(req, 'after', 0, Number.MAX_SAFE_INTEGER);
     const page = pageParam(req);
+    const tier = tierParam(req, hub.latest, { stream: false });
     refuseKicked(hub, req);
-    const poller = after === undefined ? null : hub.poller(page, { ip: clientIp(req), userAgent: req.get('user-agent') ?? '' }, maxClients);
+    if (after !== undefined) refuseGuestInUse(hub, req, page);
+    if (!hub.hasRoomFor(tier)) refuseTier(res);
+    const viewer = { ip: clientIp(req), userAgent: req.get('user-agent') ?? '', guest: guestOf(req)?.id ?? null, tier };
+    const poller = after === undefined ? null : hub.poller(page, viewer, maxClients);
     if (after !== undefined && !poller) refuseFull(res, maxClients);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     const kicked = poller?.ask();
     // An idle source's last frame may be old: start it and wait for a fresh one.
     const since = after ?? (pipeline.isRunning ? (hub.latest?.seq ?? 0) - 1 : (hub.latest?.seq ?? 0));
-    const frame = await hub.waitForFrame(since, SNAPSHOT_WAIT_MS, kicked ? AbortSignal.any([gone.signal, kicked]) : gone.signal);
+    const frame = await hub.waitForFrame(since, SNAPSHOT_WAIT_MS, kicked ? AbortSignal.any([gone.signal, kicked]) : gone.signal, tier);
     poller?.answered(since, frame);
     // Kicked while it waited: told so, like every request of a kicked viewer.
     refuseKicked(hub, req);
@@ -36,7 +43,8 @@ export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxClients: number):
       }
       throw new HttpError(503, 'no picture yet: the source has not produced a frame; see /status.json');
     }
-    const etag = `"${frame.seq}"`;
+    // One frame has other bytes in each tier.
+    const etag = isMain(tier) ? `"${frame.seq}"` : `"${frame.seq}-${tierKey(tier)}"`;
     res.set({
       'Cache-Control': 'no-cache',
       ETag: etag,

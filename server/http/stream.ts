@@ -1,11 +1,14 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { type AutoHub, AutoTier } from '../hub/auto-tier.js';
 import { type Hub, newViewerId } from '../hub/hub.js';
+import { guestOf } from './auth.js';
 import { openLink } from '../hub/link.js';
 import { type PartLayout, partLayout, streamContentType } from '../hub/multipart.js';
 import { SEND_TIMEOUT_MS, Viewer } from '../hub/viewer.js';
 import type { StreamCompat } from '../types.js';
 import { enumParam, HttpError, intParam, pageParam } from './errors.js';
 import { peerAddress } from './per-address.js';
+import { refuseTier, tierParam } from './tier-param.js';
 
 export interface StreamContext {
   hub: Hub;
@@ -44,6 +47,17 @@ export function refuseKicked(hub: Hub, req: Request): void {
   }
 }
 
+/**
+ * A guest link for one viewer at a time that another page watches through gets 409 (the viewer
+ * page waits for its turn); the same page switching between stream and snapshots is one viewer.
+ */
+export function refuseGuestInUse(hub: Hub, req: Request, page: string | undefined): void {
+  const guest = guestOf(req);
+  if (guest?.oneViewer && hub.guestViewersBesides(guest.id, page) > 0) {
+    throw new HttpError(409, 'this guest link is for one viewer at a time, and someone is watching through it; try again later');
+  }
+}
+
 /** One viewer more than the limit gets 503 with a reason, stream or snapshot viewer alike. */
 export function refuseFull(res: Response, maxClients: number): never {
   res.set('Retry-After', '10');
@@ -65,8 +79,11 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
     const compat = enumParam(req, 'compat', ['advance', 'dual', 'length', 'plain'] as const) ?? compatFor(req.get('user-agent'));
     const fps = intParam(req, 'fps', 1, 120);
     const page = pageParam(req);
+    const tier = tierParam(req, ctx.hub.latest, { stream: true });
     refuseKicked(ctx.hub, req);
+    refuseGuestInUse(ctx.hub, req, page);
     if (ctx.hub.viewersBesides(page) >= ctx.maxClients) refuseFull(res, ctx.maxClients);
+    if (!ctx.hub.hasRoomFor(tier)) refuseTier(res);
     // No chunked encoding: raw parts, as every MJPEG server sends them; the end is the connection's end.
     res.useChunkedEncodingByDefault = false;
     res.writeHead(200, {
@@ -84,16 +101,31 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
     res.flushHeaders();
     const socket = res.socket;
     socket?.setNoDelay(true);
+    const link = socket ? openLink(socket, ctx.log) : null;
+    const minIntervalMs = fps ? 1000 / fps : 0;
     const viewer = new Viewer(socket ?? res, {
-      info: { id: newViewerId(), ip: clientIp(req), userAgent, since: Date.now(), via: 'stream' },
+      info: { id: newViewerId(), ip: clientIp(req), userAgent, since: Date.now(), via: 'stream', guest: guestOf(req)?.id ?? null, tier },
       layout: layoutFor(compat),
-      minIntervalMs: fps ? 1000 / fps : 0,
+      minIntervalMs,
       dualFinalFrame: compat === 'dual',
       sendTimeoutMs: ctx.sendTimeoutMs ?? SEND_TIMEOUT_MS,
-      link: socket ? openLink(socket, ctx.log) : null,
+      link,
     });
-    res.on('close', () => ctx.hub.remove(viewer));
+    // Where the link cannot be seen (no TCP_INFO), an auto viewer keeps the main picture.
+    const auto = tier.auto && link ? new AutoTier(autoHub(ctx.hub, viewer, minIntervalMs), link) : null;
+    res.on('close', () => {
+      auto?.stop();
+      ctx.hub.remove(viewer);
+    });
     ctx.hub.add(viewer, page);
+  };
+}
+
+function autoHub(hub: Hub, viewer: Viewer, minIntervalMs: number): AutoHub {
+  return {
+    move: (spec) => hub.move(viewer, spec),
+    newestBytes: (spec) => hub.newestBytes(spec),
+    fps: () => (minIntervalMs > 0 ? Math.min(hub.fps, 1000 / minIntervalMs) : hub.fps),
   };
 }
 

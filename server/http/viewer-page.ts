@@ -25,12 +25,16 @@ export function viewerPageDir(): string {
   return dir;
 }
 
-/** The words of the key page: a browser came without a key, with one that is not (or no longer) right, or after too many wrong ones. */
-export type KeyProblem = 'missing' | 'wrong' | 'slow';
+/**
+ * The words of the key page: a browser came without a key, with one that is not (or no longer)
+ * right, with an expired guest link's, or after too many wrong ones.
+ */
+export type KeyProblem = 'missing' | 'wrong' | 'expired' | 'slow';
 
 const KEY_WORDS: Record<KeyProblem, string> = {
   missing: 'This PushCam needs its access key. Paste the key, or the whole link you were given.',
   wrong: 'That access key is not right, or no longer: the broadcaster may have made a new one. Paste the new key or link.',
+  expired: 'This guest link has expired. Ask the broadcaster for a new link, and paste it here.',
   slow: 'Too many wrong access keys came from your address: wait a few seconds, then paste the key or link again.',
 };
 

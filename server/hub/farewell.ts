@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { placeholderImage } from '../source/placeholder.js';
 
 /** Why PushCam ends a viewer's stream (or long-poll) on purpose. */
-export type Farewell = 'kicked' | 'stopped' | 'restarting' | 'moved' | 'new-key';
+export type Farewell = 'kicked' | 'stopped' | 'restarting' | 'moved' | 'new-key' | 'expired';
 
 /** What the last picture says: every client shows it, a browser, VLC or a dashboard alike. */
 const WORDS: Record<Farewell, string[]> = {
@@ -11,6 +11,7 @@ const WORDS: Record<Farewell, string[]> = {
   restarting: ['PushCam is restarting', 'The picture is back in a moment'],
   moved: ['PushCam moved to another address', 'Ask the broadcaster for the new link'],
   'new-key': ['The access key has changed', 'Ask the broadcaster for the new link'],
+  expired: ['This guest link has expired', 'Ask the broadcaster for a new link'],
 };
 
 const FALLBACK_SIZE = { width: 1280, height: 720 };

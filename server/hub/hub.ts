@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events';
-import type { Frame, ViewerInfo } from '../types.js';
+import type { EncodedImage } from '../encoder/encoder.js';
+import type { TierSource } from '../encoder/tiers.js';
+import type { Frame, RawImage, TierSpec, ViewerInfo } from '../types.js';
 import { type Farewell, farewellJpeg } from './farewell.js';
 import { SnapshotViewer } from './snapshot-viewer.js';
+import { isMain, type TierEncode, Tiers, type TierStatus } from './tiers.js';
 import type { Viewer } from './viewer.js';
 
 interface HubEvents {
@@ -20,14 +23,27 @@ export const FAREWELL_MS = 500;
 
 interface Waiter {
   after: number;
+  /** Waits for a main frame, or for a tier's (then the tier answers it). */
+  main: boolean;
   resolve(frame: Frame | null): void;
+}
+
+export interface HubOptions {
+  /** Makes tier frames (server/encoder/tiers.ts, at the encoder's quality where a tier does not say). */
+  encodeTier: TierEncode;
+  log?: (line: string) => void;
 }
 
 /** A page's request waiting to hear that its viewing ends (see `waitForFarewell`). */
 interface FarewellListener {
   page: string | undefined;
+  /** The guest link the request came by; null: the main key. */
+  guest: string | null;
   resolve(reason: Farewell | null): void;
 }
+
+/** The frame rate is taken over this many frames. */
+const FPS_FRAMES = 16;
 
 let lastViewerId = 0;
 
@@ -43,7 +59,14 @@ export function newViewerId(): number {
  */
 export class Hub extends EventEmitter<HubEvents> {
   private newest: Frame | null = null;
+  /** The pixels the newest frame was encoded from, kept only while tiers are made from them. */
+  private newestPixels: RawImage | null = null;
   private readonly viewers = new Set<Viewer>();
+  /** The stream viewers that watch a tier; the others get the main picture. */
+  private readonly onTier = new Map<Viewer, TierSpec>();
+  private readonly tiers: Tiers;
+  /** When the last FPS_FRAMES frames were published. */
+  private readonly publishedAt: number[] = [];
   /** Snapshot viewers by their page token, or "ip user-agent" for clients without one. */
   private readonly pollers = new Map<string, SnapshotViewer>();
   /** The viewer page behind a stream or snapshot viewer, when it said (`?viewer=TOKEN`). */
@@ -54,6 +77,15 @@ export class Hub extends EventEmitter<HubEvents> {
   private holds = 0;
   /** "ip user-agent" of kicked viewers, and until when they are refused. */
   private readonly refused = new Map<string, number>();
+
+  constructor(o: HubOptions) {
+    super();
+    this.tiers = new Tiers(
+      o.encodeTier,
+      o.log ?? (() => {}),
+      () => this.newest && { frame: this.newest, source: { ...this.newest, pixels: this.newestPixels } },
+    );
+  }
 
   get latest(): Frame | null {
     return this.newest;
@@ -86,6 +118,12 @@ export class Hub extends EventEmitter<HubEvents> {
     return this.viewerCount - (page !== undefined && this.pages.has(page) ? 1 : 0);
   }
 
+  /** Viewers of one guest link other than one page's: whether the page may join a link for one viewer at a time. */
+  guestViewersBesides(guest: string, page: string | undefined): number {
+    const own = page === undefined ? undefined : this.pages.get(page);
+    return this.everyViewer().filter((v) => v.info.guest === guest && v !== own).length;
+  }
+
   viewerList(): ViewerInfo[] {
     return [...[...this.viewers].map((v) => v.snapshot()), ...[...this.pollers.values()].map((v) => ({ ...v.info }))];
   }
@@ -95,17 +133,49 @@ export class Hub extends EventEmitter<HubEvents> {
     return this.pages.get(page)?.info.via ?? null;
   }
 
-  publish(image: { jpeg: Buffer; width: number; height: number }): Frame {
-    const frame: Frame = { ...image, seq: (this.newest?.seq ?? 0) + 1, at: Date.now() };
+  /** The id of the viewer a viewer page watches as, or null. */
+  viewerIdOf(page: string): number | null {
+    return this.pages.get(page)?.info.id ?? null;
+  }
+
+  /** Whether a viewer of `spec` could come now: the main picture always can, a tier while there is room (MAX_TIERS). */
+  hasRoomFor(spec: TierSpec): boolean {
+    return isMain(spec) || this.tiers.hasRoom(spec);
+  }
+
+  tierStatus(): TierStatus[] {
+    return this.tiers.status();
+  }
+
+  /** Bytes of the newest frame of the main picture or of a running tier; null when there is none. */
+  newestBytes(spec: TierSpec): number | null {
+    return isMain(spec) ? (this.newest?.jpeg.length ?? null) : this.tiers.newestBytes(spec);
+  }
+
+  /** Frames a second published lately; 0 with fewer than two. */
+  get fps(): number {
+    const times = this.publishedAt;
+    return times.length < 2 ? 0 : ((times.length - 1) * 1000) / (times[times.length - 1] - times[0]);
+  }
+
+  /** The size of the last picture sent to a viewer page's stream (a tier's may be smaller than the main picture); null if none. */
+  pictureOf(page: string): { width: number; height: number } | null {
+    const viewer = this.pages.get(page);
+    return !viewer || viewer instanceof SnapshotViewer ? null : viewer.sentSize;
+  }
+
+  publish(image: EncodedImage): Frame {
+    const frame: Frame = { jpeg: image.jpeg, width: image.width, height: image.height, seq: (this.newest?.seq ?? 0) + 1, at: Date.now() };
+    const source: TierSource = { ...frame, pixels: image.pixels ?? null };
     this.newest = frame;
+    this.publishedAt.push(frame.at);
+    if (this.publishedAt.length > FPS_FRAMES) this.publishedAt.shift();
+    this.newestPixels = this.tiers.size > 0 ? source.pixels : null;
     this.emit('frame', frame);
-    for (const viewer of this.viewers) viewer.offer(frame);
-    const answered = [...this.waiters].filter((w) => frame.seq > w.after);
-    for (const waiter of answered) {
-      this.waiters.delete(waiter);
-      waiter.resolve(frame);
-    }
-    if (answered.length > 0) this.emit('demand', this.demand);
+    for (const viewer of this.viewers) if (!this.onTier.has(viewer)) viewer.offer(frame);
+    this.tiers.feed(frame, source);
+    const answered = [...this.waiters].filter((w) => w.main && frame.seq > w.after);
+    for (const waiter of answered) waiter.resolve(frame);
     return frame;
   }
 
@@ -115,9 +185,37 @@ export class Hub extends EventEmitter<HubEvents> {
     if (poller) this.letGo(poller);
     this.viewers.add(viewer);
     if (page !== undefined) this.tag(viewer, page);
-    if (this.newest) viewer.offer(this.newest);
+    this.watch(viewer, viewer.info.tier);
     this.emit('joined', { ...viewer.info });
     this.emit('demand', this.demand);
+  }
+
+  /** Moves a stream viewer to another tier (or the main picture); false when that tier has no room. */
+  move(viewer: Viewer, spec: TierSpec): boolean {
+    const now = this.onTier.get(viewer) ?? { width: null, quality: null };
+    if (!this.viewers.has(viewer) || (now.width === spec.width && now.quality === spec.quality)) return true;
+    if (!this.hasRoomFor(spec)) return false;
+    this.unwatch(viewer);
+    this.watch(viewer, spec);
+    return true;
+  }
+
+  /** Starts a viewer on a tier, or on the main picture; either way it gets the newest frame at once. */
+  private watch(viewer: Viewer, spec: TierSpec): void {
+    viewer.info.tier = { ...viewer.info.tier, width: spec.width, quality: spec.quality };
+    if (isMain(spec)) {
+      if (this.newest) viewer.offer(this.newest);
+      return;
+    }
+    if (!this.tiers.join(spec, viewer)) throw new Error('no room for another picture tier; ask hasRoomFor first');
+    this.onTier.set(viewer, spec);
+  }
+
+  private unwatch(viewer: Viewer): void {
+    const spec = this.onTier.get(viewer);
+    if (!spec) return;
+    this.onTier.delete(viewer);
+    this.tiers.leave(spec, viewer);
   }
 
   /** When its connection has closed. */
@@ -130,10 +228,13 @@ export class Hub extends EventEmitter<HubEvents> {
    * The snapshot viewer a long-poll belongs to (`page`, else `ip user-agent`), made on its first
    * request; null when it would be one viewer too many.
    */
-  poller(page: string | undefined, info: { ip: string; userAgent: string }, maxViewers: number): SnapshotViewer | null {
+  poller(page: string | undefined, info: Pick<ViewerInfo, 'ip' | 'userAgent' | 'guest' | 'tier'>, maxViewers: number): SnapshotViewer | null {
     const key = page ?? `${info.ip} ${info.userAgent}`;
     const known = this.pollers.get(key);
-    if (known) return known;
+    if (known) {
+      known.info.tier = info.tier;
+      return known;
+    }
     if (this.viewersBesides(page) >= maxViewers) return null;
     const poller: SnapshotViewer = new SnapshotViewer({ id: newViewerId(), ...info, since: Date.now() }, () => {
       if (this.pollers.get(key) === poller) this.letGo(poller);
@@ -149,10 +250,11 @@ export class Hub extends EventEmitter<HubEvents> {
    * told, and it is refused for a while. False if there is no such viewer.
    */
   kick(id: number): boolean {
-    const viewer = [...this.viewers, ...this.pollers.values()].find((v) => v.info.id === id);
+    const viewer = this.everyViewer().find((v) => v.info.id === id);
     if (!viewer) return false;
     this.refused.set(`${viewer.info.ip} ${viewer.info.userAgent}`, Date.now() + KICK_REFUSE_MS);
-    this.tell('kicked', this.pageOf.get(viewer));
+    const page = this.pageOf.get(viewer);
+    this.tell('kicked', (listener) => page !== undefined && listener.page === page);
     this.letGo(viewer);
     void this.sayFarewell(viewer, 'kicked');
     return true;
@@ -164,8 +266,23 @@ export class Hub extends EventEmitter<HubEvents> {
    * after FAREWELL_MS, whichever is first.
    */
   async endAll(reason: Farewell): Promise<void> {
-    this.tell(reason);
-    const leaving = [...this.viewers, ...this.pollers.values()];
+    this.tell(reason, () => true);
+    await this.end(this.everyViewer(), reason);
+  }
+
+  /**
+   * Ends the viewers who came through one guest link (it was revoked, or it expired), as endAll
+   * does, and tells its pages even between two streams.
+   */
+  async endGuest(guest: string, reason: Farewell): Promise<void> {
+    this.tell(reason, (listener) => listener.guest === guest);
+    await this.end(
+      this.everyViewer().filter((v) => v.info.guest === guest),
+      reason,
+    );
+  }
+
+  private async end(leaving: (Viewer | SnapshotViewer)[], reason: Farewell): Promise<void> {
     for (const viewer of leaving) this.letGo(viewer);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, FAREWELL_MS)));
@@ -178,7 +295,7 @@ export class Hub extends EventEmitter<HubEvents> {
    * null after `timeoutMs` or when `signal` aborts. A page's status request waits on this, so the
    * page hears at once why its picture stopped, which no browser tells a page about an <img>.
    */
-  waitForFarewell(page: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<Farewell | null> {
+  waitForFarewell(page: string | undefined, timeoutMs: number, signal: AbortSignal, guest: string | null = null): Promise<Farewell | null> {
     return new Promise((resolve) => {
       const finish = (reason: Farewell | null): void => {
         clearTimeout(timer);
@@ -186,7 +303,7 @@ export class Hub extends EventEmitter<HubEvents> {
         this.farewellListeners.delete(listener);
         resolve(reason);
       };
-      const listener: FarewellListener = { page, resolve: finish };
+      const listener: FarewellListener = { page, guest, resolve: finish };
       const onAbort = (): void => finish(null);
       const timer = setTimeout(onAbort, timeoutMs);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -211,6 +328,7 @@ export class Hub extends EventEmitter<HubEvents> {
   private letGo(viewer: Viewer | SnapshotViewer): boolean {
     const listed = viewer instanceof SnapshotViewer ? this.dropPoller(viewer) : this.viewers.delete(viewer);
     if (!listed) return false;
+    if (!(viewer instanceof SnapshotViewer)) this.unwatch(viewer);
     const page = this.pageOf.get(viewer);
     if (page !== undefined && this.pages.get(page) === viewer) this.pages.delete(page);
     this.emit('left', { ...viewer.info });
@@ -227,11 +345,15 @@ export class Hub extends EventEmitter<HubEvents> {
     return false;
   }
 
-  /** Tells the waiting requests of one page (or, without a page, of all) that their viewing ends. */
-  private tell(reason: Farewell, page?: string): void {
+  /** Tells the waiting requests that `whose` picks that their viewing ends. */
+  private tell(reason: Farewell, whose: (listener: FarewellListener) => boolean): void {
     for (const listener of [...this.farewellListeners]) {
-      if (page === undefined || listener.page === page) listener.resolve(reason);
+      if (whose(listener)) listener.resolve(reason);
     }
+  }
+
+  private everyViewer(): (Viewer | SnapshotViewer)[] {
+    return [...this.viewers, ...this.pollers.values()];
   }
 
   /** A stream's last picture says why it ends; a snapshot viewer's waits just end. */
@@ -245,24 +367,31 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   /**
-   * The first frame with seq > `after`, or null after `timeoutMs` or when `signal` aborts.
-   * A waiting request counts as demand, so it starts an idle source.
+   * The first frame with seq > `after` of the main picture or of a tier, or null after
+   * `timeoutMs` or when `signal` aborts. A waiting request counts as demand, so it starts an idle
+   * source; one for a tier is a member of it meanwhile (ask hasRoomFor first).
    */
-  waitForFrame(after: number, timeoutMs: number, signal?: AbortSignal): Promise<Frame | null> {
-    if (this.newest && this.newest.seq > after) return Promise.resolve(this.newest);
+  waitForFrame(after: number, timeoutMs: number, signal?: AbortSignal, spec: TierSpec = { width: null, quality: null }): Promise<Frame | null> {
+    const main = isMain(spec);
+    if (main && this.newest && this.newest.seq > after) return Promise.resolve(this.newest);
+    if (!this.hasRoomFor(spec)) return Promise.reject(new Error('no room for another picture tier; ask hasRoomFor first'));
     return new Promise((resolve) => {
       const finish = (frame: Frame | null): void => {
+        if (!this.waiters.delete(waiter)) return;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        if (this.waiters.delete(waiter)) this.emit('demand', this.demand);
+        if (!main) this.tiers.leave(spec, member);
+        this.emit('demand', this.demand);
         resolve(frame);
       };
-      const waiter: Waiter = { after, resolve: finish };
+      const waiter: Waiter = { after, main, resolve: finish };
+      const member = { offer: (frame: Frame): void => (frame.seq > after ? finish(frame) : undefined) };
       const onAbort = (): void => finish(null);
       const timer = setTimeout(onAbort, timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.add(waiter);
       this.emit('demand', this.demand);
+      if (!main) this.tiers.join(spec, member);
     });
   }
 }

@@ -29,8 +29,8 @@ export function streamContentType(boundary: string): string {
  * buffer, built once and shared by every viewer of the layout, so a viewer's frame is one write.
  */
 export class PartLayout {
-  private lastJpeg: Buffer | null = null;
-  private lastPart = Buffer.alloc(0);
+  /** Each frame's part, for as long as its JPEG lives: viewers of the main picture and of each tier ask in turn. */
+  private readonly parts = new WeakMap<Buffer, Buffer>();
 
   constructor(
     readonly opening: Buffer,
@@ -42,13 +42,11 @@ export class PartLayout {
     private readonly closing: Buffer,
   ) {}
 
-  /** The bytes of one frame; the newest frame's are kept, as all viewers ask for the same one. */
+  /** The bytes of one frame, built once for all the viewers that get it. */
   part(jpeg: Buffer): Buffer {
-    if (jpeg !== this.lastJpeg) {
-      this.lastPart = Buffer.concat([...this.head(jpeg), jpeg, this.tail]);
-      this.lastJpeg = jpeg;
-    }
-    return this.lastPart;
+    let part = this.parts.get(jpeg);
+    if (!part) this.parts.set(jpeg, (part = Buffer.concat([...this.head(jpeg), jpeg, this.tail])));
+    return part;
   }
 
   /** The bytes of a stream's last part, ending with the closing boundary. */

@@ -52,18 +52,17 @@ export class Viewer {
   ) {
     this.info = { ...options.info, framesSent: 0, framesDropped: 0, bytesSent: 0, link: null };
     this.keepAliveTimer = setTimeout(() => this.repeatLast(), KEEPALIVE_MS);
-    // One listener for the viewer's life, not one per write.
-    out.on('drain', () => {
-      this.draining = false;
-      this.progressed();
-      this.flush();
-    });
     this.write(options.layout.opening);
   }
 
   /** The viewer's figures now, with a fresh look at its link. */
   snapshot(): ViewerInfo {
     return { ...this.info, link: this.options.link?.sample() ?? null };
+  }
+
+  /** The size of the last frame written; null before the first. */
+  get sentSize(): { width: number; height: number } | null {
+    return this.last && { width: this.last.width, height: this.last.height };
   }
 
   /** Offers a newer frame: written now if the socket and link have room, else kept as the next to send. */
@@ -138,16 +137,28 @@ export class Viewer {
     if (this.dualTimer) clearTimeout(this.dualTimer);
   }
 
-  /** One write. The kernel usually takes it whole; if not, the rest waits in Node until 'drain'. */
+  /** One write. The kernel usually takes it whole; if not, the rest waits in Node until `written`. */
   private write(bytes: Buffer): void {
     if (bytes.length === 0) return;
-    this.out.write(bytes);
+    this.out.write(bytes, this.written);
     this.info.bytesSent += bytes.length;
     this.options.link?.wrote();
     if (this.out.writableLength === 0) return;
     this.draining = true;
     this.stalled();
   }
+
+  /**
+   * After each write has left Node; once nothing is left there, the next frame may go. Not
+   * 'drain': that comes only after a write above the high-water mark, and a TLS socket finishes
+   * every write later (after encrypting it), so a small frame would wait for a 'drain' that never comes.
+   */
+  private readonly written = (): void => {
+    if (!this.draining || this.out.writableLength > 0) return;
+    this.draining = false;
+    this.progressed();
+    this.flush();
+  };
 
   private stalled(): void {
     this.stallTimer ??= setTimeout(() => this.disconnect(), this.options.sendTimeoutMs);

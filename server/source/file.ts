@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { LIMITS } from '../limits.js';
 import type { FrameSource, SourceImage, SourceState, SourceStatus } from '../types.js';
 import { isCompleteJpeg, jpegSize } from '../encoder/jpeg-info.js';
+import { withoutMetadata } from '../encoder/jpeg-metadata.js';
+import { checkIsFile, checkSize, NotAPicture, readPicture, TOO_BIG_PICTURE, UNREADABLE_PICTURE } from './picture-file.js';
 import { placeholderImage } from './placeholder.js';
 import { Ticker } from './ticker.js';
 
@@ -35,23 +39,34 @@ interface Run {
   emit: (image: SourceImage) => void;
   /** Path, size, mtime and inode of the file last read. */
   seen?: string;
-  published?: Buffer;
-  /** Bytes last rejected; while set we read again on every tick, as the writer may still be at it. */
-  rejected?: Buffer;
+  /** Digests, not the bytes, so a big picture is held once (by the hub), not three times. */
+  published?: string;
+  /** Bytes last rejected; while set a file the clock may not have moved past is read again (see mayStillBeWritten). */
+  rejected?: string;
   /** The waiting or error message whose placeholder is showing. */
   notice?: string;
 }
 
+/** Pictures PushCam decodes (all but JPEG, which is passed through) may have at most this many pixels. */
+const MAX_DECODED_PIXELS = LIMITS.width[1] * LIMITS.height[1];
+/**
+ * How long a rejected file whose size, time and inode stay the same is read again: a writer that
+ * sets the length first and fills the file in later leaves no trace in stat while the clock is in
+ * the file system's timestamp step (2 s on FAT, 1 s on HFS+ and ext3). Past that, an unchanged
+ * stat means unchanged bytes, and a bad file is not read on every tick.
+ */
+const TIMESTAMP_STEP_MS = 3000;
+
 const DEFAULT_SIZE = { width: 1280, height: 720 };
-// What viewers' placeholder pictures say: no paths, no system errors (those go to the log and the window).
+// What viewers see while there is no picture (see picture-file.ts for the other words they get).
 export const WAITING_PICTURE = ['Waiting for the picture'];
-export const UNREADABLE_PICTURE = ['The picture cannot be read'];
+const INCOMPLETE_PICTURE = 'The newest picture is incomplete; showing the one before';
 
 class PolledFileSource implements FrameSource {
   private readonly ticker: Ticker;
   private run: Run | undefined;
   private state: SourceState = 'stopped';
-  private error: string | undefined;
+  private error: { message: string; forViewers: string } | undefined;
   private failures = 0;
   // The placeholder takes the size of the last good picture, so viewers' layout does not jump.
   private lastSize = DEFAULT_SIZE;
@@ -82,7 +97,10 @@ class PolledFileSource implements FrameSource {
 
   status(): SourceStatus {
     const status: SourceStatus = { kind: this.kind, state: this.state, failures: this.failures };
-    if (this.error) status.error = this.error;
+    if (this.error) {
+      status.error = this.error.message;
+      status.viewerError = this.error.forViewers;
+    }
     return status;
   }
 
@@ -96,7 +114,8 @@ class PolledFileSource implements FrameSource {
       else await this.showNotice(run, 'waiting', this.target.waiting, WAITING_PICTURE);
     } catch (err) {
       if (run !== this.run) return;
-      if (errorCode(err) === 'ENOENT') await this.showNotice(run, 'waiting', this.target.waiting, WAITING_PICTURE);
+      if (err instanceof NotAPicture) await this.showNotice(run, 'error', err.message, err.lines);
+      else if (errorCode(err) === 'ENOENT') await this.showNotice(run, 'waiting', this.target.waiting, WAITING_PICTURE);
       else await this.showNotice(run, 'error', describeError(err), UNREADABLE_PICTURE);
     }
   }
@@ -104,23 +123,34 @@ class PolledFileSource implements FrameSource {
   private async consider(run: Run, found: FoundFile): Promise<void> {
     const { size, mtimeMs, ino } = found.stats;
     const identity = `${found.path}\n${size}\n${mtimeMs}\n${ino}`;
-    if (identity === run.seen && !run.rejected) return;
-    const bytes = await readFile(found.path);
+    if (identity === run.seen && !(run.rejected && mayStillBeWritten(found.stats))) return;
+    checkSize(found.path, size);
+    const bytes = await readPicture(found.path);
     if (run !== this.run) return;
     run.seen = identity;
-    if (run.published?.equals(bytes)) {
+    const digest = digestOf(bytes);
+    if (run.published === digest) {
       this.endFailures(run);
       return;
     }
-    if (run.rejected?.equals(bytes)) return;
-    const image = await decode(bytes);
+    if (run.rejected === digest) return;
+    let image: SourceImage | null;
+    try {
+      image = await decode(found.path, bytes);
+    } catch (err) {
+      if (!(err instanceof NotAPicture)) throw err;
+      await this.showNotice(run, 'error', err.message, err.lines);
+      // Read again only once it changes.
+      run.seen = identity;
+      return;
+    }
     if (run !== this.run) return;
-    if (image) this.publish(run, image, bytes);
-    else this.reject(run, found.path, bytes);
+    if (image) this.publish(run, image, digest);
+    else this.reject(run, found.path, digest);
   }
 
-  private publish(run: Run, image: SourceImage, bytes: Buffer): void {
-    run.published = bytes;
+  private publish(run: Run, image: SourceImage, digest: string): void {
+    run.published = digest;
     run.notice = undefined;
     run.rejected = undefined;
     this.state = 'running';
@@ -130,13 +160,14 @@ class PolledFileSource implements FrameSource {
     run.emit(image);
   }
 
-  private reject(run: Run, path: string, bytes: Buffer): void {
+  private reject(run: Run, path: string, digest: string): void {
     const firstOfRun = !run.rejected;
-    run.rejected = bytes;
+    run.rejected = digest;
     this.failures += 1;
-    this.error = `${path} is not a complete image (keeping the previous frame)`;
+    const message = `${path} is not a complete image (keeping the previous frame)`;
+    this.error = { message, forViewers: run.published ? INCOMPLETE_PICTURE : UNREADABLE_PICTURE.join(' ') };
     if (!run.published) this.state = 'error';
-    if (firstOfRun) this.log(this.error);
+    if (firstOfRun) this.log(message);
   }
 
   private endFailures(run: Run): void {
@@ -153,7 +184,7 @@ class PolledFileSource implements FrameSource {
     run.published = undefined;
     run.rejected = undefined;
     this.state = state;
-    this.error = notice;
+    this.error = { message: notice, forViewers: lines.join(' ') };
     if (run.notice === notice) return;
     run.notice = notice;
     this.log(notice);
@@ -185,7 +216,7 @@ function singleFile(path: string): Target {
     waiting: `waiting for ${path}`,
     async find() {
       const stats = await stat(path);
-      if (!stats.isFile()) throw new Error(`${path} is ${stats.isDirectory() ? 'a folder' : 'not a file'}`);
+      checkIsFile(path, stats);
       return { path, stats };
     },
   };
@@ -231,17 +262,39 @@ function isNewer(file: FoundFile, than: FoundFile | null): boolean {
   return age > 0 || (age === 0 && file.path > than.path);
 }
 
+function mayStillBeWritten(stats: Stats): boolean {
+  return Date.now() - stats.mtimeMs < TIMESTAMP_STEP_MS;
+}
+
+function digestOf(bytes: Buffer): string {
+  // Not for security: only to tell whether the same bytes came again.
+  return createHash('sha1').update(bytes).digest('base64');
+}
+
 /**
  * The picture in `bytes`, or null when it is not a whole image: a JPEG must end with its
- * end-of-image marker, other formats must decode completely.
+ * end-of-image marker and have headers that can be read, other formats must decode completely. Throws when it is too big to decode.
  */
-async function decode(bytes: Buffer): Promise<SourceImage | null> {
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) return isCompleteJpeg(bytes) ? { kind: 'jpeg', data: bytes } : null;
+async function decode(path: string, bytes: Buffer): Promise<SourceImage | null> {
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    // Passed through to viewers: without the camera's metadata (GPS, make, thumbnail).
+    const data = isCompleteJpeg(bytes) ? withoutMetadata(bytes) : null;
+    return data && { kind: 'jpeg', data };
+  }
   try {
-    const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { width = 0, height = 0 } = await sharp(bytes).metadata();
+    if (width * height > MAX_DECODED_PIXELS) {
+      const most = `${LIMITS.width[1]}x${LIMITS.height[1]}`;
+      throw new NotAPicture(`${path} is ${width}x${height} pixels; PushCam shows pictures of up to ${most}`, TOO_BIG_PICTURE);
+    }
+    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_DECODED_PIXELS })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) return null;
     return { kind: 'raw', image: { width: info.width, height: info.height, channels: 3, data } };
-  } catch {
+  } catch (err) {
+    if (err instanceof NotAPicture) throw err;
     return null;
   }
 }
@@ -258,6 +311,8 @@ function describeError(err: unknown): string {
       return `no permission to read ${path}`;
     case 'ENOTDIR':
       return `${path} cannot be read: part of the path is a file, not a folder`;
+    case 'EISDIR':
+      return `${path} is a folder, not a picture file`;
     case 'ELOOP':
       return `${path} cannot be read: its symbolic links go round in a loop`;
     case 'EMFILE':

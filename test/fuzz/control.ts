@@ -87,6 +87,11 @@ const SETTING_OK: { [K in keyof Settings]: (v: unknown) => boolean } = {
   timestamp: bool,
   text: textUpTo(200),
   startOnLaunch: bool,
+  mdns: bool,
+  // A path is taken only when it names a certificate and key that load together, which no fuzzed
+  // text does (the core refuses it, naming the file): '' (plain HTTP) alone is always allowed.
+  tlsCert: (v) => v === '',
+  tlsKey: (v) => v === '',
 };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -112,6 +117,13 @@ function reportOk(r: unknown): boolean {
   return false;
 }
 
+function guestSpecOk(spec: unknown): boolean {
+  if (!isPlainObject(spec) || !exactKeys(spec, ['name', 'expiresInMs', 'oneViewer'])) return false;
+  const name = spec.name;
+  const expiry = spec.expiresInMs;
+  return SETTING_OK.name(name) && (name as string).trim() !== '' && (expiry === null || range([1000, 366 * 86_400_000])(expiry)) && bool(spec.oneViewer);
+}
+
 const ARGS_OK: { [N in CallName]: (args: unknown[]) => boolean } = {
   getState: (a) => a.length === 0,
   start: (a) => a.length === 0,
@@ -121,12 +133,15 @@ const ARGS_OK: { [N in CallName]: (args: unknown[]) => boolean } = {
   kick: (a) => a.length === 1 && Number.isSafeInteger(a[0]) && (a[0] as number) >= 1,
   setPreview: (a) => a.length === 1 && typeof a[0] === 'boolean',
   reportCamera: (a) => a.length === 1 && reportOk(a[0]),
+  createGuestLink: (a) => a.length === 1 && guestSpecOk(a[0]),
+  listGuestLinks: (a) => a.length === 0,
+  revokeGuestLink: (a) => a.length === 1 && typeof a[0] === 'string' && /^[\w-]{11}$/.test(a[0]),
 };
 
-/** Whether the contract allows this call as the core receives it; kick of an absent viewer is refused anyway. */
+/** Whether the contract allows this call as the core receives it; kick or revoke of an absent one is refused anyway. */
 function allowed(call: unknown, args: unknown): boolean {
   if (typeof call !== 'string' || !Object.hasOwn(ARGS_OK, call) || !Array.isArray(args)) return false;
-  return call !== 'kick' && ARGS_OK[call as CallName](args);
+  return call !== 'kick' && call !== 'revokeGuestLink' && ARGS_OK[call as CallName](args);
 }
 
 /** What the WebSocket's server makes of a raw message: the call it carries, if any. */

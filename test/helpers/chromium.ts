@@ -21,20 +21,20 @@ export const CHROMIUM_ARGS = [
   '--use-fake-ui-for-media-stream',
 ];
 
-/** Headless Chromium with a throwaway profile (playwright makes and removes one per launch). */
-export async function launchChromium(): Promise<Browser> {
+/** Headless Chromium with a throwaway profile (playwright makes and removes one per launch); `extraArgs` after CHROMIUM_ARGS. */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium is not installed at ${CHROMIUM_PATH}; the browser tests need it (Debian: apt-get install chromium). ` +
         'Do not run `npx playwright install`: these tests drive the system Chromium through playwright-core.',
     );
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /** A browser for one test, closed when the test ends. */
-export async function browserFor(t: TestContext): Promise<Browser> {
-  const browser = await launchChromium();
+export async function browserFor(t: TestContext, extraArgs: string[] = []): Promise<Browser> {
+  const browser = await launchChromium(extraArgs);
   t.after(() => browser.close());
   return browser;
 }

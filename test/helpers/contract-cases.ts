@@ -111,6 +111,62 @@ export function contractCases(makeClient: MakeClient, options: ContractOptions =
     assert.equal((await client.call('getState')).share.key, after);
   });
 
+  test('guest links: create answers the link with its own key, list and the state show it, revoke removes it', async (t) => {
+    const client = await open(t);
+    const port = await freePort();
+    await client.call('updateSettings', { port, lanAccess: false });
+    const main = (await client.call('start')).share.key;
+    const told = nextEvent(client, 'state', (s) => s.guests.length === 1);
+    const link = await client.call('createGuestLink', { name: ' Grandma ', expiresInMs: 3_600_000, oneViewer: true });
+    assert.equal(link.name, 'Grandma', 'the name, trimmed');
+    assert.equal(link.oneViewer, true);
+    assert.equal(link.expired, false);
+    assert.ok(link.expiresAt !== null && Math.abs(link.expiresAt - Date.now() - 3_600_000) < 5000);
+    assert.equal(link.keyKnown, true);
+    const key = new URL(link.url).searchParams.get('key') ?? '';
+    assert.match(key, /^[A-Za-z0-9_-]{22}$/);
+    assert.notEqual(key, main);
+    assert.equal(link.qrSvg, '', 'this computer only: no QR code');
+    assert.deepEqual((await told).guests.map((g) => g.id), [link.id]);
+    const never = await client.call('createGuestLink', { name: 'Kitchen tablet', expiresInMs: null, oneViewer: false });
+    assert.equal(never.expiresAt, null);
+    assert.deepEqual((await client.call('listGuestLinks')).map((g) => g.name), ['Grandma', 'Kitchen tablet']);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/status.json?key=${key}`)).status, 200);
+
+    const state = await client.call('revokeGuestLink', link.id);
+    assert.deepEqual(state.guests.map((g) => g.id), [never.id]);
+    assert.deepEqual((await client.call('listGuestLinks')).map((g) => g.id), [never.id]);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/status.json?key=${key}`)).status, 401);
+    await assertRefused(client.call('revokeGuestLink', link.id), new RegExp(`^no guest link "${link.id}"$`));
+  });
+
+  test('guest links: bad arguments are refused with a one-line reason, and nothing is made', async (t) => {
+    const client = await open(t);
+    const spec = { name: 'Grandma', expiresInMs: null, oneViewer: false };
+    const bad: [unknown, RegExp][] = [
+      ['Grandma', /^guest link must be an object$/],
+      [null, /^guest link must be an object$/],
+      [[spec], /^guest link must be an object$/],
+      [{ ...spec, key: 'mine' }, /^guest link has no field "key"$/],
+      [{ ...spec, name: '' }, /^name must say who the link is for$/],
+      [{ ...spec, name: '   ' }, /^name must say who the link is for$/],
+      [{ ...spec, name: 'x'.repeat(61) }, /^name must be text of at most 60 characters$/],
+      [{ ...spec, name: 'two\nlines' }, /^name must be one line of text$/],
+      [{ ...spec, name: 7 }, /^name must be text/],
+      [{ ...spec, expiresInMs: 10 }, /^expiresInMs must be a whole number from 1000 to 31622400000$/],
+      [{ ...spec, expiresInMs: 1.5e3 + 0.5 }, /^expiresInMs must be a whole number/],
+      [{ ...spec, expiresInMs: '1h' }, /^expiresInMs must be a whole number/],
+      [{ ...spec, oneViewer: 'yes' }, /^oneViewer must be true or false$/],
+      [{ name: 'Grandma', expiresInMs: null }, /^oneViewer must be true or false$/],
+    ];
+    for (const [arg, reason] of bad) await assertRefused(client.call('createGuestLink', arg as never), reason);
+    for (const id of [1, '', 'x'.repeat(12), '../../etc/pa', null]) {
+      await assertRefused(client.call('revokeGuestLink', id as never), /^id must be a guest link's id/);
+    }
+    await assertRefused((client.call as (name: string, ...args: unknown[]) => Promise<unknown>)('listGuestLinks', 1), /^listGuestLinks takes no arguments, not 1$/);
+    assert.deepEqual(await client.call('listGuestLinks'), []);
+  });
+
   test('setPreview and reportCamera answer nothing; bad arguments are refused', async (t) => {
     const client = await open(t);
     assert.equal(await client.call('setPreview', true), undefined);

@@ -1,3 +1,4 @@
+import './offline.js';
 // The Electron IPC adapter (electron/ipc.ts + the preload's client, electron/ipc-client.ts) around
 // a real ControlService, carried by a fake ipcMain/webContents/ipcRenderer trio that behaves like
 // Electron's where it matters: structured-cloned arguments and answers, asynchronous delivery,

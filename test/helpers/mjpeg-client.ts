@@ -1,4 +1,5 @@
 import { request, type IncomingMessage } from 'node:http';
+import { request as requestTls } from 'node:https';
 
 export interface ReceivedPart {
   headers: Record<string, string>;
@@ -20,10 +21,12 @@ export class MjpegClient {
   private listeners: (() => void)[] = [];
   private closed = false;
 
-  static open(url: string, headers: Record<string, string> = {}): Promise<MjpegClient> {
+  /** `ca`: the certificate authority an https:// server's certificate is checked against. */
+  static open(url: string, headers: Record<string, string> = {}, ca?: Buffer): Promise<MjpegClient> {
     const client = new MjpegClient();
     return new Promise((resolve, reject) => {
-      const req = request(url, { headers }, (res) => {
+      const send = url.startsWith('https:') ? requestTls : request;
+      const req = send(url, { headers, ca }, (res) => {
         client.response = res;
         const type = res.headers['content-type'] ?? '';
         client.boundary = /boundary=([^;]+)/.exec(type)?.[1] ?? '';

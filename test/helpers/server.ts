@@ -1,3 +1,4 @@
+import './offline.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { startPushCam, type PushCam, type PushCamOptions } from '../../server/pu
 export const TEST_KEY = 'test-key-0123456789abcdef';
 
 export interface TestServer extends PushCam {
-  /** `http://127.0.0.1:PORT` + path, with the key added to the query. */
+  /** `http://127.0.0.1:PORT` (https with a certificate) + path, with the key added to the query. */
   url(path: string): string;
   /** The same without the key. */
   bare(path: string): string;
@@ -29,7 +30,7 @@ export async function startTestServer(t: TestContext, o: Partial<PushCamOptions>
     ...o,
   });
   t.after(() => pushcam.close());
-  const bare = (path: string): string => `http://127.0.0.1:${pushcam.port}${path}`;
+  const bare = (path: string): string => `${pushcam.secure ? 'https' : 'http'}://127.0.0.1:${pushcam.port}${path}`;
   const url = (path: string): string => {
     if (pushcam.key === null) return bare(path);
     return bare(path) + (path.includes('?') ? '&' : '?') + `key=${pushcam.key}`;

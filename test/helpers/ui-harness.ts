@@ -1,3 +1,4 @@
+import './offline.js';
 // The PushCam window as the desktop app runs it, minus Electron: the real control service (with
 // its settings file and access key in a temporary folder), the loopback control server, and the
 // window page in Chromium with the fake camera, capturing in the window.
