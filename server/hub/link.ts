@@ -70,19 +70,23 @@ export class Link {
     return Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, (excess / this.rate) * 1000));
   }
 
-  /**
-   * The link as the viewer table shows it; looked at once per SAMPLE_MS at most. Every answer of
-   * /status.json lists every viewer, and viewer pages' long-polls are answered together (they
-   * all started when PushCam did): 1,000 of them with 400 viewers made 400,000 TCP_INFO calls
-   * at once, which held PushCam up for 3 s (measured by the soak).
-   */
+  /** The link as it is now (a look: one system call). */
   sample(): LinkSample | null {
+    const info = this.look();
+    return info && this.describe(info);
+  }
+
+  /**
+   * The link for the viewer list: a sample at most SAMPLE_MS old. Every answer of /status.json
+   * lists every viewer, and viewer pages' long-polls are answered together (they all started when
+   * PushCam did): 1,000 of them with 400 viewers made 400,000 TCP_INFO calls at once, which held
+   * PushCam up for 3 s (measured by the soak).
+   */
+  recentSample(): LinkSample | null {
     const now = performance.now();
     if (this.sampled && now - this.sampled.at < SAMPLE_MS) return this.sampled.sample;
-    const info = this.look();
-    const sample = info && this.describe(info);
-    this.sampled = { at: now, sample };
-    return sample;
+    this.sampled = { at: now, sample: this.sample() };
+    return this.sampled.sample;
   }
 
   private describe(info: TcpInfo): LinkSample {
