@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { LINGER_MS } from '../server/pipeline.js';
@@ -364,4 +366,23 @@ test('Safari (WebKit) gets a lone frame twice (dual final frame); Chrome once', 
   await webkit.waitForParts(2, 2000);
   assert.deepEqual(webkit.parts[1].body, webkit.parts[0].body, 'the same frame again');
   assert.equal(chromium.parts.length, 1);
+});
+
+test("the page's files, pipelined behind a stream, leave no descriptor open when the viewer drops the connection", async (t) => {
+  const s = await startTestServer(t);
+  const openFiles = (): number => readdirSync('/proc/self/fd').length;
+  const pageFiles = ['/viewer.js', '/viewer.css', '/viewer.js.map', '/index.html'];
+  const before = openFiles();
+  for (let i = 0; i < 10; i++) {
+    const socket = connect(s.port, '127.0.0.1');
+    await once(socket, 'connect');
+    // A stream never ends by itself: the files' answers wait behind it until the viewer leaves.
+    const queued = pageFiles.map((path) => `GET ${path}?key=${TEST_KEY} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    socket.write(`GET /stream.mjpg?key=${TEST_KEY} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n${queued.join('')}`);
+    await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+  }
+  await eventually(() => openFiles() <= before, `descriptors back to ${before} (now ${openFiles()})`, 3000);
+  for (const path of ['/viewer.js', '/viewer.css']) assert.equal((await fetch(s.url(path))).status, 200, `${path} is served`);
+  for (const path of ['/viewer.js.map', '/key.html']) assert.equal((await fetch(s.url(path))).status, 404, `${path}: only the page's script and style sheet are files to fetch`);
 });

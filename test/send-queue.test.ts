@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, Socket } from 'node:net';
 import { test } from 'node:test';
-import { UNSENT_LIMIT_BYTES } from '../server/hub/link.js';
+import { SAMPLE_MS, UNSENT_LIMIT_BYTES } from '../server/hub/link.js';
 import { socketFd, tcpInfo, tcpUnavailable, unsentLimit } from '../server/net/tcp.js';
 import { PatternSource } from '../server/source/pattern.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
@@ -61,6 +61,20 @@ test("/status.json gives each viewer's link: round-trip time, delivery rate, wha
   assert.ok(link.deliveryBitsPerSecond > 1e6, `loopback delivers ${link.deliveryBitsPerSecond} bit/s`);
   assert.ok(link.inFlightBytes >= 0 && link.unsentBytes >= 0);
   assert.ok(link.behindMs >= 0 && link.behindMs < 1000, `${link.behindMs} ms behind on loopback`);
+});
+
+test("a burst of viewer lists (status answers) looks at each viewer's link once per SAMPLE_MS, not once per list", skip, async (t) => {
+  const s = await startTestServer(t);
+  const client = await MjpegClient.open(s.url('/stream.mjpg'));
+  t.after(() => client.close());
+  await client.waitForParts(2);
+  const link = (): unknown => s.hub.viewerList()[0].link;
+  const first = link();
+  assert.ok(first, 'a link sample');
+  // The same sample, not a new TCP_INFO call: 1,000 long-polls answered together with 400 viewers made 400,000.
+  for (let i = 0; i < 100; i++) assert.equal(link(), first);
+  await new Promise((r) => setTimeout(r, SAMPLE_MS + 50));
+  assert.notEqual(link(), first, 'a newer sample once it is old');
 });
 
 test('send timeout: a stalled reader is dropped and frees its slot; a viewer that reads stays', async (t) => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import express, { type RequestHandler } from 'express';
+import { extname, join } from 'node:path';
+import type { RequestHandler } from 'express';
 import { packageRoot } from '../config/paths.js';
 import { type Access, rememberKey } from './auth.js';
 
@@ -73,10 +73,19 @@ export function viewerPageRoute(dir: string, access: Access, name: () => string)
 
 const VIEWER_ASSETS = ['/viewer.js', '/viewer.css'];
 
-/** The page's script and style sheet; nothing else from that folder (not its source map, not the key page's template). */
+/**
+ * The page's script and style sheet; nothing else from that folder (not its source map, not the
+ * key page's template). Read once, like the page, not streamed from the file per request
+ * (express.static): Node never answers a request pipelined behind one whose connection dropped,
+ * and such a file stream was never closed, keeping its descriptor for good.
+ */
 export function viewerAssets(dir: string): RequestHandler {
-  const files = express.static(dir, { index: false, redirect: false, fallthrough: true, dotfiles: 'deny' });
-  return (req, res, next) => (VIEWER_ASSETS.includes(req.path) ? files(req, res, next) : next());
+  const files = new Map(VIEWER_ASSETS.map((path) => [path, readFileSync(join(dir, path))]));
+  return (req, res, next) => {
+    const body = files.get(req.path);
+    if (!body || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    res.set('Cache-Control', 'no-cache').type(extname(req.path)).send(body);
+  };
 }
 
 /** `text` with `marker` replaced; the marker must be there (the page and this code change together). */

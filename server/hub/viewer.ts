@@ -57,7 +57,7 @@ export class Viewer {
 
   /** The viewer's figures now, with a fresh look at its link. */
   snapshot(): ViewerInfo {
-    return { ...this.info, link: this.options.link?.sample() ?? null };
+    return { ...this.info, link: this.options.link?.recentSample() ?? null };
   }
 
   /** The size of the last frame written; null before the first. */

@@ -19,8 +19,8 @@ import { ControlService } from '../../server/control/service.js';
 import { DEFAULT_SETTINGS } from '../../server/control/settings.js';
 import { startControlServer } from '../../server/control/ws-server.js';
 import { LIMITS } from '../../server/limits.js';
-import { generator } from '../../bench/picture.js';
 import { makeIpcRig } from '../helpers/fake-ipc.js';
+import { caseRandom, Picker } from './random.js';
 
 export type Adapter = 'websocket' | 'ipc';
 
@@ -158,25 +158,13 @@ function callInMessage(raw: string | Buffer): { call: unknown; args: unknown } |
 
 // ---- the generator ----
 
-/** Each case its own generator, seeded from the run's seed and the case's index, so any case replays alone. */
-function random(seed: number, index: number): () => number {
-  return generator(seed ^ Math.imul(index + 1, 0x9e3779b9));
-}
-
-class Gen {
+class Gen extends Picker {
   constructor(
-    readonly next: () => number,
+    next: () => number,
     /** Values JSON can carry only (the WebSocket), or anything a structured clone can (IPC). */
     readonly json: boolean,
-  ) {}
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
+  ) {
+    super(next);
   }
 }
 
@@ -339,7 +327,7 @@ function messageCase(g: Gen, id: number): Case {
 }
 
 export function generateCase(adapter: Adapter, seed: number, index: number): Case {
-  const g = new Gen(random(seed, index), adapter === 'websocket');
+  const g = new Gen(caseRandom(seed, index), adapter === 'websocket');
   if (adapter === 'websocket') return messageCase(g, index + 1);
   const { call, args } = callCase(g, CALL_NAMES);
   return { call, args, describe: '' };
