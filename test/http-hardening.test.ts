@@ -281,3 +281,22 @@ test('with HTTPS the same guards hold: the per-address cap on the TCP socket, a 
   const ms = await stalled.closed;
   assert.ok(ms >= HEADERS_TIMEOUT_MS - 100 && ms < HEADERS_TIMEOUT_MS + 2500, `a stalled TLS handshake closed after ${Math.round(ms)} ms`);
 });
+
+test('held status requests that end together build the viewer list once, not once each (a long-poll flood stalls no stream)', async (t) => {
+  const s = await startTestServer(t);
+  const viewer = await MjpegClient.open(s.url('/stream.mjpg'));
+  t.after(() => viewer.close());
+  await viewer.waitForParts(1);
+  let builds = 0;
+  const viewerList = s.hub.viewerList.bind(s.hub);
+  s.hub.viewerList = () => (builds++, viewerList());
+  const held = Array.from({ length: 40 }, (_, i) => ask(s.port, `/status.json?key=${TEST_KEY}&wait=300`, { from: `127.0.1.${i + 1}` }));
+  await eventually(() => s.hub.demand >= 1, 'the requests to arrive');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // A busy loop until every hold has run out, so that all 40 end in one turn, as under load.
+  const until = performance.now() + 400;
+  while (performance.now() < until);
+  const answers = await Promise.all(held);
+  assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+  assert.ok(builds <= 3, `${builds} viewer lists built for 40 answers`);
+});
