@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Child } from './children.js';
-import type { ConnectViewers, Counters, GroupCounters, Listening, ServerStats, ViewersConnected } from './messages.js';
+import type { ConnectViewers, Counters, Listening, ServerStats, ViewersConnected } from './messages.js';
 import { kernelSendQueueBytes, machineBusySeconds, type ProcSample, sampleProc } from './proc.js';
 import { median, quantile } from './stats.js';
 
@@ -9,8 +9,6 @@ export type ServerKind = 'pushcam' | 'mjpeg-server';
 export interface FanoutRow {
   server: ServerKind;
   healthy: number;
-  slow: number;
-  slowBytesPerSecond: number;
   stalled: number;
   warmupMs: number;
   measureMs: number;
@@ -18,11 +16,11 @@ export interface FanoutRow {
   fps: number;
 }
 
-/** What one kind of reading viewer got in the window. */
-export interface GroupResult {
+/** What the reading viewers got in the window. */
+export interface ViewersResult {
   fpsMedian: number;
   fpsMin: number;
-  /** How old frames were when these viewers read them, ms. */
+  /** How old frames were when the viewers read them, ms. */
   ageMedianMs: number;
   ageP95Ms: number;
 }
@@ -31,8 +29,7 @@ export interface FanoutResult {
   connected: ViewersConnected;
   /** Frames per second the server sent out: below the source's rate, the server fell behind. */
   publishedFps: number;
-  healthy: GroupResult;
-  slow: GroupResult;
+  healthy: ViewersResult;
   serverCpuPercent: number;
   clientCpuPercent: number;
   /** The rest of the machine's CPU use in the window, % of one core: other work competing. */
@@ -68,7 +65,7 @@ export async function runFanout(row: FanoutRow): Promise<FanoutResult> {
     const { port, path } = await server.next<Listening>('listening', START_TIMEOUT_MS);
     const idle = sampleProc(server.pid);
     viewers = new Child('./viewers-child.ts', []);
-    const connect: ConnectViewers = { type: 'connect', port, path, healthy: row.healthy, slow: row.slow, slowBytesPerSecond: row.slowBytesPerSecond, stalled: row.stalled };
+    const connect: ConnectViewers = { type: 'connect', port, path, healthy: row.healthy, stalled: row.stalled };
     viewers.send(connect);
     const connected = await viewers.next<ViewersConnected>('connected', CONNECT_TIMEOUT_MS);
     await sleep(row.warmupMs);
@@ -108,7 +105,7 @@ async function reading(server: Child, viewers: Child): Promise<Reading> {
   return { machineSeconds, proc, counters, stats };
 }
 
-function groupResult(before: GroupCounters, after: GroupCounters, seconds: number): GroupResult {
+function viewersResult(before: Counters, after: Counters, seconds: number): ViewersResult {
   const fps = after.frames.map((n, i) => (n - before.frames[i]) / seconds);
   return {
     fpsMedian: median(fps),
@@ -127,11 +124,10 @@ function rates(before: Reading, after: Reading): Rates {
   const clientSeconds = (after.counters.cpuMicros - before.counters.cpuMicros) / 1e6;
   const machineSeconds = after.machineSeconds - before.machineSeconds;
   const skipped = after.stats.skippedFrames !== null && before.stats.skippedFrames !== null ? after.stats.skippedFrames - before.stats.skippedFrames : null;
-  const healthyViewers = after.counters.healthy.frames.length;
+  const healthyViewers = after.counters.frames.length;
   return {
     publishedFps: (after.stats.published - before.stats.published) / seconds,
-    healthy: groupResult(before.counters.healthy, after.counters.healthy, seconds),
-    slow: groupResult(before.counters.slow, after.counters.slow, seconds),
+    healthy: viewersResult(before.counters, after.counters, seconds),
     serverCpuPercent: (serverSeconds / seconds) * 100,
     clientCpuPercent: (clientSeconds / seconds) * 100,
     otherCpuPercent: Math.max(0, ((machineSeconds - serverSeconds - clientSeconds) / seconds) * 100),

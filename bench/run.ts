@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { cameraBench } from './camera.js';
 import { killAllChildren } from './children.js';
 import { encodeTable, measureEncode, retryEncodeIfDisturbed } from './encode-report.js';
-import { fanoutLines, fanoutTable, retryDisturbed, slowLines, slowTable, writeRing } from './fanout-report.js';
+import { fanoutLines, fanoutTable, retryDisturbed, writeRing } from './fanout-report.js';
 import { machineNote } from './machine.js';
 import { num } from './markdown.js';
 import { deleteOwnNamespaces } from './netns.js';
@@ -21,7 +21,7 @@ import { slowLinkTable } from './slow-link-report.js';
 const progress = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 const load = (): string => loadavg().map((n) => n.toFixed(1)).join(' / ');
 
-const TABLES = ['encode', 'fanout', 'slow-viewers', 'slow-link', 'camera'] as const;
+const TABLES = ['encode', 'fanout', 'slow-link', 'camera'] as const;
 type Table = (typeof TABLES)[number];
 
 function chosenTables(argv: string[]): Set<Table> {
@@ -43,17 +43,14 @@ async function main(): Promise<void> {
     const sections: string[] = [];
     const firstEncode = only.has('encode') ? await measureEncode(dir, progress) : null;
     const framesDir = join(dir, 'frames');
-    const needRing = only.has('fanout') || only.has('slow-viewers');
-    if (needRing) progress('encoding the fan-out frames');
-    const avgFrameBytes = needRing ? await writeRing(framesDir) : 0;
-    const main = only.has('fanout') ? await fanoutLines(framesDir, progress) : [];
-    const slowViewers = only.has('slow-viewers') ? await slowLines(framesDir, avgFrameBytes, progress) : [];
+    if (only.has('fanout')) progress('encoding the fan-out frames');
+    const avgFrameBytes = only.has('fanout') ? await writeRing(framesDir) : 0;
+    const fanout = only.has('fanout') ? await fanoutLines(framesDir, progress) : [];
     const slowLink = only.has('slow-link') ? await slowLinkTable(dir, progress) : null;
     // Re-runs of disturbed measurements come last, in the time left.
     if (firstEncode) sections.push('### Encode cost per frame (ms, median / p95)', encodeTable(await retryEncodeIfDisturbed(firstEncode, dir, progress, started + RETRY_UNTIL_MS)));
-    await retryDisturbed([...main, ...slowViewers], framesDir, progress, started + RETRY_UNTIL_MS);
-    if (main.length) sections.push('### Fan-out to many viewers', fanoutTable(main, avgFrameBytes));
-    if (slowViewers.length) sections.push('### Viewers slower than the stream', slowTable(slowViewers));
+    await retryDisturbed(fanout, framesDir, progress, started + RETRY_UNTIL_MS);
+    if (fanout.length) sections.push('### Fan-out to many viewers', fanoutTable(fanout, avgFrameBytes));
     if (slowLink) sections.push('### A viewer on a slow link', slowLink);
     if (only.has('camera')) {
       progress('camera capture');

@@ -44,7 +44,7 @@ export async function runSlowLink(
     try {
       const { port, path } = await server.next<Listening>('listening', START_TIMEOUT_MS);
       viewers = new Child('./viewers-child.ts', [], netns);
-      const connect: ConnectViewers = { type: 'connect', port, path: path + variant.query, healthy: 1, slow: 0, slowBytesPerSecond: 0, stalled: 0 };
+      const connect: ConnectViewers = { type: 'connect', port, path: path + variant.query, healthy: 1, stalled: 0 };
       viewers.send(connect);
       const connected = await viewers.next<ViewersConnected>('connected', START_TIMEOUT_MS);
       if (connected.healthy !== 1) throw new Error(`no stream: ${JSON.stringify(connected.failures)}`);
@@ -52,7 +52,7 @@ export async function runSlowLink(
       const before = await mark(viewers);
       await sleep(o.measureMs);
       const after = await mark(viewers);
-      const ages = after.healthy.ages;
+      const ages = after.ages;
       return {
         fps: ages.length / ((after.at - before.at) / 1000),
         ageP50Ms: quantile(ages, 0.5),
