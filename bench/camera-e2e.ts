@@ -9,14 +9,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM_PATH } from '../test/helpers/chromium.js';
-import { FAKE_CAMERA_30FPS } from './camera-browser.js';
 import { cmdlineOf, cpuBetween, cpuByPid, groupOf, listProcs, pssBytes, treeOf } from './camera-proc.js';
-import type { CameraViewerCounters, CameraViewersConnected } from './camera-protocol.js';
 import { Child } from './children.js';
+import type { ConnectViewers, Counters, ViewersConnected } from './messages.js';
 import { machineBusySeconds, sampleProc } from './proc.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin/pushcam.js');
+/** Chromium's fake camera runs at 20 fps unless told; `fps=30` is its option (no quotes in argv). */
+const FAKE_CAMERA_30FPS = '--use-fake-device-for-media-stream=fps=30';
 export const E2E = { size: '1280x720', intervalMs: 33, viewers: 10, warmupMs: 3000, measureMs: 10_000 } as const;
 const START_TIMEOUT_MS = 20_000;
 const FIRST_FRAMES_TIMEOUT_MS = 20_000;
@@ -127,7 +128,7 @@ function findBrowser(pushcamPid: number): number | undefined {
 
 interface Reading {
   at: number;
-  viewers: CameraViewerCounters;
+  viewers: Counters;
   status: Status;
   pushcamCpu: number;
   browserCpu: Map<number, number>;
@@ -141,7 +142,7 @@ async function reading(viewers: Child, port: number, pushcamPid: number, browser
   const pushcamCpu = sampleProc(pushcamPid).cpuSeconds;
   const browserCpu = cpuByPid(groupOf(browserPid));
   const ownTreeCpu = cpuByPid(treeOf(process.pid));
-  const [counters, s] = await Promise.all([viewers.next<CameraViewerCounters>('counters', MARK_TIMEOUT_MS), status(port)]);
+  const [counters, s] = await Promise.all([viewers.next<Counters>('counters', MARK_TIMEOUT_MS), status(port)]);
   return { at: counters.at, viewers: counters, status: s, pushcamCpu, browserCpu, machine, ownTreeCpu };
 }
 
@@ -196,8 +197,9 @@ export async function runEndToEnd(timestamp: boolean, progress: (line: string) =
     const browser = await until('capture browser', START_TIMEOUT_MS, () => findBrowser(pushcamPid));
     browserPid = browser;
     const pushcamIdleRssBytes = sampleProc(pushcamPid).rssBytes;
-    viewers = new Child('./camera-viewers.ts', [String(port), '/stream.mjpg', String(E2E.viewers)]);
-    const connected = await viewers.next<CameraViewersConnected>('connected', START_TIMEOUT_MS);
+    viewers = new Child('./viewers-child.ts', []);
+    viewers.send({ type: 'connect', port, path: '/stream.mjpg', healthy: E2E.viewers, stalled: 0 } satisfies ConnectViewers);
+    const connected = await viewers.next<ViewersConnected>('connected', START_TIMEOUT_MS);
     // Capture starts when the first viewer comes: wait for camera frames of the asked size.
     const first = await until('camera frames', FIRST_FRAMES_TIMEOUT_MS, async () => {
       const s = await status(port);
@@ -217,7 +219,7 @@ export async function runEndToEnd(timestamp: boolean, progress: (line: string) =
     const browserPids = groupOf(browser);
     return {
       timestamp,
-      viewers: connected.viewers,
+      viewers: connected.healthy,
       failures: connected.failures,
       fpsPerViewer: after.viewers.frames.map((n, i) => (n - before.viewers.frames[i]) / seconds),
       publishedFps: ((after.status.frame?.seq ?? 0) - (before.status.frame?.seq ?? 0)) / seconds,

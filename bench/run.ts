@@ -1,6 +1,6 @@
 // `npm run bench`: what a frame costs to encode and what fan-out to many viewers costs, measured
 // side by side with libjpeg-turbo's tjbench and the npm package mjpeg-server, how late a viewer
-// on a slow link is (bench/slow-link.ts), then what camera capture costs (bench/camera.ts);
+// on a slow link is (bench/slow-link.ts), then `pushcam serve --source camera` end to end (bench/camera-e2e.ts);
 // printed as the Markdown tables for the README and written to bench/results.md.
 // `npm run bench -- --only fanout,slow-link` runs some of the tables (then nothing is written).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { cameraBench } from './camera.js';
+import { cameraTable } from './camera-report.js';
 import { killAllChildren } from './children.js';
 import { encodeTable, measureEncode, retryEncodeIfDisturbed } from './encode-report.js';
 import { fanoutLines, fanoutTable, retryDisturbed, writeRing } from './fanout-report.js';
@@ -53,8 +53,7 @@ async function main(): Promise<void> {
     if (fanout.length) sections.push('### Fan-out to many viewers', fanoutTable(fanout, avgFrameBytes));
     if (slowLink) sections.push('### A viewer on a slow link', slowLink);
     if (only.has('camera')) {
-      progress('camera capture');
-      sections.push(await cameraBench());
+      sections.push('### Camera end to end', await cameraTable(progress));
     }
     const minutes = (performance.now() - started) / 60_000;
     const report = [
