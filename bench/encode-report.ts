@@ -105,13 +105,7 @@ export function encodeTable({ rows, otherCpuPercent, runs: measured }: EncodeRes
   ]);
   const runs = Math.min(...rows.flatMap((r) => [r.bare.runs, r.plain.runs, r.overlay.runs, r.orient.runs]));
   const note =
-    `Raw RGB to JPEG q${QUALITY}, 4:2:0, on a camera-like test picture (gradients, soft texture, hard edges, grain; bench/picture.ts), the same pixels for every column. ` +
-    `PushCam columns: \`Encoder\` from server/encoder/encoder.ts with default settings (Huffman optimisation off), then with a timestamp and a text overlay, then mirrored and rotated 90°, one frame at a time; median / p95 of ${runs} encodes each after a warm-up, the columns of a row taking turns so that other work on the machine hits them alike. ` +
-    `"sharp alone": the same encode as one sharp call, without the Encoder around it. ` +
-    `tjbench: \`tjbench frame.ppm ${QUALITY} -rgb -subsamp 420 -componly\`, its compression throughput as ms per frame, the median of ${ENCODE_BUDGET.rounds} runs of ${TJBENCH_SECONDS} s taken between the rounds of the other columns (each run's figure is an average); its JPEG size from its compression ratio. ` +
-    `Live path (bench/live-path.ts): the real Pipeline (${FRAMES_IN_FLIGHT} frame${FRAMES_IN_FLIGHT > 1 ? 's' : ''} in flight) into a real Hub, the Encoder with default settings, fed by a source that always has the next frame ready; frames published per second and the process's CPU time (all threads) per frame, the medians of ${ENCODE_BUDGET.rounds} runs of ${LIVE_PATH_MS / 1000} s taken right after each tjbench run. ` +
-    `"Live path / tjbench": its frames per second over tjbench's (1000 / its ms), same picture, quality, 4:2:0 and default Huffman tables in both. tjbench uses one thread; the live path uses what the pipeline uses (its frames in flight, libvips' threads), so compare its CPU per frame with tjbench's ms for the cost of a frame on one core. ` +
-    `Meanwhile the rest of the machine used ${num(otherCpuPercent, 0)} % of one core` +
-    (measured > 1 ? `; this is the less disturbed of ${measured} measurements (above ${DISTURBED_PERCENT} % the table is measured again if time allows).` : '.');
+    `q${QUALITY}, ${runs} encodes per cell, ${ENCODE_BUDGET.rounds} runs of tjbench (${TJBENCH_SECONDS} s) and of the live path (${LIVE_PATH_MS / 1000} s, ${FRAMES_IN_FLIGHT} frames in flight) per row. ` +
+    `Meanwhile the rest of the machine used ${num(otherCpuPercent, 0)} % of one core${measured > 1 ? ` (the less disturbed of ${measured} measurements)` : ''}. Method and columns: docs/benchmarks.md.`;
   return `${table(header, body)}\n\n${note}`;
 }
