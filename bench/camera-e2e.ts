@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM_PATH } from '../test/helpers/chromium.js';
-import { cmdlineOf, cpuBetween, cpuByPid, groupOf, listProcs, pssBytes, treeOf } from './camera-proc.js';
 import { Child } from './children.js';
 import type { ConnectViewers, Counters, ViewersConnected } from './messages.js';
-import { machineBusySeconds, sampleProc } from './proc.js';
+import { cmdlineOf, cpuBetween, cpuByPid, groupOf, listProcs, machineBusySeconds, pssBytes, sampleProc, treeOf } from './proc.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin/pushcam.js');

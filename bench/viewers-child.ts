@@ -3,10 +3,9 @@
 // Kept out of the parent so the parent's own work never competes with them, and their CPU can be
 // reported on its own.
 import { connect } from 'node:net';
-import { BoundaryCounter } from './boundary-counter.js';
 import { exitWithParent } from './child-life.js';
 import { AGENT, type ConnectViewers, type Counters, isMessage, type ViewersConnected } from './messages.js';
-import { StampReader } from './stamp.js';
+import { FrameReader } from './stamp.js';
 
 const CONNECT_TIMEOUT_MS = 15_000;
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -15,56 +14,44 @@ const HEADER_END = Buffer.from('\r\n\r\n');
 // 'data' events make, costs the viewers' process more CPU than the servers spend sending.
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
-/** What a reading viewer keeps: its frame count and the stamps of the frames it read. */
-interface Reader {
-  counter: BoundaryCounter;
-  stamps: StampReader;
-}
-
 exitWithParent();
-const readers: Reader[] = [];
+const readers: FrameReader[] = [];
 
 function request(path: string, agent: string): string {
   return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: ${agent}\r\nAccept: */*\r\n\r\n`;
 }
 
-/** The boundary from a response head, or the reason there is no stream. */
-function boundaryOf(head: string): { boundary: string } | { failure: string } {
-  const status = /^HTTP\/1\.[01] (\d{3})/.exec(head);
-  if (!status || status[1] !== '200') return { failure: `HTTP ${status?.[1] ?? '?'}` };
-  const match = /boundary="?([^";\r\n]+)"?/i.exec(head);
-  return match ? { boundary: match[1].trim() } : { failure: 'no boundary' };
-}
-
-function take(reader: Reader, chunk: Buffer): void {
-  reader.counter.push(chunk);
-  reader.stamps.push(chunk);
+/** Why a response head starts no stream, or null if it does. */
+function failureOf(head: string): string | null {
+  const status = /^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1];
+  if (status !== '200') return `HTTP ${status ?? '?'}`;
+  return /^content-type: multipart\/x-mixed-replace/im.test(head) ? null : 'not a multipart stream';
 }
 
 /** One reading viewer: resolves once the response head has arrived. */
-function openReader(port: number, path: string): Promise<Reader> {
+function openReader(port: number, path: string): Promise<FrameReader> {
   return new Promise((resolve, reject) => {
     let head = Buffer.alloc(0);
-    let reader: Reader | undefined;
+    let reader: FrameReader | undefined;
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error('timeout'));
     }, CONNECT_TIMEOUT_MS);
     const onRead = (length: number): boolean => {
       const chunk = READ_BUFFER.subarray(0, length);
-      if (reader) return void take(reader, chunk), true;
+      if (reader) return void reader.push(chunk), true;
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf(HEADER_END);
       if (end === -1) return true;
       clearTimeout(timer);
-      const found = boundaryOf(head.subarray(0, end).toString('latin1'));
-      if ('failure' in found) {
+      const failure = failureOf(head.subarray(0, end).toString('latin1'));
+      if (failure) {
         socket.destroy();
-        reject(new Error(found.failure));
+        reject(new Error(failure));
         return true;
       }
-      reader = { counter: new BoundaryCounter(Buffer.from(`--${found.boundary}`)), stamps: new StampReader() };
-      take(reader, head.subarray(end + HEADER_END.length));
+      reader = new FrameReader();
+      reader.push(head.subarray(end + HEADER_END.length));
       resolve(reader);
       return true;
     };
@@ -110,8 +97,8 @@ function counters(): Counters {
   return {
     type: 'counters',
     at: performance.now(),
-    frames: readers.map((r) => r.counter.count),
-    ages: readers.flatMap((r) => r.stamps.take()),
+    frames: readers.map((r) => r.frames),
+    ages: readers.flatMap((r) => r.take()),
     cpuMicros: cpu.user + cpu.system,
   };
 }
