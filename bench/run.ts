@@ -1,6 +1,6 @@
 // `npm run bench`: what a frame costs to encode and what fan-out to many viewers costs, measured
 // side by side with libjpeg-turbo's tjbench and the npm package mjpeg-server, how late a viewer
-// on a slow link is (bench/slow-link.ts), then `pushcam serve --source camera` end to end (bench/camera-e2e.ts);
+// on a slow link is (bench/slow-link.ts), then `pushcam serve --source camera` end to end (bench/camera.ts);
 // printed as the Markdown tables for the README and written to bench/results.md.
 // `npm run bench -- --only fanout,slow-link` runs some of the tables (then nothing is written).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { cameraTable } from './camera-report.js';
+import { cameraTable } from './camera.js';
 import { killAllChildren } from './children.js';
 import { encodeTable, measureEncode, retryEncodeIfDisturbed } from './encode-report.js';
 import { fanoutLines, fanoutTable, retryDisturbed, writeRing } from './fanout-report.js';

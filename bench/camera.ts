@@ -1,55 +1,44 @@
-// End to end: `pushcam serve --source camera --fake-camera` as users run it (the built CLI, its
-// headless capture browser, the capture page over the loopback control server), with viewers
+// The camera table: `pushcam serve --source camera --fake-camera` as users run it (the built CLI,
+// its headless capture browser, the capture page over the loopback control server), with viewers
 // reading /stream.mjpg from another process. What they get, and what it costs PushCam and the
 // browser, read from /proc.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM_PATH } from '../test/helpers/chromium.js';
 import { Child } from './children.js';
+import { kb, mb, num, table } from './markdown.js';
 import type { ConnectViewers, Counters, ViewersConnected } from './messages.js';
 import { cmdlineOf, cpuBetween, cpuByPid, groupOf, listProcs, machineBusySeconds, pssBytes, sampleProc, treeOf } from './proc.js';
+import { DISTURBED_PERCENT } from './settings.js';
+import { median } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin/pushcam.js');
 /** Chromium's fake camera runs at 20 fps unless told; `fps=30` is its option (no quotes in argv). */
 const FAKE_CAMERA_30FPS = '--use-fake-device-for-media-stream=fps=30';
-export const E2E = { size: '1280x720', intervalMs: 33, viewers: 10, warmupMs: 3000, measureMs: 10_000 } as const;
+const E2E = { size: '1280x720', intervalMs: 33, viewers: 10, warmupMs: 3000, measureMs: 10_000 } as const;
 const START_TIMEOUT_MS = 20_000;
 const FIRST_FRAMES_TIMEOUT_MS = 20_000;
 const MARK_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
+// A row takes about 20 s; none is repeated once the camera run is this old, so it stays under 2 minutes.
+const RETRY_UNTIL_MS = 60_000;
 
-export interface E2eResult {
-  timestamp: boolean;
-  viewers: number;
-  failures: Record<string, number>;
-  fpsPerViewer: number[];
-  /** Frames the core published per second (encoded or passed on as they came). */
-  publishedFps: number;
-  /** Frames from the browser the core dropped per second because its encoder was still busy. */
-  droppedPerSecond: number;
-  /** Frames the core's encoder decoded and encoded per second (0: JPEGs passed through). */
-  encodesPerSecond: number;
-  /** The encoder's own mean time per frame at the end (status.json). */
-  encodeMs: number;
-  frameBytes: number;
-  pushcamCpuPercent: number;
-  pushcamIdleRssBytes: number;
-  pushcamEndRssBytes: number;
-  pushcamPeakRssBytes: number;
-  browserCpuPercent: number;
-  browserPssBytes: number;
-  browserProcesses: number;
-  viewersCpuPercent: number;
+/** One row of the table: its figures, and what the run's note and retries need. */
+interface Row {
+  label: string;
+  cells: string[];
   /** Everything else on the machine in the window, % of one core: high means disturbed. */
   otherCpuPercent: number;
   /** The capture browser's command line carried the 30 fps option. */
   fakeCamera30Fps: boolean;
 }
+
 
 interface Status {
   source: { state: string };
@@ -145,6 +134,15 @@ async function reading(viewers: Child, port: number, pushcamPid: number, browser
   return { at: counters.at, viewers: counters, status: s, pushcamCpu, browserCpu, machine, ownTreeCpu };
 }
 
+function killGroup(pgrp: number | undefined): void {
+  if (pgrp === undefined) return;
+  try {
+    process.kill(-pgrp, 'SIGKILL');
+  } catch {
+    // Gone meanwhile.
+  }
+}
+
 /** SIGTERM (PushCam closes its browser), then SIGKILL for whatever is left of either. */
 async function stop(pushcam: ChildProcess, browserPid: number | undefined): Promise<void> {
   if (pushcam.exitCode === null && pushcam.signalCode === null) {
@@ -156,17 +154,33 @@ async function stop(pushcam: ChildProcess, browserPid: number | undefined): Prom
       await exited;
     }
   }
-  if (browserPid !== undefined && groupOf(browserPid).length > 0) {
-    try {
-      process.kill(-browserPid, 'SIGKILL');
-    } catch {
-      // Gone meanwhile.
-    }
-  }
+  if (browserPid !== undefined && groupOf(browserPid).length > 0) killGroup(browserPid);
+}
+
+function cells(before: Reading, after: Reading, idleRssBytes: number, pushcamPid: number, browser: number): string[] {
+  const seconds = (after.at - before.at) / 1000;
+  const rate = (a: number, b: number): number => (b - a) / seconds;
+  const percent = (cpuSeconds: number): string => `${num((cpuSeconds / seconds) * 100, 0)} %`;
+  const fps = after.viewers.frames.map((n, i) => rate(before.viewers.frames[i], n));
+  const encodes = rate(before.status.encoder.frames, after.status.encoder.frames);
+  const end = sampleProc(pushcamPid);
+  const browserPids = groupOf(browser);
+  return [
+    `${num(median(fps))} / ${num(Math.min(...fps))}`,
+    num(rate(before.status.frame?.seq ?? 0, after.status.frame?.seq ?? 0)),
+    num(rate(before.status.encoder.skipped, after.status.encoder.skipped)),
+    encodes > 0 ? `${num(encodes)} (${num(after.status.encoder.avgMs)} ms each)` : '0',
+    kb(after.status.frame?.bytes ?? Number.NaN),
+    percent(after.pushcamCpu - before.pushcamCpu),
+    `${mb(idleRssBytes)} → ${mb(end.rssBytes)} (${mb(end.peakRssBytes)})`,
+    `${percent(cpuBetween(before.browserCpu, after.browserCpu))} (${browserPids.length} processes)`,
+    mb(pssBytes(browserPids)),
+    percent((after.viewers.cpuMicros - before.viewers.cpuMicros) / 1e6),
+  ];
 }
 
 /** One row: a fresh `pushcam serve` and a fresh viewers process, both gone when this returns. */
-export async function runEndToEnd(timestamp: boolean, progress: (line: string) => void): Promise<E2eResult> {
+async function runEndToEnd(timestamp: boolean, progress: (line: string) => void): Promise<Row> {
   if (!existsSync(join(ROOT, 'dist/server/cli.js'))) throw new Error('camera bench: PushCam is not built; run `node build/bundle.mjs` first (npm run bench does)');
   const dir = mkdtempSync(join(tmpdir(), 'pushcam-camera-bench-'));
   const args = ['serve', '--source', 'camera', '--fake-camera', '--size', E2E.size, '--interval', String(E2E.intervalMs), '--host', '127.0.0.1', '--port', '0', '--no-auth'];
@@ -180,13 +194,7 @@ export async function runEndToEnd(timestamp: boolean, progress: (line: string) =
   // a spawned child outlives its parent, and the browser runs in a process group of its own.
   const killOnExit = (): void => {
     pushcam.kill('SIGKILL');
-    if (browserPid !== undefined) {
-      try {
-        process.kill(-browserPid, 'SIGKILL');
-      } catch {
-        // Gone.
-      }
-    }
+    killGroup(browserPid);
   };
   process.once('exit', killOnExit);
   try {
@@ -195,7 +203,7 @@ export async function runEndToEnd(timestamp: boolean, progress: (line: string) =
     const pushcamPid = pushcam.pid ?? 0;
     const browser = await until('capture browser', START_TIMEOUT_MS, () => findBrowser(pushcamPid));
     browserPid = browser;
-    const pushcamIdleRssBytes = sampleProc(pushcamPid).rssBytes;
+    const idleRssBytes = sampleProc(pushcamPid).rssBytes;
     viewers = new Child('./viewers-child.ts', []);
     viewers.send({ type: 'connect', port, path: '/stream.mjpg', healthy: E2E.viewers, stalled: 0 } satisfies ConnectViewers);
     const connected = await viewers.next<ViewersConnected>('connected', START_TIMEOUT_MS);
@@ -210,32 +218,12 @@ export async function runEndToEnd(timestamp: boolean, progress: (line: string) =
     await sleep(E2E.measureMs);
     const after = await reading(viewers, port, pushcamPid, browser);
     const seconds = (after.at - before.at) / 1000;
-    const pct = (cpuSeconds: number): number => (cpuSeconds / seconds) * 100;
-    const pushcamSeconds = after.pushcamCpu - before.pushcamCpu;
-    const browserSeconds = cpuBetween(before.browserCpu, after.browserCpu);
-    const viewersSeconds = (after.viewers.cpuMicros - before.viewers.cpuMicros) / 1e6;
-    const end = sampleProc(pushcamPid);
-    const browserPids = groupOf(browser);
+    const failed = Object.entries(connected.failures).map(([reason, n]) => `${n} ${reason}`);
     return {
-      timestamp,
-      viewers: connected.healthy,
-      failures: connected.failures,
-      fpsPerViewer: after.viewers.frames.map((n, i) => (n - before.viewers.frames[i]) / seconds),
-      publishedFps: ((after.status.frame?.seq ?? 0) - (before.status.frame?.seq ?? 0)) / seconds,
-      droppedPerSecond: (after.status.encoder.skipped - before.status.encoder.skipped) / seconds,
-      encodesPerSecond: (after.status.encoder.frames - before.status.encoder.frames) / seconds,
-      encodeMs: after.status.encoder.avgMs,
-      frameBytes: after.status.frame?.bytes ?? Number.NaN,
-      pushcamCpuPercent: pct(pushcamSeconds),
-      pushcamIdleRssBytes,
-      pushcamEndRssBytes: end.rssBytes,
-      pushcamPeakRssBytes: end.peakRssBytes,
-      browserCpuPercent: pct(browserSeconds),
-      browserPssBytes: pssBytes(browserPids),
-      browserProcesses: browserPids.length,
-      viewersCpuPercent: pct(viewersSeconds),
+      label: `${connected.healthy} viewers${timestamp ? ', `--timestamp`' : ''}${failed.length ? ` (failed: ${failed.join(', ')})` : ''}`,
+      cells: cells(before, after, idleRssBytes, pushcamPid, browser),
       // The bench's whole process tree (this process, PushCam, its browser, the viewers) is ours.
-      otherCpuPercent: Math.max(0, pct(after.machine - before.machine - cpuBetween(before.ownTreeCpu, after.ownTreeCpu))),
+      otherCpuPercent: Math.max(0, ((after.machine - before.machine - cpuBetween(before.ownTreeCpu, after.ownTreeCpu)) / seconds) * 100),
       fakeCamera30Fps: cmdlineOf(browser).includes(FAKE_CAMERA_30FPS),
     };
   } finally {
@@ -244,4 +232,42 @@ export async function runEndToEnd(timestamp: boolean, progress: (line: string) =
     process.off('exit', killOnExit);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A row, and once more if other work took the cores meanwhile and there is time; the less disturbed run is kept. */
+async function measureRow(timestamp: boolean, started: number, progress: (line: string) => void): Promise<string[]> {
+  let row = await runEndToEnd(timestamp, progress);
+  if (row.otherCpuPercent > DISTURBED_PERCENT && performance.now() - started < RETRY_UNTIL_MS) {
+    progress(`camera: the rest of the machine used ${num(row.otherCpuPercent, 0)} % of a core meanwhile; once more`);
+    const again = await runEndToEnd(timestamp, progress);
+    if (again.otherCpuPercent < row.otherCpuPercent) row = again;
+    row.label += ' (less disturbed of 2 runs)';
+  }
+  if (!row.fakeCamera30Fps) row.label += ' (fake camera NOT at 30 fps: the option was not on its command line)';
+  return [row.label, ...row.cells, `${num(row.otherCpuPercent, 0)} %`];
+}
+
+const HEADER = [
+  '`pushcam serve --source camera`',
+  'fps per viewer (median / min)',
+  'frames published by the core, fps',
+  'dropped by the core (encoder busy), fps',
+  'core encodes/s (its mean time)',
+  'JPEG',
+  'PushCam CPU, % of one core',
+  'PushCam RSS idle → end (peak)',
+  'capture browser CPU, % of one core',
+  'capture browser memory (PSS)',
+  "viewers' process CPU",
+  'rest of machine CPU',
+];
+
+export async function cameraTable(progress: (line: string) => void): Promise<string> {
+  const started = performance.now();
+  const rows = [await measureRow(false, started, progress), await measureRow(true, started, progress)];
+  const chromium = /Chromium [\d.]+/.exec(execFileSync(CHROMIUM_PATH, ['--version'], { encoding: 'utf8' }))?.[0] ?? 'Chromium';
+  const note =
+    `${E2E.size} every ${E2E.intervalMs} ms from the fake camera of ${chromium} (Debian) at 30 fps; ${E2E.viewers} viewers; ` +
+    `${E2E.warmupMs / 1000} s warm-up once frames flow, then ${E2E.measureMs / 1000} s measured. Loopback only. Method and columns: docs/benchmarks.md.`;
+  return `${table(HEADER, rows)}\n\n${note}`;
 }
