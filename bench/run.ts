@@ -11,12 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { cameraTable } from './camera.js';
 import { killAllChildren } from './children.js';
 import { encodeTable, measureEncode, retryEncodeIfDisturbed } from './encode-report.js';
-import { fanoutLines, fanoutTable, retryDisturbed, writeRing } from './fanout-report.js';
+import { fanoutLines, fanoutTable, retryDisturbed, writeRing } from './fanout.js';
 import { machineNote } from './machine.js';
 import { num } from './markdown.js';
 import { deleteOwnNamespaces } from './netns.js';
 import { DEADLINE_MS, RETRY_UNTIL_MS } from './settings.js';
-import { slowLinkTable } from './slow-link-report.js';
+import { slowLinkTable } from './slow-link.js';
 
 const progress = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 const load = (): string => loadavg().map((n) => n.toFixed(1)).join(' / ');
