@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { cameraTable } from './camera.js';
 import { killAllChildren } from './children.js';
-import { encodeTable, measureEncode, retryEncodeIfDisturbed } from './encode-report.js';
+import { encodeTable, measureEncode, retryEncodeIfDisturbed } from './encode.js';
 import { fanoutLines, fanoutTable, retryDisturbed, writeRing } from './fanout.js';
 import { machineNote } from './machine.js';
 import { num } from './markdown.js';

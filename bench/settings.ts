@@ -1,7 +1,7 @@
 // What the bench measures and for how long. The whole run must stay under 8 minutes on a
-// 2-core machine: about 50 s of encoding, tjbench and the live path, 8 fan-out rows of about 16 s each
-// and 6 slow-link rows of about 18 s (about 3.5 minutes), then
-// re-runs of disturbed rows until RETRY_UNTIL_MS, then the camera.
+// 2-core machine: about 50 s of encoding, tjbench and the live path, 8 fan-out rows of about 16 s
+// each and 6 slow-link rows of about 18 s (about 4.5 minutes), then re-runs of disturbed rows
+// until RETRY_UNTIL_MS, then the camera's two rows of about 25 s (bench/camera.ts).
 
 export const QUALITY = 80;
 export const SIZES = [
