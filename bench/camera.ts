@@ -14,8 +14,7 @@ import { Child } from './children.js';
 import { kb, mb, num, table } from './markdown.js';
 import type { ConnectViewers, Counters, ViewersConnected } from './messages.js';
 import { cmdlineOf, cpuBetween, cpuByPid, groupOf, listProcs, machineBusySeconds, pssBytes, sampleProc, treeOf } from './proc.js';
-import { DISTURBED_PERCENT } from './settings.js';
-import { median } from './stats.js';
+import { lessDisturbed, median } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin/pushcam.js');
@@ -38,7 +37,6 @@ interface Row {
   /** The capture browser's command line carried the 30 fps option. */
   fakeCamera30Fps: boolean;
 }
-
 
 interface Status {
   source: { state: string };
@@ -236,13 +234,12 @@ async function runEndToEnd(timestamp: boolean, progress: (line: string) => void)
 
 /** A row, and once more if other work took the cores meanwhile and there is time; the less disturbed run is kept. */
 async function measureRow(timestamp: boolean, started: number, progress: (line: string) => void): Promise<string[]> {
-  let row = await runEndToEnd(timestamp, progress);
-  if (row.otherCpuPercent > DISTURBED_PERCENT && performance.now() - started < RETRY_UNTIL_MS) {
-    progress(`camera: the rest of the machine used ${num(row.otherCpuPercent, 0)} % of a core meanwhile; once more`);
-    const again = await runEndToEnd(timestamp, progress);
-    if (again.otherCpuPercent < row.otherCpuPercent) row = again;
-    row.label += ' (less disturbed of 2 runs)';
-  }
+  const first = await runEndToEnd(timestamp, progress);
+  const { result: row, runs } = await lessDisturbed(first, (r) => r.otherCpuPercent, () => performance.now() - started < RETRY_UNTIL_MS, () => {
+    progress(`camera: the rest of the machine used ${num(first.otherCpuPercent, 0)} % of a core meanwhile; once more`);
+    return runEndToEnd(timestamp, progress);
+  });
+  if (runs > 1) row.label += ' (less disturbed of 2 runs)';
   if (!row.fakeCamera30Fps) row.label += ' (fake camera NOT at 30 fps: the option was not on its command line)';
   return [row.label, ...row.cells, `${num(row.otherCpuPercent, 0)} %`];
 }

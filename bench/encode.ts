@@ -8,8 +8,8 @@ import { LivePath, type LivePathResult } from './live-path.js';
 import { kb, num, table } from './markdown.js';
 import { testPicture } from './picture.js';
 import { machineBusySeconds, ownCpuSeconds } from './proc.js';
-import { DISTURBED_PERCENT, ENCODE_BUDGET, LIVE_PATH_MS, ORIENT, OVERLAY, QUALITY, SIZES, TJBENCH_SECONDS } from './settings.js';
-import { median, quantile } from './stats.js';
+import { ENCODE_BUDGET, LIVE_PATH_MS, ORIENT, OVERLAY, QUALITY, SIZES, TJBENCH_SECONDS } from './settings.js';
+import { lessDisturbed, median, quantile } from './stats.js';
 import { haveTjbench, Tjbench, type TjbenchResult } from './tjbench.js';
 
 interface EncodeTiming {
@@ -147,15 +147,13 @@ export async function measureEncode(dir: string, progress: (line: string) => voi
 // The encode measurements take about this long on a 2-core machine.
 const ENCODE_ESTIMATE_MS = 50_000;
 
-/**
- * Measures again if other work took more than DISTURBED_PERCENT of a core the first time and
- * there is time before `until` (a performance.now() value); keeps the less disturbed of the two.
- */
+/** The encode figures again if the first were disturbed and there is time before `until` (a performance.now() value). */
 export async function retryEncodeIfDisturbed(first: EncodeResults, dir: string, progress: (line: string) => void, until: number): Promise<EncodeResults> {
-  if (first.otherCpuPercent <= DISTURBED_PERCENT || performance.now() + ENCODE_ESTIMATE_MS > until) return first;
-  progress(`encoding again, as other work used ${num(first.otherCpuPercent, 0)} % of a core the first time:`);
-  const again = await measureEncode(dir, progress);
-  return { ...(again.otherCpuPercent < first.otherCpuPercent ? again : first), runs: 2 };
+  const { result, runs } = await lessDisturbed(first, (r) => r.otherCpuPercent, () => performance.now() + ENCODE_ESTIMATE_MS < until, () => {
+    progress(`encoding again, as other work used ${num(first.otherCpuPercent, 0)} % of a core the first time:`);
+    return measureEncode(dir, progress);
+  });
+  return { ...result, runs };
 }
 
 export function encodeTable({ rows, otherCpuPercent, runs: measured }: EncodeResults): string {

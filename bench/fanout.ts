@@ -11,7 +11,7 @@ import type { ConnectViewers, Counters, Listening, ServerStats, ViewersConnected
 import { kernelSendQueueBytes, machineBusySeconds, type ProcSample, sampleProc } from './proc.js';
 import { testPicture } from './picture.js';
 import { DISTURBED_PERCENT, FPS, MEASURE_MS, QUALITY, RING_FRAMES, VIEWER_ROWS, WARMUP_MS } from './settings.js';
-import { median, quantile, sum } from './stats.js';
+import { lessDisturbed, median, quantile, sum } from './stats.js';
 
 export type ServerKind = 'pushcam' | 'mjpeg-server';
 
@@ -181,19 +181,14 @@ function disturbance(result: FanoutResult | Error): number {
   return result instanceof Error ? Number.POSITIVE_INFINITY : result.otherCpuPercent;
 }
 
-/**
- * On a shared machine other work can take the cores in the middle of a row. With the time left
- * before `until` (a performance.now() value), the most disturbed rows run once more, and the
- * less disturbed of the two runs is kept; the table says which rows ran twice.
- */
+/** The most disturbed rows first run again, with the time left before `until` (a performance.now() value). */
 export async function retryDisturbed(lines: FanoutLine[], framesDir: string, progress: (line: string) => void, until: number): Promise<void> {
-  const disturbed = lines.filter((l) => disturbance(l.result) > DISTURBED_PERCENT).sort((a, b) => disturbance(b.result) - disturbance(a.result));
-  for (const line of disturbed) {
-    if (performance.now() + WARMUP_MS + MEASURE_MS + ROW_OVERHEAD_MS > until) continue;
-    progress('again, as the first run was disturbed:');
-    const again = await runOne(line.viewers, line.server, framesDir, progress);
-    line.runs++;
-    if (disturbance(again) < disturbance(line.result)) line.result = again;
+  for (const line of [...lines].sort((a, b) => disturbance(b.result) - disturbance(a.result))) {
+    const mayRetry = (): boolean => performance.now() + WARMUP_MS + MEASURE_MS + ROW_OVERHEAD_MS < until;
+    ({ result: line.result, runs: line.runs } = await lessDisturbed(line.result, disturbance, mayRetry, () => {
+      progress('again, as the first run was disturbed:');
+      return runOne(line.viewers, line.server, framesDir, progress);
+    }));
   }
 }
 
