@@ -17,20 +17,13 @@ export type ServerKind = 'pushcam' | 'mjpeg-server';
 
 type Viewers = (typeof VIEWER_ROWS)[number];
 
-/** What the reading viewers got in the window. */
-interface ViewersResult {
-  fpsMedian: number;
-  fpsMin: number;
-  /** How old frames were when the viewers read them, ms. */
-  ageMedianMs: number;
-  ageP95Ms: number;
-}
-
 interface FanoutResult {
   connected: ViewersConnected;
   /** Frames per second the server sent out: below the source's rate, the server fell behind. */
   publishedFps: number;
-  healthy: ViewersResult;
+  /** Frames per second of each healthy viewer, and how old frames were when their last byte reached one, ms. */
+  fpsPerViewer: number[];
+  agesMs: number[];
   serverCpuPercent: number;
   clientCpuPercent: number;
   /** The rest of the machine's CPU use in the window, % of one core: other work competing. */
@@ -46,15 +39,15 @@ interface FanoutResult {
   kernelQueuedBytes: number;
 }
 
+const START_TIMEOUT_MS = 20_000;
+const CONNECT_TIMEOUT_MS = 30_000;
+const MARK_TIMEOUT_MS = 15_000;
 const CHILD_MODULE: Record<ServerKind, string> = { pushcam: './pushcam-child.ts', 'mjpeg-server': './mjpeg-child.ts' };
 
 /** A server under test in a child process of its own (in network namespace `netns`, if given), serving the frames in `framesDir`. */
 export function serverChild(kind: ServerKind, framesDir: string, netns?: string): Child {
   return new Child(CHILD_MODULE[kind], [framesDir, String(FPS)], netns);
 }
-const START_TIMEOUT_MS = 20_000;
-const CONNECT_TIMEOUT_MS = 30_000;
-const MARK_TIMEOUT_MS = 15_000;
 
 /**
  * One row of the fan-out table: a fresh server child (so its peak RSS is this row's alone), a
@@ -108,17 +101,6 @@ async function reading(server: Child, viewers: Child): Promise<Reading> {
   return { machineSeconds, proc, counters, stats };
 }
 
-function viewersResult(before: Counters, after: Counters, seconds: number): ViewersResult {
-  const fps = after.frames.map((n, i) => (n - before.frames[i]) / seconds);
-  return {
-    fpsMedian: median(fps),
-    fpsMin: fps.length ? Math.min(...fps) : Number.NaN,
-    // The second reading's ages are exactly the frames read inside the window.
-    ageMedianMs: median(after.ages),
-    ageP95Ms: quantile(after.ages, 0.95),
-  };
-}
-
 type Rates = Omit<FanoutResult, 'connected' | 'idleRssBytes' | 'endRssBytes' | 'peakRssBytes' | 'queuedBytes' | 'kernelQueuedBytes'>;
 
 function rates(before: Reading, after: Reading): Rates {
@@ -130,7 +112,9 @@ function rates(before: Reading, after: Reading): Rates {
   const healthyViewers = after.counters.frames.length;
   return {
     publishedFps: (after.stats.published - before.stats.published) / seconds,
-    healthy: viewersResult(before.counters, after.counters, seconds),
+    fpsPerViewer: after.counters.frames.map((n, i) => (n - before.counters.frames[i]) / seconds),
+    // The second reading's ages are exactly the frames read inside the window.
+    agesMs: after.counters.ages,
     serverCpuPercent: (serverSeconds / seconds) * 100,
     clientCpuPercent: (clientSeconds / seconds) * 100,
     otherCpuPercent: Math.max(0, ((machineSeconds - serverSeconds - clientSeconds) / seconds) * 100),
@@ -262,8 +246,8 @@ function row(line: FanoutLine, lines: readonly FanoutLine[]): string[] {
     label,
     serverLabel(line, r),
     num(r.publishedFps),
-    pair(r.healthy.fpsMedian, r.healthy.fpsMin),
-    pair(r.healthy.ageMedianMs, r.healthy.ageP95Ms, 0),
+    pair(median(r.fpsPerViewer), r.fpsPerViewer.length ? Math.min(...r.fpsPerViewer) : Number.NaN),
+    pair(median(r.agesMs), quantile(r.agesMs, 0.95), 0),
     percent(r.serverCpuPercent),
     marginalRatio(line, lines),
     `${mb(r.idleRssBytes)} → ${mb(r.endRssBytes)} (${mb(r.peakRssBytes)})`,

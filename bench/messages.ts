@@ -56,3 +56,11 @@ export const AGENT = { healthy: 'pushcam-bench', stalled: 'pushcam-bench-stalled
 export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;
 }
+
+/**
+ * Children of the bench end when the parent goes, however it goes: a crashed or interrupted
+ * run must not leave servers holding ports and CPU.
+ */
+export function exitWithParent(): void {
+  process.on('disconnect', () => process.exit(0));
+}

@@ -3,8 +3,7 @@
 // Kept out of the parent so the parent's own work never competes with them, and their CPU can be
 // reported on its own.
 import { connect } from 'node:net';
-import { exitWithParent } from './child-life.js';
-import { AGENT, type ConnectViewers, type Counters, isMessage, type ViewersConnected } from './messages.js';
+import { AGENT, type ConnectViewers, type Counters, exitWithParent, isMessage, type ViewersConnected } from './messages.js';
 import { FrameReader } from './stamp.js';
 
 const CONNECT_TIMEOUT_MS = 15_000;
