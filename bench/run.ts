@@ -24,17 +24,18 @@ const load = (): string => loadavg().map((n) => n.toFixed(1)).join(' / ');
 const TABLES = ['encode', 'fanout', 'slow-link', 'camera'] as const;
 type Table = (typeof TABLES)[number];
 
-function chosenTables(argv: string[]): Set<Table> {
+/** The tables `--only` names, all without it; null (after a one-line error) for a name that is not a table. */
+function chosenTables(argv: string[]): Set<Table> | null {
   const at = argv.indexOf('--only');
   if (at === -1) return new Set(TABLES);
   const names = (argv[at + 1] ?? '').split(',');
   const unknown = names.filter((n) => !(TABLES as readonly string[]).includes(n));
-  if (unknown.length > 0) throw new Error(`--only takes a comma-separated list of ${TABLES.join(', ')}; not ${unknown.join(', ')}`);
-  return new Set(names as Table[]);
+  if (unknown.length === 0) return new Set(names as Table[]);
+  console.error(`bench: --only takes a comma-separated list of ${TABLES.join(', ')}; not ${unknown.map((n) => `"${n}"`).join(', ')}`);
+  return null;
 }
 
-async function main(): Promise<void> {
-  const only = chosenTables(process.argv.slice(2));
+async function main(only: Set<Table>): Promise<void> {
   const started = performance.now();
   const loadBefore = load();
   const dir = await mkdtemp(join(tmpdir(), 'pushcam-bench-'));
@@ -78,8 +79,10 @@ const deadline = setTimeout(() => {
 }, DEADLINE_MS);
 deadline.unref();
 
+const only = chosenTables(process.argv.slice(2));
 try {
-  await main();
+  if (only) await main(only);
+  else process.exitCode = 2;
 } catch (err) {
   killAllChildren();
   deleteOwnNamespaces();
