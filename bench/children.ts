@@ -1,4 +1,5 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { isMessage } from './messages.js';
 
@@ -14,7 +15,6 @@ export class Child {
   readonly proc: ChildProcess;
   private readonly name: string;
   private readonly inbox: unknown[] = [];
-  private readonly waiting = new Set<() => void>();
   private exited = false;
 
   constructor(module: string, args: string[], netns?: string) {
@@ -25,11 +25,10 @@ export class Child {
       ? spawn('ip', ['netns', 'exec', netns, process.execPath, ...process.execArgv, file, ...args], { stdio: [...stdio] })
       : fork(file, args, { stdio: [...stdio] });
     alive.add(this.proc);
-    this.proc.on('message', (m) => this.deliver(m));
+    this.proc.on('message', (m) => this.inbox.push(m));
     this.proc.on('exit', () => {
       this.exited = true;
       alive.delete(this.proc);
-      this.wake();
     });
   }
 
@@ -44,44 +43,28 @@ export class Child {
 
   /** The next message of `type`; rejects if the child exits or stays silent for `timeoutMs`. */
   async next<T extends { type: string }>(type: T['type'], timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
     for (;;) {
       const at = this.inbox.findIndex((m) => isMessage<T>(m, type));
       if (at !== -1) return this.inbox.splice(at, 1)[0] as T;
       if (this.exited) throw new Error(`${this.name} exited before sending "${type}"`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no "${type}" from ${this.name} within ${timeoutMs / 1000} s`);
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          this.waiting.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, left);
-        this.waiting.add(done);
-      });
+      if (timeout.aborted) throw new Error(`no "${type}" from ${this.name} within ${timeoutMs / 1000} s`);
+      // Wakes on the next message, the exit or the timeout, whichever comes first.
+      const woken = new AbortController();
+      const signal = AbortSignal.any([timeout, woken.signal]);
+      await Promise.race([once(this.proc, 'message', { signal }), once(this.proc, 'exit', { signal })]).catch(() => undefined);
+      woken.abort();
     }
   }
 
   /** SIGTERM, then SIGKILL if it has not gone after a grace period; resolves once it is gone. */
   async kill(): Promise<void> {
     if (this.exited) return;
-    const gone = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
+    const gone = once(this.proc, 'exit');
     this.proc.kill('SIGTERM');
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), KILL_GRACE_MS);
     await gone;
     clearTimeout(timer);
-  }
-
-  private deliver(message: unknown): void {
-    this.inbox.push(message);
-    this.wake();
-  }
-
-  private wake(): void {
-    const waiting = [...this.waiting];
-    this.waiting.clear();
-    for (const done of waiting) done();
   }
 }
 

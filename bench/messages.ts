@@ -12,40 +12,25 @@ export interface ConnectViewers {
   port: number;
   path: string;
   healthy: number;
-  /** Viewers that read, but no faster than `slowBytesPerSecond` each. */
-  slow: number;
-  slowBytesPerSecond: number;
   stalled: number;
 }
 
 export interface ViewersConnected {
   type: 'connected';
   healthy: number;
-  slow: number;
   stalled: number;
   /** Why viewers that did not get a stream failed, e.g. "HTTP 503" (counted by reason). */
   failures: Record<string, number>;
 }
 
-export interface Mark {
-  type: 'mark';
-}
-
-/** One kind of reading viewer's counters. */
-export interface GroupCounters {
-  /** Frames (boundaries) each viewer has seen so far. */
-  frames: number[];
-  /** Age, ms, of every frame these viewers read since the previous mark. */
-  ages: number[];
-  bytes: number;
-}
-
-/** The viewers' counters at one moment; the parent takes two and divides by the time between. */
+/** The reading viewers' counters at one moment; the parent takes two and divides by the time between. */
 export interface Counters {
   type: 'counters';
   at: number;
-  healthy: GroupCounters;
-  slow: GroupCounters;
+  /** Frames (boundaries) each viewer has seen so far. */
+  frames: number[];
+  /** Age, ms, of every frame the viewers read since the previous mark. */
+  ages: number[];
   /** This client process's own CPU time, µs, to tell whether the clients were the bottleneck. */
   cpuMicros: number;
 }
@@ -66,8 +51,16 @@ export interface ServerStats {
 }
 
 /** The User-Agent of each kind of viewer, so the server's own stats can tell them apart. */
-export const AGENT = { healthy: 'pushcam-bench', slow: 'pushcam-bench-slow', stalled: 'pushcam-bench-stalled' } as const;
+export const AGENT = { healthy: 'pushcam-bench', stalled: 'pushcam-bench-stalled' } as const;
 
 export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;
+}
+
+/**
+ * Children of the bench end when the parent goes, however it goes: a crashed or interrupted
+ * run must not leave servers holding ports and CPU.
+ */
+export function exitWithParent(): void {
+  process.on('disconnect', () => process.exit(0));
 }

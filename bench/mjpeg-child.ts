@@ -4,9 +4,8 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createReqHandler, type MjpegReqHandler } from 'mjpeg-server';
 import { Ticker } from '../server/source/ticker.js';
-import { isMessage, type Listening, type ServerStats } from './messages.js';
+import { exitWithParent, isMessage, type Listening, type ServerStats } from './messages.js';
 import { loadRing, nextFrame } from './ring-source.js';
-import { exitWithParent } from './child-life.js';
 
 const [framesDir, fpsText] = process.argv.slice(2);
 exitWithParent();

@@ -1,9 +1,8 @@
 // A child process running PushCam fed by a RingSource of pre-encoded frames, so the fan-out is
 // what the bench measures and the CPU the parent reads from /proc is PushCam's own.
 import { startPushCam } from '../server/pushcam.js';
-import { AGENT, isMessage, type Listening, type ServerStats } from './messages.js';
+import { AGENT, exitWithParent, isMessage, type Listening, type ServerStats } from './messages.js';
 import { loadRing, RingSource } from './ring-source.js';
-import { exitWithParent } from './child-life.js';
 
 const [framesDir, fpsText] = process.argv.slice(2);
 exitWithParent();

@@ -1,6 +1,6 @@
 // `npm run bench`: what a frame costs to encode and what fan-out to many viewers costs, measured
 // side by side with libjpeg-turbo's tjbench and the npm package mjpeg-server, how late a viewer
-// on a slow link is (bench/slow-link.ts), then what camera capture costs (bench/camera.ts);
+// on a slow link is (bench/slow-link.ts), then `pushcam serve --source camera` end to end (bench/camera.ts);
 // printed as the Markdown tables for the README and written to bench/results.md.
 // `npm run bench -- --only fanout,slow-link` runs some of the tables (then nothing is written).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -8,33 +8,34 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { cameraBench } from './camera.js';
+import { cameraTable } from './camera.js';
 import { killAllChildren } from './children.js';
-import { encodeTable, measureEncode, retryEncodeIfDisturbed } from './encode-report.js';
-import { fanoutLines, fanoutTable, retryDisturbed, slowLines, slowTable, writeRing } from './fanout-report.js';
+import { encodeTable, measureEncode, retryEncodeIfDisturbed } from './encode.js';
+import { fanoutLines, fanoutTable, retryDisturbed, writeRing } from './fanout.js';
 import { machineNote } from './machine.js';
 import { num } from './markdown.js';
 import { deleteOwnNamespaces } from './netns.js';
 import { DEADLINE_MS, RETRY_UNTIL_MS } from './settings.js';
-import { slowLinkTable } from './slow-link-report.js';
+import { slowLinkTable } from './slow-link.js';
 
 const progress = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 const load = (): string => loadavg().map((n) => n.toFixed(1)).join(' / ');
 
-const TABLES = ['encode', 'fanout', 'slow-viewers', 'slow-link', 'camera'] as const;
+const TABLES = ['encode', 'fanout', 'slow-link', 'camera'] as const;
 type Table = (typeof TABLES)[number];
 
-function chosenTables(argv: string[]): Set<Table> {
+/** The tables `--only` names, all without it; null (after a one-line error) for a name that is not a table. */
+function chosenTables(argv: string[]): Set<Table> | null {
   const at = argv.indexOf('--only');
   if (at === -1) return new Set(TABLES);
   const names = (argv[at + 1] ?? '').split(',');
   const unknown = names.filter((n) => !(TABLES as readonly string[]).includes(n));
-  if (unknown.length > 0) throw new Error(`--only takes a comma-separated list of ${TABLES.join(', ')}; not ${unknown.join(', ')}`);
-  return new Set(names as Table[]);
+  if (unknown.length === 0) return new Set(names as Table[]);
+  console.error(`bench: --only takes a comma-separated list of ${TABLES.join(', ')}; not ${unknown.map((n) => `"${n}"`).join(', ')}`);
+  return null;
 }
 
-async function main(): Promise<void> {
-  const only = chosenTables(process.argv.slice(2));
+async function main(only: Set<Table>): Promise<void> {
   const started = performance.now();
   const loadBefore = load();
   const dir = await mkdtemp(join(tmpdir(), 'pushcam-bench-'));
@@ -43,21 +44,17 @@ async function main(): Promise<void> {
     const sections: string[] = [];
     const firstEncode = only.has('encode') ? await measureEncode(dir, progress) : null;
     const framesDir = join(dir, 'frames');
-    const needRing = only.has('fanout') || only.has('slow-viewers');
-    if (needRing) progress('encoding the fan-out frames');
-    const avgFrameBytes = needRing ? await writeRing(framesDir) : 0;
-    const main = only.has('fanout') ? await fanoutLines(framesDir, progress) : [];
-    const slowViewers = only.has('slow-viewers') ? await slowLines(framesDir, avgFrameBytes, progress) : [];
+    if (only.has('fanout')) progress('encoding the fan-out frames');
+    const avgFrameBytes = only.has('fanout') ? await writeRing(framesDir) : 0;
+    const fanout = only.has('fanout') ? await fanoutLines(framesDir, progress) : [];
     const slowLink = only.has('slow-link') ? await slowLinkTable(dir, progress) : null;
     // Re-runs of disturbed measurements come last, in the time left.
     if (firstEncode) sections.push('### Encode cost per frame (ms, median / p95)', encodeTable(await retryEncodeIfDisturbed(firstEncode, dir, progress, started + RETRY_UNTIL_MS)));
-    await retryDisturbed([...main, ...slowViewers], framesDir, progress, started + RETRY_UNTIL_MS);
-    if (main.length) sections.push('### Fan-out to many viewers', fanoutTable(main, avgFrameBytes));
-    if (slowViewers.length) sections.push('### Viewers slower than the stream', slowTable(slowViewers));
+    await retryDisturbed(fanout, framesDir, progress, started + RETRY_UNTIL_MS);
+    if (fanout.length) sections.push('### Fan-out to many viewers', fanoutTable(fanout, avgFrameBytes));
     if (slowLink) sections.push('### A viewer on a slow link', slowLink);
     if (only.has('camera')) {
-      progress('camera capture');
-      sections.push(await cameraBench());
+      sections.push('### Camera end to end', await cameraTable(progress));
     }
     const minutes = (performance.now() - started) / 60_000;
     const report = [
@@ -82,8 +79,10 @@ const deadline = setTimeout(() => {
 }, DEADLINE_MS);
 deadline.unref();
 
+const only = chosenTables(process.argv.slice(2));
 try {
-  await main();
+  if (only) await main(only);
+  else process.exitCode = 2;
 } catch (err) {
   killAllChildren();
   deleteOwnNamespaces();

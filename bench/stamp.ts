@@ -26,12 +26,16 @@ export function stampJpeg(jpeg: Buffer): Buffer {
 }
 
 /**
- * Reads the stamps out of a stream read in chunks, including stamps split between chunks, and
- * takes a frame's age when its last byte (the JPEG's end marker) has arrived: when a program
- * has the whole picture, and when a browser can show it (PushCam sends the next part's headers
- * in the same write). On a slow link that is a whole frame's transfer after its first bytes.
+ * Counts the frames of a stream read in chunks by their JPEG end markers (entropy-coded data
+ * never holds FF D9, and the bench's frames carry no thumbnails), and reads their stamps,
+ * including stamps and markers split between chunks. A frame's age is taken when its last byte
+ * has arrived: when a program has the whole picture, and when a browser can show it (PushCam
+ * sends the next part's headers in the same write). On a slow link that is a whole frame's
+ * transfer after its first bytes.
  */
-export class StampReader {
+export class FrameReader {
+  /** Whole frames read so far. */
+  frames = 0;
   /** Age, ms, of each frame read since the last take(). */
   private ages: number[] = [];
   // The last STAMP_LENGTH - 1 bytes: the most of a stamp that a chunk can end with.
@@ -77,6 +81,7 @@ export class StampReader {
   }
 
   private end(now: number): void {
+    this.frames++;
     if (this.sent !== null) this.ages.push(now - this.sent);
     this.sent = null;
   }
