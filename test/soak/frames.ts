@@ -1,4 +1,4 @@
-import { BoundaryCounter } from '../../bench/boundary-counter.js';
+import { BoundaryCounter } from './boundary-counter.js';
 
 /** Counts the frames of a stream read from its answer's first byte: the boundary comes from the head. */
 export class FrameCounter {
