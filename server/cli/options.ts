@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Settings } from '../control/contract.js';
-import { checkSetting } from '../control/settings.js';
+import { checkSetting } from '../control/settings-table.js';
 import { MAX_PER_ADDRESS } from '../http/connections.js';
 import { SEND_TIMEOUT_MS } from '../hub/viewer.js';
 import { LIMITS } from '../limits.js';
