@@ -25,6 +25,22 @@ interface Spec {
   applies?: Applies;
   /** The kinds of source made from this setting (SOURCE_SETTINGS). */
   sources?: readonly SourceKind[];
+  /** Its option on the command line (server/cli/options.ts), which sets it for one run. */
+  cli?: CliOption;
+}
+
+export interface CliOption {
+  /** `--flag`, without the dashes. */
+  flag: string;
+  /** What follows the flag in --help ("N"); a flag without one takes no value and sets `sets` (default true). */
+  arg?: string;
+  sets?: boolean;
+  /** Text: the value is trimmed first. */
+  trim?: boolean;
+  /** How the command line words a refused value, where not as the check does. */
+  problem?: string;
+  /** Lines of --help, 56 characters at most; `{default}` is the setting's default. */
+  help: readonly string[];
 }
 
 /** The longest camera name: a browser tab shows fewer characters than this anyway. */
@@ -32,32 +48,80 @@ export const NAME_MAX = 60;
 
 export const SETTINGS_TABLE = {
   /** The camera's name, the viewer page's title ('' = "PushCam"). */
-  name: { default: '', max: NAME_MAX, oneLine: true },
+  name: {
+    default: '',
+    max: NAME_MAX,
+    oneLine: true,
+    cli: { flag: 'name', arg: '"..."', trim: true, help: ["the camera's name, the title of the viewer page and the", 'name announced on the network (NAME.local)'] },
+  },
   /** deviceId from enumerateDevices; '' = the system's default camera. */
   cameraId: { default: '', max: 512, sources: ['camera'] },
   /** The camera's label, to find the same camera again when its deviceId changes. */
   cameraLabel: { default: '', max: 512, sources: ['camera'] },
   width: { default: 1280, range: [16, 7680], sources: ['camera', 'pattern'] },
   height: { default: 720, range: [16, 4320], sources: ['camera', 'pattern'] },
-  intervalMs: { default: 100, range: [10, 3_600_000], sources: ['camera', 'pattern', 'file', 'dir'] },
-  quality: { default: 80, range: [1, 100], applies: 'encode' },
+  intervalMs: {
+    default: 100,
+    range: [10, 3_600_000],
+    sources: ['camera', 'pattern', 'file', 'dir'],
+    cli: { flag: 'interval', arg: 'MS', help: ['how often to make, capture or read a picture (default {default})'] },
+  },
+  quality: {
+    default: 80,
+    range: [1, 100],
+    applies: 'encode',
+    cli: { flag: 'quality', arg: '1-100', help: ['JPEG quality when PushCam encodes (default {default})'] },
+  },
   /** 0 = any free port. */
-  port: { default: 8080, range: [0, 65535], applies: 'address' },
+  port: {
+    default: 8080,
+    range: [0, 65535],
+    applies: 'address',
+    cli: { flag: 'port', arg: 'N', help: ['port to listen on (default {default}; 0 picks a free one)'] },
+  },
   /** true: everyone on the LAN (all interfaces); false: this computer only. */
   lanAccess: { default: true, applies: 'address' },
   /** No access key: anyone who can reach the port watches. Off unless switched on explicitly. */
-  openAccess: { default: false, applies: 'server' },
-  maxClients: { default: 32, range: [1, 10_000], applies: 'server' },
-  mirror: { default: false, applies: 'encode' },
-  rotate: { default: 0 as Rotation, oneOf: [0, 90, 180, 270], applies: 'encode' },
-  timestamp: { default: false, applies: 'encode' },
-  text: { default: '', max: 200, applies: 'encode' },
+  openAccess: {
+    default: false,
+    applies: 'server',
+    cli: { flag: 'no-auth', sets: true, help: ['let anyone who can reach the port watch, without a key'] },
+  },
+  maxClients: {
+    default: 32,
+    range: [1, 10_000],
+    applies: 'server',
+    cli: { flag: 'max-clients', arg: 'N', help: ['most viewers at once (default {default})'] },
+  },
+  mirror: { default: false, applies: 'encode', cli: { flag: 'mirror', sets: true, help: ['flip the picture left to right'] } },
+  rotate: {
+    default: 0 as Rotation,
+    oneOf: [0, 90, 180, 270],
+    applies: 'encode',
+    cli: { flag: 'rotate', arg: 'DEG', problem: 'must be 90, 180 or 270', help: ['rotate by 90, 180 or 270 degrees'] },
+  },
+  timestamp: {
+    default: false,
+    applies: 'encode',
+    cli: { flag: 'timestamp', sets: true, help: ['draw the date and time in the top-left corner'] },
+  },
+  text: {
+    default: '',
+    max: 200,
+    applies: 'encode',
+    cli: { flag: 'text', arg: '"..."', help: ['draw a line of text in the bottom-left corner'] },
+  },
   startOnLaunch: { default: false },
   /** Announce the camera on the LAN by mDNS/DNS-SD (NAME.local links). */
-  mdns: { default: true },
+  mdns: { default: true, cli: { flag: 'no-mdns', sets: false, help: ['do not announce the camera on the network by mDNS'] } },
   /** PEM certificate and key files for HTTPS; both '' = plain HTTP. Set together. */
-  tlsCert: { default: '', max: 4096, applies: 'address' },
-  tlsKey: { default: '', max: 4096, applies: 'address' },
+  tlsCert: {
+    default: '',
+    max: 4096,
+    applies: 'address',
+    cli: { flag: 'tls-cert', arg: 'FILE', help: ['serve HTTPS with this PEM certificate (with --tls-key);', 'plain HTTP on the port then redirects to https'] },
+  },
+  tlsKey: { default: '', max: 4096, applies: 'address', cli: { flag: 'tls-key', arg: 'FILE', help: ["the certificate's PEM private key"] } },
 } satisfies Record<string, Spec>;
 
 type Table = typeof SETTINGS_TABLE;
@@ -102,6 +166,12 @@ export const SOURCE_SETTINGS: { readonly [K in SourceKind]: readonly SettingName
   file: namesWhere((s) => s.sources?.includes('file') === true),
   dir: namesWhere((s) => s.sources?.includes('dir') === true),
 };
+
+/** The settings that have a command-line option, with it. */
+export const CLI_SETTINGS = NAMES.flatMap((name) => {
+  const cli = SPECS[name].cli;
+  return cli ? [{ name, cli }] : [];
+});
 
 /** The range of every whole-number setting. */
 export const SETTING_RANGES = Object.fromEntries(
