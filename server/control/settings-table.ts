@@ -5,6 +5,7 @@
 
 import type { Rotation } from '../types.js';
 import type { SourceKind } from './contract.js';
+import { rangeProblem, textProblem } from './values.js';
 
 /**
  * What a change of the setting applies to while PushCam runs: the encoder's picture, the HTTP
@@ -184,15 +185,8 @@ export function checkSetting(name: SettingName, value: unknown): string | null {
   if (spec.oneOf) return spec.oneOf.includes(value as number) ? null : `must be ${spell(spec.oneOf)}`;
   if (spec.range) return rangeProblem(spec.range, value);
   if (typeof spec.default === 'boolean') return typeof value === 'boolean' ? null : 'must be true or false';
-  const max = spec.max ?? 0;
-  if (typeof value !== 'string' || value.length > max) return `must be text of at most ${max} characters`;
-  return spec.oneLine && /[\p{Cc}]/u.test(value) ? 'must be one line of text' : null;
-}
-
-/** What is wrong when `value` is not a whole number in `[min, max]` ("must be ..."), else null. */
-export function rangeProblem([min, max]: readonly [number, number], value: unknown): string | null {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return null;
-  return `must be a whole number from ${min} to ${max}`;
+  const problem = textProblem(spec.max ?? 0, value);
+  return problem ?? (spec.oneLine && /[\p{Cc}]/u.test(value as string) ? 'must be one line of text' : null);
 }
 
 /** "0, 90, 180 or 270". */
