@@ -1,7 +1,9 @@
-// Every setting once: its default (hence its type), its check, what it applies to. The Settings
-// type, the defaults, the checks (settings.ts), the groups the service reacts to and the ranges
-// (limits.ts) are derived from this table. No Node types: the renderer imports it too.
-// To add a setting: one entry here, and its field in the window (renderer/app).
+// Every setting once: its default (hence its type), its check, what it applies to, its
+// command-line option. The Settings type, the defaults, the checks, the groups the service reacts
+// to, the ranges (limits.ts), the command line's options and --help (cli/options.ts) and the
+// form's field limits are derived from this table. No Node types: the renderer imports it too.
+// To add a setting: one entry here, its field in the window (renderer/app), and what it does;
+// with a command-line option, its row in the README's options table too.
 
 import type { Rotation } from '../types.js';
 import type { SourceKind } from './contract.js';
@@ -45,7 +47,7 @@ export interface CliOption {
 }
 
 /** The longest camera name: a browser tab shows fewer characters than this anyway. */
-export const NAME_MAX = 60;
+const NAME_MAX = 60;
 
 export const SETTINGS_TABLE = {
   /** The camera's name, the viewer page's title ('' = "PushCam"). */
@@ -136,7 +138,7 @@ type Widen<T> = T extends boolean ? boolean : T;
 type NamesWhere<P> = { [K in SettingName]: Table[K] extends P ? K : never }[SettingName];
 /** How every frame is turned into the JPEG viewers get. Changeable while running. */
 export type EncodeSettings = Pick<Settings, NamesWhere<{ applies: 'encode' }>>;
-export type RangeName = NamesWhere<{ range: readonly [number, number] }>;
+type RangeName = NamesWhere<{ range: readonly [number, number] }>;
 
 const NAMES = Object.keys(SETTINGS_TABLE) as SettingName[];
 const SPECS: Record<SettingName, Spec> = SETTINGS_TABLE;
