@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import type { GuestKeys } from './config/guest-links.js';
+import { DEFAULT_SETTINGS } from './control/settings-table.js';
 import { Encoder } from './encoder/encoder.js';
 import { encodeTier } from './encoder/tiers.js';
 import { createApp } from './http/app.js';
@@ -89,7 +90,7 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
   hardenServer(listener, o.maxPerAddress, log);
   let port: number;
   try {
-    port = await listen(server, o.port ?? 8080, o.host);
+    port = await listen(server, o.port ?? DEFAULT_SETTINGS.port, o.host);
   } catch (err) {
     listener.close();
     throw err;
@@ -98,7 +99,7 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
   const app = createApp({
     ...core,
     boundary: newBoundary(),
-    maxClients: o.maxClients ?? 32,
+    maxClients: o.maxClients ?? DEFAULT_SETTINGS.maxClients,
     sendTimeoutMs: o.sendTimeoutMs,
     access: { key: o.key, cookieName: cookieNameFor(port), guests: o.guests },
     pageDir: viewerPageDir(),

@@ -44,14 +44,7 @@ export interface FrameSource {
 
 export type Rotation = 0 | 90 | 180 | 270;
 
-/** How every frame is turned into the JPEG viewers get. Changeable while running. */
-export interface EncodeSettings {
-  quality: number;
-  mirror: boolean;
-  rotate: Rotation;
-  timestamp: boolean;
-  text: string;
-}
+export type { EncodeSettings } from './control/settings-table.js';
 
 /** One encoded picture, shared by every viewer. */
 export interface Frame {

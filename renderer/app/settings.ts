@@ -1,4 +1,5 @@
 import { type ControlState, SOURCE_SETTINGS, STATS_INTERVAL_MS, type Stats } from '../../server/control/contract.js';
+import { SETTING_RANGES, SETTINGS_TABLE } from '../../server/control/settings-table.js';
 import type { Rotation } from '../../server/types.js';
 import { byTestId, setText } from './dom.js';
 import { type ApplySettings, type LiveField, liveField, setValue } from './field.js';
@@ -6,7 +7,8 @@ import { formatFps, formatRate } from './format.js';
 
 // The settings form: static controls in index.html, each bound to its setting(s) in the core, and
 // shown only where they work: a file has its own size, only the desktop app starts with the
-// computer, and --host decides who can connect when it is given.
+// computer, and --host decides who can connect when it is given. A field's limits (min, max,
+// maxlength) are its setting's, from the settings table.
 
 type NumberKey = 'intervalMs' | 'quality' | 'port' | 'maxClients';
 type SwitchKey = 'mirror' | 'timestamp' | 'startOnLaunch' | 'mdns';
@@ -19,6 +21,7 @@ function errorFor(testId: string): HTMLElement {
 /** `typed`: applied after a pause in typing; without it, when the field is left (a port: each change drops the viewers). */
 function numberField(testId: string, key: NumberKey, apply: ApplySettings, typed = true): LiveField {
   const input = byTestId(testId, HTMLInputElement);
+  [input.min, input.max] = SETTING_RANGES[key].map(String);
   return liveField(
     {
       controls: [input],
@@ -49,6 +52,7 @@ function switchField(testId: string, key: SwitchKey, apply: ApplySettings): Live
 
 function textField(testId: string, key: TextKey, apply: ApplySettings): LiveField {
   const input = byTestId(testId, HTMLInputElement);
+  input.maxLength = SETTINGS_TABLE[key].max;
   return liveField(
     {
       controls: [input],

@@ -2,12 +2,11 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Settings } from '../control/contract.js';
-import { checkSetting } from '../control/settings.js';
+import { CLI_SETTINGS, type CliOption, checkSetting, DEFAULT_SETTINGS, type SettingName } from '../control/settings-table.js';
 import { MAX_PER_ADDRESS } from '../http/connections.js';
 import { SEND_TIMEOUT_MS } from '../hub/viewer.js';
 import { LIMITS } from '../limits.js';
 import type { SourceSpec } from '../source/sources.js';
-import type { Rotation } from '../types.js';
 
 export interface ServeOptions {
   source: SourceSpec;
@@ -34,74 +33,123 @@ export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'serve'; 
 /** A mistake in the command line; main prints it as one line and exits with 2. */
 export class UsageError extends Error {}
 
+/** An option of the command line's own; the settings' options are in their table (CLI_SETTINGS). */
+interface OwnOption {
+  flag: string;
+  /** What follows the flag in --help; without it the flag takes no value. */
+  arg?: string;
+  multiple?: boolean;
+  short?: string;
+  help: readonly string[];
+}
+
+/**
+ * The options in the order --help lists them: the command line's own, and where a setting's
+ * option goes among them. A setting's option not placed here is listed after the placed ones.
+ */
+const OPTIONS: readonly (OwnOption | SettingName)[] = [
+  {
+    flag: 'source',
+    arg: 'SRC',
+    help: [
+      'pattern (default), file:PATH (an image another program keeps',
+      'updating), dir:PATH (the newest image in a folder), or',
+      'camera[:NAME] (a camera, by part of its name; captured by a',
+      'headless Chrome or Chromium)',
+    ],
+  },
+  'port',
+  { flag: 'host', arg: 'ADDR', help: ['address to listen on (default: all interfaces)'] },
+  'intervalMs',
+  {
+    flag: 'size',
+    arg: 'WxH',
+    help: ['picture size of the test pattern, or asked of the camera', `(default ${DEFAULT_SETTINGS.width}x${DEFAULT_SETTINGS.height})`],
+  },
+  'quality',
+  'timestamp',
+  'text',
+  'mirror',
+  'rotate',
+  { flag: 'key', arg: 'K', help: ['access key viewers need (default: one made on first run and kept)'] },
+  'openAccess',
+  'maxClients',
+  { flag: 'send-timeout', arg: 'S', help: [`drop a viewer that takes no data for S seconds (default ${SEND_TIMEOUT_MS / 1000})`] },
+  { flag: 'max-per-address', arg: 'N', help: [`most connections from one address at once (default ${MAX_PER_ADDRESS})`] },
+  {
+    flag: 'allow-host',
+    arg: 'NAME',
+    multiple: true,
+    help: ['a name viewers reach this computer by, besides its own', 'names and addresses (repeat it, or NAME,NAME)'],
+  },
+  'name',
+  'mdns',
+  'tlsCert',
+  'tlsKey',
+  {
+    flag: 'ui',
+    help: [
+      'serve the control panel on this computer and print its URL;',
+      "keeps the panel's settings (in the config folder), which",
+      'the options given here override for this run',
+    ],
+  },
+  { flag: 'browser', arg: 'PATH', help: ['the Chrome or Chromium that captures the camera'] },
+  { flag: 'fake-camera', help: ["Chromium's built-in test camera, for demos and tests"] },
+  { flag: 'help', short: 'h', help: ['show this help (also: pushcam help)'] },
+  { flag: 'version', short: 'v', help: ['show the version'] },
+];
+
+/** Every option in --help order, the settings' with their help filled in. */
+function allOptions(): OwnOption[] {
+  const placed = OPTIONS.filter((o) => typeof o === 'string');
+  const unplaced = CLI_SETTINGS.filter((s) => !placed.includes(s.name)).map((s) => s.name);
+  const last = OPTIONS.findLastIndex((o) => typeof o === 'string');
+  const order = [...OPTIONS.slice(0, last + 1), ...unplaced, ...OPTIONS.slice(last + 1)];
+  return order.map((o) => (typeof o === 'string' ? settingOption(o) : o));
+}
+
+function settingOption(name: SettingName): OwnOption {
+  const cli = cliOf(name);
+  const help = cli.help.map((line) => line.replace('{default}', String(DEFAULT_SETTINGS[name])));
+  return { flag: cli.flag, ...(cli.arg === undefined ? {} : { arg: cli.arg }), help };
+}
+
+function cliOf(name: SettingName): CliOption {
+  const found = CLI_SETTINGS.find((s) => s.name === name);
+  if (!found) throw new Error(`the setting ${name} has no command-line option`);
+  return found.cli;
+}
+
+const HELP_COLUMN = 22;
+
+function helpLines(o: OwnOption): string[] {
+  const left = `  ${o.short ? `-${o.short}, ` : ''}--${o.flag}${o.arg === undefined ? '' : ` ${o.arg}`}`;
+  const indent = ' '.repeat(HELP_COLUMN);
+  // A long flag gets a line of its own, so the help text stays in its column.
+  if (left.length + 2 > HELP_COLUMN) return [left, ...o.help.map((line) => indent + line)];
+  return [left.padEnd(HELP_COLUMN) + o.help[0], ...o.help.slice(1).map((line) => indent + line)];
+}
+
+const ALL_OPTIONS = allOptions();
+
 export const HELP = `Usage: pushcam serve [options]
 
 Serves a live picture as a server-push (MJPEG) stream to every browser on the network.
 
-  --source SRC        pattern (default), file:PATH (an image another program keeps
-                      updating), dir:PATH (the newest image in a folder), or
-                      camera[:NAME] (a camera, by part of its name; captured by a
-                      headless Chrome or Chromium)
-  --port N            port to listen on (default 8080; 0 picks a free one)
-  --host ADDR         address to listen on (default: all interfaces)
-  --interval MS       how often to make, capture or read a picture (default 100)
-  --size WxH          picture size of the test pattern, or asked of the camera
-                      (default 1280x720)
-  --quality 1-100     JPEG quality when PushCam encodes (default 80)
-  --timestamp         draw the date and time in the top-left corner
-  --text "..."        draw a line of text in the bottom-left corner
-  --mirror            flip the picture left to right
-  --rotate DEG        rotate by 90, 180 or 270 degrees
-  --key K             access key viewers need (default: one made on first run and kept)
-  --no-auth           let anyone who can reach the port watch, without a key
-  --max-clients N     most viewers at once (default 32)
-  --send-timeout S    drop a viewer that takes no data for S seconds (default 15)
-  --max-per-address N
-                      most connections from one address at once (default 32)
-  --allow-host NAME   a name viewers reach this computer by, besides its own
-                      names and addresses (repeat it, or NAME,NAME)
-  --name "..."        the camera's name, the title of the viewer page and the
-                      name announced on the network (NAME.local)
-  --no-mdns           do not announce the camera on the network by mDNS
-  --tls-cert FILE     serve HTTPS with this PEM certificate (with --tls-key);
-                      plain HTTP on the port then redirects to https
-  --tls-key FILE      the certificate's PEM private key
-  --ui                serve the control panel on this computer and print its URL;
-                      keeps the panel's settings (in the config folder), which
-                      the options given here override for this run
-  --browser PATH      the Chrome or Chromium that captures the camera
-  --fake-camera       Chromium's built-in test camera, for demos and tests
-  -h, --help          show this help (also: pushcam help)
-  -v, --version       show the version
+${ALL_OPTIONS.flatMap(helpLines).join('\n')}
 `;
 
-const SPEC = {
-  source: { type: 'string' },
-  port: { type: 'string' },
-  host: { type: 'string' },
-  interval: { type: 'string' },
-  size: { type: 'string' },
-  quality: { type: 'string' },
-  timestamp: { type: 'boolean' },
-  text: { type: 'string' },
-  mirror: { type: 'boolean' },
-  rotate: { type: 'string' },
-  key: { type: 'string' },
-  'no-auth': { type: 'boolean' },
-  'max-clients': { type: 'string' },
-  'send-timeout': { type: 'string' },
-  'max-per-address': { type: 'string' },
-  'allow-host': { type: 'string', multiple: true },
-  name: { type: 'string' },
-  'no-mdns': { type: 'boolean' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  ui: { type: 'boolean' },
-  browser: { type: 'string' },
-  'fake-camera': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-} as const;
+type ArgSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
+const SPEC: Record<string, ArgSpec> = Object.fromEntries(
+  ALL_OPTIONS.map((o) => [
+    o.flag,
+    { type: o.arg === undefined ? 'boolean' : 'string', ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) },
+  ]),
+);
+
+/** What parseArgs found: strings for options with a value, true for flags, a list for --allow-host. */
+type Values = ReturnType<typeof parseArgs>['values'];
 
 export function parseCommand(argv: string[]): Command {
   const { values, positionals } = parseStrict(argv);
@@ -112,50 +160,62 @@ export function parseCommand(argv: string[]): Command {
   if (command !== 'serve') throw new UsageError(`unknown command "${command}"; the command is: pushcam serve (see pushcam --help)`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; options start with --`);
 
-  const camera = parseSource(values.source ?? 'pattern');
+  const text = (flag: string): string | undefined => values[flag] as string | undefined;
+  const camera = parseSource(text('source') ?? 'pattern');
   if (camera.kind !== 'camera') {
     for (const flag of ['browser', 'fake-camera'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --source camera`);
     }
   }
-  if (values.key !== undefined && values['no-auth']) throw new UsageError('--key and --no-auth contradict each other; pick one');
-  if (values.key !== undefined && !/^[A-Za-z0-9._~-]{8,128}$/.test(values.key)) {
+  const key = text('key');
+  if (key !== undefined && values['no-auth']) throw new UsageError('--key and --no-auth contradict each other; pick one');
+  if (key !== undefined && !/^[A-Za-z0-9._~-]{8,128}$/.test(key)) {
     throw new UsageError('--key must be 8 to 128 letters, digits or . _ ~ - (it goes into URLs)');
   }
   const settings: Partial<Settings> = {};
   // camera:NAME picks the camera for this run: by its label (or part of it), whatever id was saved.
   if (camera.kind === 'camera' && camera.name) Object.assign(settings, { cameraId: '', cameraLabel: camera.name });
-  if (values.size !== undefined) [settings.width, settings.height] = parseSize(values.size);
-  if (values.port !== undefined) settings.port = parseNumber('--port', values.port, ...LIMITS.port);
-  if (values.interval !== undefined) settings.intervalMs = parseNumber('--interval', values.interval, ...LIMITS.intervalMs);
-  if (values.quality !== undefined) settings.quality = parseNumber('--quality', values.quality, ...LIMITS.quality);
-  if (values['max-clients'] !== undefined) settings.maxClients = parseNumber('--max-clients', values['max-clients'], ...LIMITS.maxClients);
-  if (values.rotate !== undefined) settings.rotate = parseRotation(values.rotate);
-  if (values.text !== undefined) settings.text = values.text;
-  if (values.timestamp) settings.timestamp = true;
-  if (values.mirror) settings.mirror = true;
-  if (values['no-auth']) settings.openAccess = true;
-  if (values.name !== undefined) settings.name = parseName(values.name);
-  if (values['no-mdns']) settings.mdns = false;
-  Object.assign(settings, parseTls(values['tls-cert'], values['tls-key']));
+  const size = text('size');
+  if (size !== undefined) [settings.width, settings.height] = parseSize(size);
+  Object.assign(settings, settingsFrom(values));
+  Object.assign(settings, parseTls(text('tls-cert'), text('tls-key')));
   return {
     kind: 'serve',
     options: {
       source: camera.kind === 'camera' ? { kind: 'camera' } : camera,
       settings,
-      host: values.host,
-      key: values.key,
-      sendTimeoutMs: parseNumber('--send-timeout', values['send-timeout'] ?? String(SEND_TIMEOUT_MS / 1000), ...LIMITS.sendTimeoutS) * 1000,
-      maxPerAddress: parseNumber('--max-per-address', values['max-per-address'] ?? String(MAX_PER_ADDRESS), ...LIMITS.maxPerAddress),
-      allowHosts: (values['allow-host'] ?? []).flatMap((list) => list.split(',')).map(parseHostName),
-      ui: values.ui ?? false,
-      browser: values.browser,
-      fakeCamera: values['fake-camera'] ?? false,
+      host: text('host'),
+      key,
+      sendTimeoutMs: parseNumber('--send-timeout', text('send-timeout') ?? String(SEND_TIMEOUT_MS / 1000), ...LIMITS.sendTimeoutS) * 1000,
+      maxPerAddress: parseNumber('--max-per-address', text('max-per-address') ?? String(MAX_PER_ADDRESS), ...LIMITS.maxPerAddress),
+      allowHosts: ((values['allow-host'] as string[] | undefined) ?? []).flatMap((list) => list.split(',')).map(parseHostName),
+      ui: values.ui === true,
+      browser: text('browser'),
+      fakeCamera: values['fake-camera'] === true,
     },
   };
 }
 
-function parseStrict(argv: string[]): ReturnType<typeof parseArgs<{ options: typeof SPEC; allowPositionals: true }>> {
+/** The settings given by their own options (CLI_SETTINGS), checked as a change from the window is. */
+function settingsFrom(values: Values): Partial<Settings> {
+  const settings: Record<string, unknown> = {};
+  for (const { name, cli } of CLI_SETTINGS) {
+    const given = values[cli.flag];
+    if (given === undefined) continue;
+    settings[name] = cli.arg === undefined ? (cli.sets ?? true) : settingValue(name, cli, given as string);
+  }
+  return settings as Partial<Settings>;
+}
+
+function settingValue(name: SettingName, cli: CliOption, text: string): Settings[SettingName] {
+  const number = /^\d+$/.test(text) ? Number(text) : NaN;
+  const value = typeof DEFAULT_SETTINGS[name] === 'number' ? number : cli.trim ? text.trim() : text;
+  const problem = checkSetting(name, value);
+  if (problem) throw new UsageError(`--${cli.flag} ${cli.problem ?? problem}, not "${text}"`);
+  return value;
+}
+
+function parseStrict(argv: string[]): { values: Values; positionals: string[] } {
   try {
     return parseArgs({ args: argv, options: SPEC, allowPositionals: true, strict: true });
   } catch (err) {
@@ -193,12 +253,6 @@ function parseSize(text: string): [number, number] {
   return [w, h];
 }
 
-function parseName(text: string): string {
-  const problem = checkSetting('name', text.trim());
-  if (problem) throw new UsageError(`--name ${problem}, not "${text}"`);
-  return text.trim();
-}
-
 /** A name for the Host header: a DNS name or an IP address, without a port. */
 function parseHostName(text: string): string {
   const name = text.trim().toLowerCase();
@@ -211,9 +265,4 @@ function parseTls(cert: string | undefined, key: string | undefined): Partial<Se
   if (cert === undefined && key === undefined) return {};
   if (!cert || !key) throw new UsageError(`--tls-cert and --tls-key go together: give the certificate file and its key file`);
   return { tlsCert: resolve(cert), tlsKey: resolve(key) };
-}
-
-function parseRotation(text: string): Rotation {
-  if (['0', '90', '180', '270'].includes(text)) return Number(text) as Rotation;
-  throw new UsageError(`--rotate must be 90, 180 or 270, not "${text}"`);
 }

@@ -14,7 +14,8 @@ import {
   type GuestLinkSpec,
   MAX_FRAME,
 } from './contract.js';
-import { checkSetting, validateSettingsPatch } from './settings.js';
+import { validateSettingsPatch } from './settings.js';
+import { checkSetting } from './settings-table.js';
 import { exactFields, plainObject, text, whole } from './values.js';
 
 /** One argument's check: the value as the handler may trust it, or a one-line error. */

@@ -4,55 +4,16 @@
 // This file is shared by the core, the preload and the renderer: types and constants only.
 
 import type { GuestLink, GuestLinkSpec } from '../config/guest-links.js';
-import type { Rotation, SourceStatus, ViewerInfo } from '../types.js';
+import type { Settings } from './settings-table.js';
+import type { SourceStatus, ViewerInfo } from '../types.js';
 
 export type { GuestLinkSpec } from '../config/guest-links.js';
-
-/** What the user sets in the window; kept across restarts (server/control/settings.ts). */
-export interface Settings {
-  /** The camera's name, the viewer page's title ('' = "PushCam"). */
-  name: string;
-  /** deviceId from enumerateDevices; '' = the system's default camera. */
-  cameraId: string;
-  /** The camera's label, to find the same camera again when its deviceId changes. */
-  cameraLabel: string;
-  width: number;
-  height: number;
-  intervalMs: number;
-  quality: number;
-  port: number;
-  /** true: everyone on the LAN (all interfaces); false: this computer only. */
-  lanAccess: boolean;
-  /** No access key: anyone who can reach the port watches. Off unless switched on explicitly. */
-  openAccess: boolean;
-  maxClients: number;
-  mirror: boolean;
-  rotate: Rotation;
-  timestamp: boolean;
-  text: string;
-  startOnLaunch: boolean;
-  /** Announce the camera on the LAN by mDNS/DNS-SD (NAME.local links). */
-  mdns: boolean;
-  /** PEM certificate and key files for HTTPS; both '' = plain HTTP. Set together. */
-  tlsCert: string;
-  tlsKey: string;
-}
+export { type Settings, SOURCE_SETTINGS } from './settings-table.js';
 
 export type BroadcastState = 'stopped' | 'starting' | 'broadcasting' | 'error';
 
 /** Where the picture comes from: a camera (captured by the window or a headless page), the test pattern, an image file or a folder. */
 export type SourceKind = 'camera' | 'pattern' | 'file' | 'dir';
-
-/**
- * The settings each kind of source is made from; the others mean nothing to it (a file has its
- * own size), so the window leaves them out. The encoder's and the server's settings apply to all.
- */
-export const SOURCE_SETTINGS: { readonly [K in SourceKind]: readonly (keyof Settings)[] } = {
-  camera: ['cameraId', 'cameraLabel', 'width', 'height', 'intervalMs'],
-  pattern: ['width', 'height', 'intervalMs'],
-  file: ['intervalMs'],
-  dir: ['intervalMs'],
-};
 
 export interface ViewerRow extends ViewerInfo {
   /** "Chrome on Linux", "ffmpeg", ... */

@@ -22,12 +22,12 @@ import {
   type ControlState,
   type GuestLinkRow,
   type Settings,
-  SOURCE_SETTINGS,
   STATS_INTERVAL_MS,
   type Stats,
   type ViewerRow,
 } from './contract.js';
 import { SettingsStore, validateSettingsPatch } from './settings.js';
+import { ADDRESS_KEYS, ENCODE_KEYS, SERVER_KEYS, SOURCE_SETTINGS } from './settings-table.js';
 import type { ViewerInfo } from '../types.js';
 import { describeUserAgent } from '../user-agent.js';
 
@@ -57,10 +57,6 @@ type EventMap = { [E in keyof ControlEvents]: [ControlEvents[E]] };
 
 /** The preview gets at most this many frames a second; it is a thumbnail, not a viewer. */
 const PREVIEW_FPS = 10;
-const ENCODE_KEYS = ['quality', 'mirror', 'rotate', 'timestamp', 'text'] as const;
-const SERVER_KEYS = ['port', 'lanAccess', 'openAccess', 'maxClients', 'tlsCert', 'tlsKey'] as const;
-/** Server settings after whose change viewers cannot come back by the link they have. */
-const ADDRESS_KEYS = ['port', 'lanAccess', 'tlsCert', 'tlsKey'] as const;
 /**
  * The capture side's JPEG quality when the core decodes, draws on and re-encodes its frames at the
  * user's quality: high, so that the first of the two generations loses little.

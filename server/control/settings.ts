@@ -1,80 +1,22 @@
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileProblem, isMissing, writeFileAtomic } from '../config/access-key.js';
-import { outOfRange } from '../limits.js';
-import type { Settings } from './contract.js';
+import { DEFAULT_SETTINGS, type SettingName, type Settings, checkSetting } from './settings-table.js';
 import { plainObject } from './values.js';
 
-export const DEFAULT_SETTINGS: Settings = {
-  name: '',
-  cameraId: '',
-  cameraLabel: '',
-  width: 1280,
-  height: 720,
-  intervalMs: 100,
-  quality: 80,
-  port: 8080,
-  lanAccess: true,
-  openAccess: false,
-  maxClients: 32,
-  mirror: false,
-  rotate: 0,
-  timestamp: false,
-  text: '',
-  startOnLaunch: false,
-  mdns: true,
-  tlsCert: '',
-  tlsKey: '',
-};
+export { DEFAULT_SETTINGS } from './settings-table.js';
 
-type Check = (value: unknown) => string | null;
-/** The longest camera name: a browser tab shows fewer characters than this anyway. */
-export const NAME_MAX = 60;
-const isBool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
-const isText =
-  (max: number): Check =>
-  (v) =>
-    typeof v === 'string' && v.length <= max ? null : `must be text of at most ${max} characters`;
-
-const CHECKS: { [K in keyof Settings]: Check } = {
-  name: (v) => isText(NAME_MAX)(v) ?? (/[\p{Cc}]/u.test(v as string) ? 'must be one line of text' : null),
-  cameraId: isText(512),
-  cameraLabel: isText(512),
-  width: (v) => outOfRange('width', v),
-  height: (v) => outOfRange('height', v),
-  intervalMs: (v) => outOfRange('intervalMs', v),
-  quality: (v) => outOfRange('quality', v),
-  port: (v) => outOfRange('port', v),
-  lanAccess: isBool,
-  openAccess: isBool,
-  maxClients: (v) => outOfRange('maxClients', v),
-  mirror: isBool,
-  rotate: (v) => ([0, 90, 180, 270].includes(v as number) ? null : 'must be 0, 90, 180 or 270'),
-  timestamp: isBool,
-  text: isText(200),
-  startOnLaunch: isBool,
-  mdns: isBool,
-  tlsCert: isText(4096),
-  tlsKey: isText(4096),
-};
-
-/** What is wrong with one setting's value ("must be ..."), or null. */
-export function checkSetting<K extends keyof Settings>(name: K, value: unknown): string | null {
-  return CHECKS[name](value);
-}
-
-/** The check of a setting by this name; none for any other name, inherited ones included (`__proto__`, `constructor`). */
-function checkOf(name: string): Check | undefined {
-  return Object.hasOwn(CHECKS, name) ? CHECKS[name as keyof Settings] : undefined;
+/** Whether `name` is a setting; not for any other name, inherited ones included (`__proto__`, `constructor`). */
+function isSetting(name: string): name is SettingName {
+  return Object.hasOwn(DEFAULT_SETTINGS, name);
 }
 
 /** Checks a settings change from the window; throws with a one-line reason naming the setting. Answers a copy of it. */
 export function validateSettingsPatch(patch: unknown): Partial<Settings> {
   const changes: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(plainObject(patch, 'settings'))) {
-    const check = checkOf(name);
-    if (!check) throw new Error(`unknown setting "${name.slice(0, 64)}"`);
-    const problem = check(value);
+    if (!isSetting(name)) throw new Error(`unknown setting "${name.slice(0, 64)}"`);
+    const problem = checkSetting(name, value);
     if (problem) throw new Error(`${name} ${problem}`);
     changes[name] = value;
   }
@@ -159,8 +101,7 @@ function mergeValid(saved: unknown): Settings {
   if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) throw new Error('not an object');
   const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
   for (const [name, value] of Object.entries(saved)) {
-    const check = checkOf(name);
-    if (check && check(value) === null) settings[name] = value;
+    if (isSetting(name) && checkSetting(name, value) === null) settings[name] = value;
   }
   return settings as unknown as Settings;
 }

@@ -9,13 +9,26 @@ export function plainObject(value: unknown, name: string): Record<string, unknow
 }
 
 export function text(value: unknown, name: string, max: number): string {
-  if (typeof value !== 'string' || value.length > max) throw new Error(`${name} must be text of at most ${max} characters`);
-  return value;
+  return checked(value, name, textProblem(max, value)) as string;
 }
 
 export function whole(value: unknown, name: string, min: number, max: number): number {
-  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw new Error(`${name} must be a whole number from ${min} to ${max}`);
-  return value as number;
+  return checked(value, name, rangeProblem([min, max], value)) as number;
+}
+
+function checked(value: unknown, name: string, problem: string | null): unknown {
+  if (problem) throw new Error(`${name} ${problem}`);
+  return value;
+}
+
+/** What is wrong when `value` is not text of at most `max` characters ("must be ..."), else null. */
+export function textProblem(max: number, value: unknown): string | null {
+  return typeof value === 'string' && value.length <= max ? null : `must be text of at most ${max} characters`;
+}
+
+/** What is wrong when `value` is not a whole number in `[min, max]` ("must be ..."), else null. */
+export function rangeProblem([min, max]: readonly [number, number], value: unknown): string | null {
+  return Number.isInteger(value) && (value as number) >= min && (value as number) <= max ? null : `must be a whole number from ${min} to ${max}`;
 }
 
 /** Refuses a field that is not one of `names` (checked objects carry exactly their fields). */

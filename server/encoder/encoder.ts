@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { DEFAULT_ENCODE } from '../control/settings-table.js';
 import type { EncodeSettings, RawImage, SourceImage } from '../types.js';
 import { jpegSize } from './jpeg-info.js';
 import { drawLabel, labelSizeFor, renderLabel } from './text.js';
@@ -7,8 +8,6 @@ import { inverse, isTurned, type Turn, turned, turnedLabel, turnedSize, turnPoin
 // libvips caches operations for reuse; on a live stream no two frames are alike, so the cache
 // only holds memory (measured: RSS 80 -> 161 MB when every camera frame is decoded and re-encoded).
 sharp.cache(false);
-
-export const DEFAULT_ENCODE: EncodeSettings = { quality: 80, mirror: false, rotate: 0, timestamp: false, text: '' };
 
 export interface EncodedImage {
   jpeg: Buffer;
