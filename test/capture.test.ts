@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { CaptureStats } from '../renderer/capture/capture-worker.js';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { startControlServer } from '../server/control/ws-server.js';
 import { frameFromPortMessage, parseWireFrame } from '../server/source/camera.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium, newPage } from './helpers/chromium.js';
 import { eventually } from './helpers/server.js';
+import { tempDir } from './helpers/fixtures.js';
 
 // Capture in real Chromium with its fake camera: the worker on its own against a WebSocket and a
 // MessagePort this test controls (sizes, protocol, pacing, costs), then the capture page against
@@ -221,7 +222,7 @@ async function core(t: TestContext, settings: { width: number; height: number; i
   const service = await ControlService.create({
     settingsFile: null,
     overrides: settings,
-    configDir: mkdtempSync(join(tmpdir(), 'pushcam-capture-test-')),
+    configDir: tempDir(t, 'capture-test'),
     key: 'capture-test-key-0123456789',
     host: '127.0.0.1',
     captureInWindow: false,
@@ -365,7 +366,7 @@ describe('headless capture browser', () => {
   it('finds the browser it is given, or on PATH, and names what it looked for when there is none', { skip: process.platform === 'win32' }, (t) => {
     assert.equal(findBrowser(CHROMIUM_PATH), CHROMIUM_PATH);
     assert.throws(() => findBrowser('/nonexistent/chrome'), /--browser \/nonexistent\/chrome: not an executable file/);
-    const bin = mkdtempSync(join(tmpdir(), 'pushcam-path-'));
+    const bin = tempDir(t, 'path');
     const fake = join(bin, 'google-chrome');
     writeFileSync(fake, '#!/bin/sh\n');
     chmodSync(fake, 0o755);

@@ -4,7 +4,7 @@
 // itself, and leave no process or token behind. The figures go to the test's diagnostics.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -15,6 +15,7 @@ import { CHROMIUM_PATH } from './helpers/chromium.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { processes, processGroup } from './helpers/processes.js';
 import { eventually } from './helpers/server.js';
+import { tempDir } from './helpers/fixtures.js';
 
 const BIN = join(import.meta.dirname, '../bin/pushcam.js');
 /** Short waits, so that a test sees a restart and its back-off within seconds. */
@@ -24,7 +25,7 @@ const QUICK_RESTART = { firstMs: 300, maxMs: 1200, stableMs: 60_000 };
 async function captureRig(t: TestContext) {
   const logs: string[] = [];
   const log = (line: string): void => void logs.push(line);
-  const configDir = mkdtempSync(join(tmpdir(), 'pushcam-faults-'));
+  const configDir = tempDir(t, 'faults');
   const service = await ControlService.create({
     settingsFile: null,
     overrides: { width: 320, height: 240, intervalMs: 100 },
@@ -111,8 +112,7 @@ describe('capture browser faults', () => {
   });
 
   it('kill -9 of PushCam takes its capture browser with it (10 browser processes outlived it before)', async (t) => {
-    const configDir = mkdtempSync(join(tmpdir(), 'pushcam-faults-cli-'));
-    t.after(() => rmSync(configDir, { recursive: true, force: true }));
+    const configDir = tempDir(t, 'faults-cli');
     const args = ['serve', '--source', 'camera', '--fake-camera', '--browser', CHROMIUM_PATH, '--port', '0', '--host', '127.0.0.1', '--size', '320x240'];
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, PUSHCAM_CONFIG_DIR: configDir }, stdio: ['ignore', 'pipe', 'pipe'] });
     t.after(() => child.kill('SIGKILL'));

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -14,18 +13,13 @@ import { CHROMIUM_PATH } from './helpers/chromium.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { processes, processGroup } from './helpers/processes.js';
 import { eventually } from './helpers/server.js';
+import { busyPort, tempDir } from './helpers/fixtures.js';
 
 const BIN = join(import.meta.dirname, '../bin/pushcam.js');
 
-function tempDir(t: TestContext, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 /** A settings folder that cannot be created: its parent is a file (root ignores permissions, not this). */
 function folderUnderAFile(t: TestContext): string {
-  const blocker = join(tempDir(t, 'pushcam-unwritable-'), 'not-a-folder');
+  const blocker = join(tempDir(t, 'unwritable'), 'not-a-folder');
   writeFileSync(blocker, 'a file where a folder would go\n');
   return join(blocker, 'PushCam');
 }
@@ -110,11 +104,8 @@ describe('settings folder unwritable', () => {
 
 describe('port taken', () => {
   it('the app: an error state naming a free port, and broadcasting on it once chosen; nothing else stops', async (t) => {
-    const squatter = createServer();
-    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
-    t.after(() => squatter.close());
-    const busy = (squatter.address() as { port: number }).port;
-    const { service } = await serviceIn(t, tempDir(t, 'pushcam-port-'));
+    const busy = await busyPort(t);
+    const { service } = await serviceIn(t, tempDir(t, 'port'));
     await service.updateSettings({ port: busy, lanAccess: false });
     const refused = await service.start();
     assert.equal(refused.broadcast.state, 'error');
@@ -128,7 +119,7 @@ describe('port taken', () => {
 
 /** `pushcam serve ...` with viewers on its stream; SIGTERM; how long until it exits and its viewers' streams end. */
 async function sigtermWithViewers(t: TestContext, args: string[], viewers: number) {
-  const configDir = tempDir(t, 'pushcam-sigterm-');
+  const configDir = tempDir(t, 'sigterm');
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', ...args], { env: { ...process.env, PUSHCAM_CONFIG_DIR: configDir } });
   t.after(() => child.kill('SIGKILL'));
   let output = '';

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, test } from 'node:test';
 import sharp from 'sharp';
@@ -9,6 +8,7 @@ import { segments } from '../server/encoder/jpeg-info.js';
 import { withoutMetadata } from '../server/encoder/jpeg-metadata.js';
 import { FileSource } from '../server/source/file.js';
 import { startTestServer } from './helpers/server.js';
+import { tempDir } from './helpers/fixtures.js';
 
 const SOI = Buffer.from([0xff, 0xd8]);
 const EOI = Buffer.from([0xff, 0xd9]);
@@ -146,8 +146,7 @@ describe('withoutMetadata', () => {
 });
 
 test('a file: source serves camera JPEGs without metadata, and a cut at the first FFD9 gets the whole picture', { timeout: 20_000 }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-exif-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'exif');
   const path = join(dir, 'cam.jpg');
   const camera = await cameraJpeg(320, 240);
   await writeFile(path, camera);
