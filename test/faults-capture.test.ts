@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { launchCapturePage, removeStaleProfiles, RESTARTING } from '../server/capture/headless-browser.js';
 import { ControlService } from '../server/control/service.js';
 import { startControlServer } from '../server/control/ws-server.js';
@@ -69,8 +69,8 @@ async function recovery(rig: Awaited<ReturnType<typeof captureRig>>, since: numb
   return { errorMs, framesMs: performance.now() - since };
 }
 
-describe('capture browser faults', () => {
-  it("hands the page's token over the DevTools pipe: it is on no browser process's command line", async (t) => {
+test('capture browser faults', async (t) => {
+  await t.test("hands the page's token over the DevTools pipe: it is on no browser process's command line", async (t) => {
     const { control, page } = await captureRig(t);
     const group = processGroup(page.pid!);
     assert.ok(group.length >= 4, `${group.length} browser processes`);
@@ -79,7 +79,7 @@ describe('capture browser faults', () => {
     t.diagnostic(`${group.length} browser processes, none with the token on its command line`);
   });
 
-  it('the browser killed: error state and the "camera unavailable" picture at once, a new browser after the back-off, frames again', async (t) => {
+  await t.test('the browser killed: error state and the "camera unavailable" picture at once, a new browser after the back-off, frames again', async (t) => {
     const rig = await captureRig(t);
     const killed = performance.now();
     process.kill(rig.page.pid!, 'SIGKILL');
@@ -97,7 +97,7 @@ describe('capture browser faults', () => {
     assert.match(rig.logs.filter((line) => line.includes('capture browser')).at(-1)!, /restarting it in 0\.6 s$/);
   });
 
-  it("the page's renderer killed: the same, and the crash is what the log says", async (t) => {
+  await t.test("the page's renderer killed: the same, and the crash is what the log says", async (t) => {
     const rig = await captureRig(t);
     const renderers = processGroup(rig.page.pid!).filter((p) => p.cmdline.includes('--type=renderer'));
     assert.ok(renderers.length > 0, 'renderer processes');
@@ -111,7 +111,7 @@ describe('capture browser faults', () => {
     t.diagnostic(`renderer SIGKILL: error state after ${Math.round(errorMs)} ms, camera frames again after ${Math.round(framesMs)} ms`);
   });
 
-  it('kill -9 of PushCam takes its capture browser with it (10 browser processes outlived it before)', async (t) => {
+  await t.test('kill -9 of PushCam takes its capture browser with it (10 browser processes outlived it before)', async (t) => {
     const configDir = tempDir(t, 'faults-cli');
     const args = ['serve', '--source', 'camera', '--fake-camera', '--browser', CHROMIUM_PATH, '--port', '0', '--host', '127.0.0.1', '--size', '320x240'];
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, PUSHCAM_CONFIG_DIR: configDir }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { ControlService } from '../server/control/service.js';
 import { DEFAULT_SETTINGS } from '../server/control/settings.js';
 import { CHROMIUM_PATH } from './helpers/chromium.js';
@@ -52,8 +52,8 @@ async function serviceIn(t: TestContext, dir: string): Promise<{ service: Contro
   return { service, logs };
 }
 
-describe('settings folder unwritable', () => {
-  it('a folder that cannot be made (its parent is a file): PushCam starts, changes and new keys apply, the user is told once', async (t) => {
+test('settings folder unwritable', async (t) => {
+  await t.test('a folder that cannot be made (its parent is a file): PushCam starts, changes and new keys apply, the user is told once', async (t) => {
     const dir = folderUnderAFile(t);
     const { service, logs } = await serviceIn(t, dir);
     const state = service.getState();
@@ -72,7 +72,7 @@ describe('settings folder unwritable', () => {
     assert.equal(logs.length, 2, logs.join('\n'));
   });
 
-  it('a folder made immutable (chattr +i): the saved settings and key are used, a change applies, nothing is lost or left', { skip: CHATTR_WORKS ? false : 'chattr +i does not work here (file system or user)' }, async (t) => {
+  await t.test('a folder made immutable (chattr +i): the saved settings and key are used, a change applies, nothing is lost or left', { skip: CHATTR_WORKS ? false : 'chattr +i does not work here (file system or user)' }, async (t) => {
     const dir = immutableFolder(t)!;
     const { service } = await serviceIn(t, dir);
     const state = service.getState();
@@ -85,7 +85,7 @@ describe('settings folder unwritable', () => {
     assert.deepEqual(readdirSync(dir).sort(), ['access-key', 'settings.json'], 'no temporary files');
   });
 
-  it('serve with a config folder it cannot make: serves anyway, one line saying the key is not kept (it exited 1 before)', async (t) => {
+  await t.test('serve with a config folder it cannot make: serves anyway, one line saying the key is not kept (it exited 1 before)', async (t) => {
     const dir = folderUnderAFile(t);
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1'], { env: { ...process.env, PUSHCAM_CONFIG_DIR: dir } });
     t.after(() => child.kill('SIGKILL'));
@@ -102,8 +102,8 @@ describe('settings folder unwritable', () => {
   });
 });
 
-describe('port taken', () => {
-  it('the app: an error state naming a free port, and broadcasting on it once chosen; nothing else stops', async (t) => {
+test('port taken', async (t) => {
+  await t.test('the app: an error state naming a free port, and broadcasting on it once chosen; nothing else stops', async (t) => {
     const busy = await busyPort(t);
     const { service } = await serviceIn(t, tempDir(t, 'port'));
     await service.updateSettings({ port: busy, lanAccess: false });
@@ -139,15 +139,15 @@ async function sigtermWithViewers(t: TestContext, args: string[], viewers: numbe
   return { code, pid: child.pid, exitMs: at - sent, lastStreamEndMs: Math.max(...ends), browserGroup: browser?.pgid ?? null, output };
 }
 
-describe('SIGTERM with viewers', () => {
-  it('serve (pattern): every stream ends, the process exits 0 at once', async (t) => {
+test('SIGTERM with viewers', async (t) => {
+  await t.test('serve (pattern): every stream ends, the process exits 0 at once', async (t) => {
     const run = await sigtermWithViewers(t, [], 20);
     assert.equal(run.code, 0);
     assert.ok(run.exitMs < 1500, `exit after ${run.exitMs} ms (the 1.5 s fallback is not what ended it)`);
     t.diagnostic(`20 viewers: streams ended within ${Math.round(run.lastStreamEndMs)} ms, exit 0 after ${Math.round(run.exitMs)} ms`);
   });
 
-  it('serve --source camera: the same, and no browser process is left', async (t) => {
+  await t.test('serve --source camera: the same, and no browser process is left', async (t) => {
     const run = await sigtermWithViewers(t, ['--source', 'camera', '--fake-camera', '--browser', CHROMIUM_PATH, '--size', '320x240'], 5);
     assert.equal(run.code, 0);
     assert.ok(run.browserGroup, 'the capture browser ran');
