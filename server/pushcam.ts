@@ -30,6 +30,8 @@ export interface HttpOptions {
   maxClients?: number;
   /** A viewer whose connection takes no data for this long is dropped; default 15 s (SEND_TIMEOUT_MS). */
   sendTimeoutMs?: number;
+  /** How long `/snapshot.jpg?after=` (and a snapshot of an idle source) waits for a frame; default 10 s (SNAPSHOT_WAIT_MS). */
+  snapshotWaitMs?: number;
   /** The camera's name, the viewer page's title; read on every request, so a rename shows at once. */
   name?: () => string;
   /** Connections one client address may hold at once; default MAX_PER_ADDRESS (32). */
@@ -101,6 +103,7 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
     boundary: newBoundary(),
     maxClients: o.maxClients ?? DEFAULT_SETTINGS.maxClients,
     sendTimeoutMs: o.sendTimeoutMs,
+    snapshotWaitMs: o.snapshotWaitMs,
     access: { key: o.key, cookieName: cookieNameFor(port), guests: o.guests },
     pageDir: viewerPageDir(),
     allowHosts: o.allowHosts ?? (() => []),

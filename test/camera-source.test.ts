@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import sharp from 'sharp';
 import { FRAME_HEADER_BYTES, MAX_FRAME, WIRE_FORMAT, type CameraFrameMeta } from '../server/control/contract.js';
 import { CameraSource, frameFromPortMessage, parseWireFrame } from '../server/source/camera.js';
@@ -43,15 +43,15 @@ function startedSource() {
   return { source, demand, emitted };
 }
 
-describe('CameraSource', () => {
-  it('asks for capture while it runs and not after', () => {
+test('CameraSource', async (t) => {
+  await t.test('asks for capture while it runs and not after', () => {
     const { source, demand } = startedSource();
     source.stop();
     assert.deepEqual(demand, [true, false]);
     assert.equal(source.status().state, 'stopped');
   });
 
-  it('emits a good frame as raw pixels, without copying them', () => {
+  await t.test('emits a good frame as raw pixels, without copying them', () => {
     const { source, emitted } = startedSource();
     const meta: PixelsMeta = { format: 'pixels', width: 64, height: 48, channels: 4 };
     const pixels = pixelsFor(meta);
@@ -65,7 +65,7 @@ describe('CameraSource', () => {
     assert.equal(source.status().state, 'running');
   });
 
-  it('accepts RGB frames and the largest allowed size', () => {
+  await t.test('accepts RGB frames and the largest allowed size', () => {
     const { source, emitted } = startedSource();
     source.acceptFrame({ format: 'pixels', width: 16, height: 16, channels: 3 }, Buffer.alloc(16 * 16 * 3));
     const largest: PixelsMeta = { format: 'pixels', ...MAX_FRAME, channels: 4 };
@@ -73,7 +73,7 @@ describe('CameraSource', () => {
     assert.equal(emitted.length, 2);
   });
 
-  it('rejects malformed frames with a one-line reason, and emits nothing', () => {
+  await t.test('rejects malformed frames with a one-line reason, and emits nothing', () => {
     const { source, emitted } = startedSource();
     const cases: { meta: PixelsMeta; length: number; reason: RegExp }[] = [
       { meta: { format: 'pixels', width: 64, height: 48, channels: 4 }, length: 64 * 48 * 4 - 1, reason: /64x48x4 needs 12288 bytes of pixels, not 12287/ },
@@ -91,7 +91,7 @@ describe('CameraSource', () => {
     assert.equal(emitted.length, 0);
   });
 
-  it('emits a good JPEG frame as a JPEG, and refuses a broken one or one of another size', async () => {
+  await t.test('emits a good JPEG frame as a JPEG, and refuses a broken one or one of another size', async () => {
     const { source, emitted } = startedSource();
     const jpeg = await jpegOf(64, 48);
     source.acceptFrame({ format: 'jpeg', width: 64, height: 48 }, jpeg);
@@ -102,14 +102,14 @@ describe('CameraSource', () => {
     assert.equal(emitted.length, 1);
   });
 
-  it('checks frames that come while stopped, and drops the good ones', () => {
+  await t.test('checks frames that come while stopped, and drops the good ones', () => {
     const source = new CameraSource({ onDemand: () => undefined });
     const meta: PixelsMeta = { format: 'pixels', width: 32, height: 32, channels: 4 };
     assert.doesNotThrow(() => source.acceptFrame(meta, pixelsFor(meta)));
     assert.throws(() => source.acceptFrame(meta, Buffer.alloc(3)), /not 3/);
   });
 
-  it('shows a "camera unavailable" picture, of the last frame size, on an error report', async () => {
+  await t.test('shows a "camera unavailable" picture, of the last frame size, on an error report', async () => {
     const { source, emitted } = startedSource();
     const meta: PixelsMeta = { format: 'pixels', width: 320, height: 240, channels: 4 };
     source.acceptFrame(meta, pixelsFor(meta, 200));
@@ -126,7 +126,7 @@ describe('CameraSource', () => {
     assert.ok(mean > 30 && mean < 120, `placeholder mean level ${mean}`);
   });
 
-  it("shows viewers no library's error: a fault of another kind is just \"Camera unavailable\"", async () => {
+  await t.test("shows viewers no library's error: a fault of another kind is just \"Camera unavailable\"", async () => {
     const { source, emitted } = startedSource();
     source.report({ state: 'error', fault: 'other', message: 'the capture worker failed: TypeError: x is undefined' });
     await eventually(() => emitted.length === 1, 'the placeholder frame');
@@ -135,7 +135,7 @@ describe('CameraSource', () => {
     assert.equal(source.status().error, 'the capture worker failed: TypeError: x is undefined', 'the window keeps the details');
   });
 
-  it('keeps the placeholder up against a frame that was on its way, until capture resumes', async () => {
+  await t.test('keeps the placeholder up against a frame that was on its way, until capture resumes', async () => {
     const { source, emitted } = startedSource();
     const meta: PixelsMeta = { format: 'pixels', width: 64, height: 48, channels: 4 };
     source.report({ state: 'error', fault: 'unplugged', message: 'The camera was unplugged' });
@@ -147,7 +147,7 @@ describe('CameraSource', () => {
     assert.equal(emitted.length, 2);
   });
 
-  it('draws one placeholder at a time and shows only the newest: 100 fault reports at 4K peaked at 2.6 GB of RSS before', async () => {
+  await t.test('draws one placeholder at a time and shows only the newest: 100 fault reports at 4K peaked at 2.6 GB of RSS before', async () => {
     const { source, emitted } = startedSource();
     source.report({ state: 'capturing', label: 'Big camera', ...MAX_FRAME });
     for (let i = 1; i <= 100; i++) source.report({ state: 'error', fault: 'busy', message: `fault ${i}` });
@@ -158,7 +158,7 @@ describe('CameraSource', () => {
     assert.ok(last.kind === 'raw' && last.image.width === MAX_FRAME.width);
   });
 
-  it('shows the placeholder when it starts while the camera is failing', async () => {
+  await t.test('shows the placeholder when it starts while the camera is failing', async () => {
     const source = new CameraSource({ onDemand: () => undefined });
     source.report({ state: 'error', fault: 'other', message: 'The capture browser stopped' });
     const emitted: SourceImage[] = [];
@@ -166,7 +166,7 @@ describe('CameraSource', () => {
     await eventually(() => emitted.length === 1, 'the placeholder frame');
   });
 
-  it('emits no placeholder while stopped, and says it waits for the camera until it hears from it', async () => {
+  await t.test('emits no placeholder while stopped, and says it waits for the camera until it hears from it', async () => {
     const source = new CameraSource({ onDemand: () => undefined });
     source.report({ state: 'error', fault: 'missing', message: 'No camera found: plug one in' });
     assert.equal(source.status().state, 'stopped');
@@ -179,8 +179,8 @@ describe('CameraSource', () => {
   });
 });
 
-describe('parseWireFrame', () => {
-  it('reads the header and leaves the pixels in place', () => {
+test('parseWireFrame', async (t) => {
+  await t.test('reads the header and leaves the pixels in place', () => {
     const message = wireFrame(32, 16, 4, 32 * 16 * 4);
     const { meta, data } = parseWireFrame(message);
     assert.deepEqual(meta, { format: 'pixels', width: 32, height: 16, channels: 4 });
@@ -189,7 +189,7 @@ describe('parseWireFrame', () => {
     assert.equal(data.byteOffset, message.byteOffset + FRAME_HEADER_BYTES);
   });
 
-  it('reads a JPEG frame and leaves the JPEG in place', async () => {
+  await t.test('reads a JPEG frame and leaves the JPEG in place', async () => {
     const jpeg = await jpegOf(40, 30);
     const message = wireJpeg(40, 30, jpeg);
     const { meta, data } = parseWireFrame(message);
@@ -198,7 +198,7 @@ describe('parseWireFrame', () => {
     assert.equal(data.buffer, message.buffer);
   });
 
-  it('rejects a truncated JPEG, one of another size than its header says, or an unknown format, in one line', async () => {
+  await t.test('rejects a truncated JPEG, one of another size than its header says, or an unknown format, in one line', async () => {
     const jpeg = await jpegOf(40, 30);
     const oneLine = (reason: RegExp) => (err: Error) => reason.test(err.message) && !err.message.includes('\n');
     assert.throws(() => parseWireFrame(wireJpeg(40, 30, jpeg.subarray(0, jpeg.length - 100))), oneLine(/camera frame of \d+ bytes is not a complete JPEG/));
@@ -209,7 +209,7 @@ describe('parseWireFrame', () => {
     assert.throws(() => parseWireFrame(Buffer.concat([header(40, 30, 0, 2), jpeg])), oneLine(/format 2 is unknown/));
   });
 
-  it('rejects a short or inconsistent message', () => {
+  await t.test('rejects a short or inconsistent message', () => {
     assert.throws(() => parseWireFrame(Buffer.alloc(5)), /5 bytes, shorter than its 16-byte header/);
     assert.throws(() => parseWireFrame(wireFrame(32, 16, 4, 32 * 16 * 4 - 4)), /needs 2048 bytes of pixels, not 2044/);
     assert.throws(() => parseWireFrame(wireFrame(32, 16, 1, 32 * 16)), /1 channels/);
@@ -217,22 +217,22 @@ describe('parseWireFrame', () => {
   });
 });
 
-describe('frameFromPortMessage', () => {
-  it('reads { width, height, channels, pixels: ArrayBuffer } without copying the pixels', () => {
+test('frameFromPortMessage', async (t) => {
+  await t.test('reads { width, height, channels, pixels: ArrayBuffer } without copying the pixels', () => {
     const pixels = new ArrayBuffer(20 * 20 * 3);
     const frame = frameFromPortMessage({ width: 20, height: 20, channels: 3, pixels });
     assert.deepEqual(frame.meta, { format: 'pixels', width: 20, height: 20, channels: 3 });
     assert.equal(frame.pixels.buffer, pixels);
   });
 
-  it('also takes the pixels as a typed array view', () => {
+  await t.test('also takes the pixels as a typed array view', () => {
     const memory = new ArrayBuffer(8 + 16 * 16 * 4);
     const frame = frameFromPortMessage({ width: 16, height: 16, channels: 4, pixels: new Uint8Array(memory, 8) });
     assert.equal(frame.pixels.length, 16 * 16 * 4);
     assert.equal(frame.pixels.byteOffset, 8);
   });
 
-  it('rejects anything else with a reason', () => {
+  await t.test('rejects anything else with a reason', () => {
     assert.throws(() => frameFromPortMessage('ack'), /not an object/);
     assert.throws(() => frameFromPortMessage(null), /not an object/);
     assert.throws(() => frameFromPortMessage({ width: '20', height: 20, channels: 3, pixels: new ArrayBuffer(1200) }), /numbers width, height and channels/);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import type { CaptureStats } from '../renderer/capture/capture-worker.js';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { WebSocketServer } from 'ws';
@@ -16,6 +16,7 @@ import { startControlServer } from '../server/control/ws-server.js';
 import { frameFromPortMessage, parseWireFrame } from '../server/source/camera.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium, newPage } from './helpers/chromium.js';
 import { eventually } from './helpers/server.js';
+import { tempDir } from './helpers/fixtures.js';
 
 // Capture in real Chromium with its fake camera: the worker on its own against a WebSocket and a
 // MessagePort this test controls (sizes, protocol, pacing, costs), then the capture page against
@@ -127,8 +128,8 @@ function workerStats(page: Page): Promise<Stats[]> {
   });
 }
 
-describe('capture worker in Chromium', () => {
-  it('sends JPEG frames of the asked size over a WebSocket, one at a time, and reports its costs', async (t) => {
+test('capture worker in Chromium', async (t) => {
+  await t.test('sends JPEG frames of the asked size over a WebSocket, one at a time, and reports its costs', async (t) => {
     const server = await frameServer(t);
     const page = await newPage(await browserFor(t));
     await page.goto(server.page);
@@ -146,7 +147,7 @@ describe('capture worker in Chromium', () => {
     t.diagnostic(`1280x720 JPEG over WebSocket: copyTo and JPEG encode ${encodeMs} ms, send to acknowledgement ${ackMs} ms (median of per-second means), ${kB} KB a frame`);
   });
 
-  it('delivers 1280x720 over a WebSocket well above the 5 fps raw pixels managed', async (t) => {
+  await t.test('delivers 1280x720 over a WebSocket well above the 5 fps raw pixels managed', async (t) => {
     const server = await frameServer(t);
     const page = await newPage(await browserFor(t));
     await page.goto(server.page);
@@ -158,7 +159,7 @@ describe('capture worker in Chromium', () => {
     assert.ok(fps >= 8, `${fps.toFixed(2)} fps at 1280x720, 50 ms`);
   });
 
-  it('waits for each acknowledgement, counting the capture times it skips', async (t) => {
+  await t.test('waits for each acknowledgement, counting the capture times it skips', async (t) => {
     const server = await frameServer(t);
     server.state.ackDelayMs = 400;
     const page = await newPage(await browserFor(t));
@@ -171,7 +172,7 @@ describe('capture worker in Chromium', () => {
     await eventually(async () => (await workerStats(page)).some((s) => s.skipped > 0), 'skipped capture times in the stats');
   });
 
-  it('keeps to the interval, takes a new interval and JPEG quality live, and stops on command', async (t) => {
+  await t.test('keeps to the interval, takes a new interval and JPEG quality live, and stops on command', async (t) => {
     const server = await frameServer(t);
     const page = await newPage(await browserFor(t));
     await page.goto(server.page);
@@ -195,7 +196,7 @@ describe('capture worker in Chromium', () => {
     assert.equal(server.state.arrivals.length, count);
   });
 
-  it('sends raw pixels over a MessagePort in the format the core reads, at a measured cost', async (t) => {
+  await t.test('sends raw pixels over a MessagePort in the format the core reads, at a measured cost', async (t) => {
     const server = await frameServer(t);
     const page = await newPage(await browserFor(t));
     await page.goto(server.page);
@@ -221,7 +222,7 @@ async function core(t: TestContext, settings: { width: number; height: number; i
   const service = await ControlService.create({
     settingsFile: null,
     overrides: settings,
-    configDir: mkdtempSync(join(tmpdir(), 'pushcam-capture-test-')),
+    configDir: tempDir(t, 'capture-test'),
     key: 'capture-test-key-0123456789',
     host: '127.0.0.1',
     captureInWindow: false,
@@ -266,8 +267,8 @@ async function capturePage(browser: Browser, url: string): Promise<Page> {
   return page;
 }
 
-describe('capture page with the PushCam core', () => {
-  it('captures JPEG at the asked size, interval and quality while frames are wanted, and lets the camera go after', async (t) => {
+test('capture page with the PushCam core', async (t) => {
+  await t.test('captures JPEG at the asked size, interval and quality while frames are wanted, and lets the camera go after', async (t) => {
     const { service, control, arrivals } = await core(t, { width: 320, height: 240, intervalMs: 200 });
     const page = await capturePage(await browserFor(t), control.capturePageUrl);
     const release = service.hub.hold();
@@ -296,7 +297,7 @@ describe('capture page with the PushCam core', () => {
     assert.equal(arrivals.length, count, 'no frames after capture stopped');
   });
 
-  it('reports an unplugged camera, shows viewers why, and resumes by itself', async (t) => {
+  await t.test('reports an unplugged camera, shows viewers why, and resumes by itself', async (t) => {
     const { service, control, arrivals } = await core(t, { width: 320, height: 240, intervalMs: 100 });
     const page = await capturePage(await browserFor(t), control.capturePageUrl);
     const release = service.hub.hold();
@@ -315,7 +316,7 @@ describe('capture page with the PushCam core', () => {
     t.diagnostic(`unplugged camera: frames again ${Math.round(performance.now() - unplugged)} ms after the track ended`);
   });
 
-  it('reports a busy camera, shows viewers why, and captures by itself once the camera is free', async (t) => {
+  await t.test('reports a busy camera, shows viewers why, and captures by itself once the camera is free', async (t) => {
     const { service, control, arrivals } = await core(t, { width: 320, height: 240, intervalMs: 100 });
     const page = await newPage(await browserFor(t));
     // Another program holds the camera until the test frees it: getUserMedia fails as Chromium's does then.
@@ -342,7 +343,7 @@ describe('capture page with the PushCam core', () => {
     t.diagnostic(`busy camera: frames again ${Math.round(performance.now() - freed)} ms after it was freed (the page retries every 3 s)`);
   });
 
-  it('reports a denied camera and shows viewers a picture that says so', async (t) => {
+  await t.test('reports a denied camera and shows viewers a picture that says so', async (t) => {
     const { service, control } = await core(t, { width: 320, height: 240, intervalMs: 100 });
     // No fake permission UI: headless Chromium then denies camera access, as a user can.
     const args = [...CHROMIUM_ARGS.filter((arg) => arg !== '--use-fake-ui-for-media-stream'), '--deny-permission-prompts'];
@@ -360,12 +361,12 @@ describe('capture page with the PushCam core', () => {
   });
 });
 
-describe('headless capture browser', () => {
+test('headless capture browser', async (t) => {
   // POSIX: the test puts an executable script on PATH.
-  it('finds the browser it is given, or on PATH, and names what it looked for when there is none', { skip: process.platform === 'win32' }, (t) => {
+  await t.test('finds the browser it is given, or on PATH, and names what it looked for when there is none', { skip: process.platform === 'win32' }, (t) => {
     assert.equal(findBrowser(CHROMIUM_PATH), CHROMIUM_PATH);
     assert.throws(() => findBrowser('/nonexistent/chrome'), /--browser \/nonexistent\/chrome: not an executable file/);
-    const bin = mkdtempSync(join(tmpdir(), 'pushcam-path-'));
+    const bin = tempDir(t, 'path');
     const fake = join(bin, 'google-chrome');
     writeFileSync(fake, '#!/bin/sh\n');
     chmodSync(fake, 0o755);
@@ -383,7 +384,7 @@ describe('headless capture browser', () => {
     );
   });
 
-  it('runs the capture page with the fake camera until closed, then removes its profile', async (t) => {
+  await t.test('runs the capture page with the fake camera until closed, then removes its profile', async (t) => {
     const { service, control, arrivals } = await core(t, { width: 320, height: 240, intervalMs: 100 });
     const profiles = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith('pushcam-browser-'));
     const before = new Set(profiles());
@@ -401,7 +402,7 @@ describe('headless capture browser', () => {
     assert.deepEqual(logs, [], 'no complaint about the browser exiting');
   });
 
-  it('says so in one line each time the browser exits by itself, and restarts it with a growing back-off', async (t) => {
+  await t.test('says so in one line each time the browser exits by itself, and restarts it with a growing back-off', async (t) => {
     const logs: string[] = [];
     const faults: string[] = [];
     const browser = launchCapturePage({

@@ -1,9 +1,9 @@
 import './helpers/offline.js';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -13,6 +13,7 @@ import { connectControl, type WsControlClient } from '../renderer/shared/ws-clie
 import { CHROMIUM_PATH } from './helpers/chromium.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { makeCertificates } from './helpers/tls.js';
+import { busyPort, freePort, solidJpeg, tempDir } from './helpers/fixtures.js';
 
 const BIN = join(import.meta.dirname, '../bin/pushcam.js');
 
@@ -50,8 +51,7 @@ const PANEL_LINE = /Control panel: (http:\/\/127\.0\.0\.1:(\d+)\/app\/#token=([A
 
 /** A config folder for one test, removed after it. */
 async function configFolder(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-config-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'config');
   return dir;
 }
 
@@ -118,10 +118,7 @@ for (const [args, message] of BAD) {
 }
 
 test('a busy port: exit 1 naming the port and a free one to use, in the words the window uses', async (t) => {
-  const blocker = createServer();
-  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-  t.after(() => blocker.close());
-  const port = (blocker.address() as { port: number }).port;
+  const port = await busyPort(t);
   const run = pushcam(t, ['serve', '--host', '127.0.0.1', '--port', String(port)]);
   assert.equal(await run.exit, 1);
   assert.match(run.stderr, new RegExp(`^pushcam: Port ${port} is in use by another program\\. Try --port \\d+, which is free\\.\\n$`));
@@ -284,7 +281,7 @@ test('expected events are one line, once, with no stack trace: a full server ref
 });
 
 test('--source file: with a missing file serves a waiting picture and says so', async (t) => {
-  const missing = join(await mkdtemp(join(tmpdir(), 'pushcam-missing-')), 'cam.jpg');
+  const missing = join(tempDir(t, 'missing'), 'cam.jpg');
   const run = pushcam(t, ['serve', '--host', '127.0.0.1', '--port', '0', '--source', `file:${missing}`]);
   const [, , port, key] = await until(run, VIEWER_LINE);
   const snap = await fetch(`http://127.0.0.1:${port}/snapshot.jpg?key=${key}`);
@@ -325,7 +322,7 @@ test('serve --source camera with a browser that is not there: exit 1 naming it',
 
 test('--ui works with every source: the pattern, a file and a folder (camera only before)', async (t) => {
   const dir = await configFolder(t);
-  await sharp({ create: { width: 64, height: 48, channels: 3, background: '#204080' } }).jpeg().toFile(join(dir, 'cam.jpg'));
+  await writeFile(join(dir, 'cam.jpg'), await solidJpeg('#204080', 64, 48));
   for (const [source, kind] of [['pattern', 'pattern'], [`file:${join(dir, 'cam.jpg')}`, 'file'], [`dir:${dir}`, 'dir']] as const) {
     const run = pushcam(t, ['serve', '--ui', '--source', source, '--host', '127.0.0.1', '--port', '0'], dir);
     const panel = await panelClient(t, run);
@@ -391,14 +388,7 @@ test('--key K --ui: "New key" is refused in words (it overwrote the saved key th
 test('a change in the panel that moves the links prints the new ones: port, key, stop and start', async (t) => {
   const run = pushcam(t, ['serve', '--ui', '--host', '127.0.0.1', '--port', '0'], await configFolder(t));
   const panel = await panelClient(t, run);
-  const port = await new Promise<number>((resolve, reject) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port: free } = probe.address() as { port: number };
-      probe.close(() => resolve(free));
-    });
-    probe.on('error', reject);
-  });
+  const port = await freePort();
   await panel.call('updateSettings', { port });
   const [, moved] = await until(run, /New links \(changed in the control panel\):\nViewer: (http:\/\/127\.0\.0\.1:(\d+)\/\?key=\S+) {3}\(this computer\)\n/);
   assert.match(moved, new RegExp(`:${port}/`));

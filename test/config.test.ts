@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FixedKey, isAccessKey, newAccessKey, SavedKey } from '../server/config/access-key.js';
 import { configDir } from '../server/config/paths.js';
 import { keyMatches } from '../server/http/auth.js';
+import { tempDir } from './helpers/fixtures.js';
 
 test('access keys are 128 random bits in base64url', () => {
   const keys = new Set(Array.from({ length: 100 }, newAccessKey));
@@ -14,8 +14,8 @@ test('access keys are 128 random bits in base64url', () => {
   assert.equal(Buffer.from([...keys][0], 'base64url').length, 16);
 });
 
-test('the key is created once, kept private, and read back', async () => {
-  const dir = join(await mkdtemp(join(tmpdir(), 'pushcam-key-')), 'nested');
+test('the key is created once, kept private, and read back', async (t) => {
+  const dir = join(tempDir(t, 'key'), 'nested');
   const notices: string[] = [];
   const { key, kept } = SavedKey.load(dir, (l) => notices.push(l));
   assert.equal(SavedKey.load(dir, (l) => notices.push(l)).key, key);
@@ -25,8 +25,8 @@ test('the key is created once, kept private, and read back', async () => {
   assert.deepEqual(notices, []);
 });
 
-test('a renewed key replaces the saved one; a key from --key is never renewed and nothing is written', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-key-'));
+test('a renewed key replaces the saved one; a key from --key is never renewed and nothing is written', async (t) => {
+  const dir = tempDir(t, 'key');
   const saved = SavedKey.load(dir, () => undefined);
   const old = saved.key;
   assert.notEqual(saved.renew(), old);

@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { CaptureRequest, ControlEvents, PreviewFrame, Stats } from '../server/control/contract.js';
 import { ControlService } from '../server/control/service.js';
 import { LINGER_MS } from '../server/pipeline.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { eventually } from './helpers/server.js';
+import { busyPort, tempDir } from './helpers/fixtures.js';
 
 async function makeService(t: TestContext, initial: Record<string, unknown> = {}): Promise<ControlService> {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-service-'));
+  const dir = tempDir(t, 'service');
   const service = await ControlService.create({
     settingsFile: null,
     overrides: { port: 0, lanAccess: false, ...initial },
@@ -66,10 +64,7 @@ test('start broadcasts on a port with share URLs, key and QR; stop frees it', as
 });
 
 test('a busy port is an error state naming a free port to use', async (t) => {
-  const blocker = createServer();
-  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-  t.after(() => blocker.close());
-  const busy = (blocker.address() as { port: number }).port;
+  const busy = await busyPort(t);
   const service = await makeService(t, { port: busy });
   const state = await service.start();
   assert.equal(state.broadcast.state, 'error');
@@ -233,7 +228,7 @@ test('a camera fault shows viewers a "camera unavailable" picture and the reason
 });
 
 test('a pattern source is made again when its size or interval changes; a camera report is refused for it', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-service-'));
+  const dir = tempDir(t, 'service');
   const service = await ControlService.create({
     source: { kind: 'pattern' },
     settingsFile: null,
@@ -242,10 +237,7 @@ test('a pattern source is made again when its size or interval changes; a camera
     captureInWindow: false,
     log: () => {},
   });
-  t.after(async () => {
-    await service.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  t.after(() => service.close());
   const state = await service.start();
   assert.equal(state.source.kind, 'pattern');
   assert.equal(state.camera, null);

@@ -4,7 +4,6 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import sharp from 'sharp';
 import WebSocket from 'ws';
 import { type CallName, FRAME_ACK, FRAME_HEADER_BYTES, WIRE_FORMAT } from '../server/control/contract.js';
 import { ControlService } from '../server/control/service.js';
@@ -12,6 +11,7 @@ import { type ControlServer, startControlServer } from '../server/control/ws-ser
 import { connectControl } from '../renderer/shared/ws-client.js';
 import { contractCases } from './helpers/contract-cases.js';
 import { eventually } from './helpers/server.js';
+import { solidJpeg, tempDir } from './helpers/fixtures.js';
 
 interface Rig {
   service: ControlService;
@@ -22,10 +22,13 @@ interface Rig {
 async function makeRig(): Promise<Rig> {
   const dir = await mkdtemp(join(tmpdir(), 'pushcam-ws-'));
   const service = await ControlService.create({ settingsFile: join(dir, 'settings.json'), configDir: dir, captureInWindow: true, log: () => {} });
+  // A free port, not the default 8080 that a test in another file may hold at the same time.
+  await service.updateSettings({ port: 0 });
   const control = await startControlServer(service, { log: () => {} });
   const close = async (): Promise<void> => {
     await control.close();
     await service.close();
+    await rm(dir, { recursive: true, force: true });
   };
   return { service, control, close };
 }
@@ -206,7 +209,7 @@ test('camera frames over /frames: each acked, bad ones refused without harm', as
   assert.equal(service.hub.latest?.width, 32);
 
   // With no overlays or turning, a JPEG frame is what viewers get, byte for byte.
-  const jpeg = await sharp({ create: { width: 48, height: 36, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+  const jpeg = await solidJpeg('#808080', 48, 36);
   ws.send(Buffer.concat([header(48, 36, 0, WIRE_FORMAT.jpeg), jpeg.subarray(0, -2)]));
   ws.send(Buffer.concat([header(48, 36, 0, WIRE_FORMAT.jpeg), jpeg]));
   await eventually(() => acks.length === 5, 'five acknowledgements');
@@ -226,13 +229,12 @@ test('the browser client says when the core is gone, fails calls meanwhile, and 
   await eventually(() => connection.includes('lost'), "'lost'");
   await assert.rejects(client.call('getState'), { message: 'the connection to PushCam was lost' });
 
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-ws-'));
+  const dir = tempDir(t, 'ws');
   const service = await ControlService.create({ settingsFile: null, configDir: dir, captureInWindow: true, log: () => {} });
   const control = await startControlServer(service, { port, token, log: () => {} });
   t.after(async () => {
     await control.close();
     await service.close();
-    await rm(dir, { recursive: true, force: true });
   });
   assert.equal(control.port, port);
   await eventually(() => connection.at(-1) === 'connected', "'connected'", 5000);

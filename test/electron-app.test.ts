@@ -20,8 +20,9 @@ import {
   type FrameChannel,
 } from '../server/control/contract.js';
 import { APP_PAGE } from '../electron/window.js';
-import { contractCases, freePort } from './helpers/contract-cases.js';
+import { contractCases } from './helpers/contract-cases.js';
 import { eventually } from './helpers/server.js';
+import { freePort, tempDir } from './helpers/fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const LAUNCH = join(ROOT, 'electron/launch.mjs');
@@ -40,8 +41,7 @@ const NO_RUNTIME = 'Electron runtime not installed: node_modules/electron has no
 
 test('npm start without the Electron runtime: exits non-zero with one line naming the headless command', async (t) => {
   if (ELECTRON) return t.skip('the Electron runtime is installed here, so npm start opens the app instead');
-  const cache = await mkdtemp(join(tmpdir(), 'pushcam-electron-cache-'));
-  t.after(() => rm(cache, { recursive: true, force: true }));
+  const cache = tempDir(t, 'electron-cache');
   // The first-run download must fail here even with internet: a mirror that refuses connections.
   const env = { ...process.env, ELECTRON_MIRROR: 'http://127.0.0.1:9/', electron_config_cache: cache };
   const run = spawnSync(process.execPath, [LAUNCH], { env, encoding: 'utf8', timeout: 60_000 });

@@ -4,7 +4,7 @@
 // real runtime can show is in test/electron-app.test.ts.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +12,9 @@ import { test, type TestContext } from 'node:test';
 import { type ControlState, ipcChannel } from '../server/control/contract.js';
 import type { CallReply } from '../electron/ipc-client.js';
 import { APP_CSP, APP_PAGE } from '../electron/window.js';
-import { freePort } from './helpers/contract-cases.js';
 import { FakeElectron, type FakeWindow } from './helpers/fake-electron.js';
 import { eventually } from './helpers/server.js';
+import { freePort, tempDir } from './helpers/fixtures.js';
 
 const MAIN = join(import.meta.dirname, '../dist/electron/main.cjs');
 
@@ -28,7 +28,7 @@ interface Started {
 /** Starts the app with its own user data folder, on a free loopback port, and waits for the window. */
 async function startApp(t: TestContext, settings: Record<string, unknown> = {}): Promise<Started> {
   assert.ok(existsSync(MAIN), `${MAIN} is not built; run npm run build`);
-  const userData = await mkdtemp(join(tmpdir(), 'pushcam-main-'));
+  const userData = tempDir(t, 'main');
   const port = await freePort();
   await writeFile(join(userData, 'settings.json'), JSON.stringify({ port, lanAccess: false, ...settings }));
   const electron = new FakeElectron(userData);
@@ -36,10 +36,7 @@ async function startApp(t: TestContext, settings: Record<string, unknown> = {}):
   electron.makeReady();
   await eventually(() => electron.windows[0]?.loadedUrl === APP_PAGE, 'the window to load the app page');
   const window = electron.windows[0]!;
-  t.after(async () => {
-    await quit(electron);
-    await rm(userData, { recursive: true, force: true });
-  });
+  t.after(() => quit(electron));
   const call = async (name: string): Promise<ControlState> => {
     const reply = (await window.webContents.invoke(ipcChannel.call(name as 'getState'), electron.ipcHandlers)) as CallReply;
     if (!reply.ok) throw new Error(reply.error);

@@ -1,13 +1,13 @@
 // The desktop window's security policy, checked without Electron: the options the window is
 // made with, who gets the camera, where links go, what the app:// scheme serves and with which CSP.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BrowserWindow } from 'electron';
 import { appFilePath, serveAppRequest } from '../electron/app-protocol.js';
 import { APP_CSP, APP_ORIGIN, APP_PAGE, isAppUrl, linkDecision, permissionDecision, secureWindow, windowOptions } from '../electron/window.js';
+import { tempDir } from './helpers/fixtures.js';
 
 test('window: every security option is set, and the window keeps capturing when hidden', () => {
   const options = windowOptions('/app/preload.cjs', 'dark');
@@ -158,8 +158,7 @@ test('CSP: nothing from elsewhere, no inline script, no eval, no framing', () =>
 });
 
 test('app:// serves the built pages with the CSP, and nothing outside them', async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'pushcam-app-'));
-  t.after(() => rm(root, { recursive: true, force: true }));
+  const root = tempDir(t, 'app');
   await mkdir(join(root, 'app'));
   await writeFile(join(root, 'app/index.html'), '<!doctype html><title>PushCam</title>');
   await writeFile(join(root, 'app/app.js'), 'console.log(1)');

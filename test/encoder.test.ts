@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { Encoder, formatTimestamp } from '../server/encoder/encoder.js';
 import type { RawImage, Rotation } from '../server/types.js';
+import { solidJpeg } from './helpers/fixtures.js';
 
 /** 320x240 RGB: left half red, right half blue. */
 function halves(): RawImage {
@@ -72,7 +73,7 @@ test('timestamp is drawn top-left and text bottom-left, after mirroring', async 
 });
 
 test('a JPEG from a file is passed through untouched unless a setting needs its pixels', async () => {
-  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+  const jpeg = await solidJpeg('#808080', 64, 48);
   const encoder = new Encoder();
   const out = await encoder.encode({ kind: 'jpeg', data: jpeg });
   assert.equal(out.jpeg, jpeg);

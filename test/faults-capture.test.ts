@@ -4,10 +4,10 @@
 // itself, and leave no process or token behind. The figures go to the test's diagnostics.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { launchCapturePage, removeStaleProfiles, RESTARTING } from '../server/capture/headless-browser.js';
 import { ControlService } from '../server/control/service.js';
 import { startControlServer } from '../server/control/ws-server.js';
@@ -15,6 +15,7 @@ import { CHROMIUM_PATH } from './helpers/chromium.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { processes, processGroup } from './helpers/processes.js';
 import { eventually } from './helpers/server.js';
+import { tempDir } from './helpers/fixtures.js';
 
 const BIN = join(import.meta.dirname, '../bin/pushcam.js');
 /** Short waits, so that a test sees a restart and its back-off within seconds. */
@@ -24,7 +25,7 @@ const QUICK_RESTART = { firstMs: 300, maxMs: 1200, stableMs: 60_000 };
 async function captureRig(t: TestContext) {
   const logs: string[] = [];
   const log = (line: string): void => void logs.push(line);
-  const configDir = mkdtempSync(join(tmpdir(), 'pushcam-faults-'));
+  const configDir = tempDir(t, 'faults');
   const service = await ControlService.create({
     settingsFile: null,
     overrides: { width: 320, height: 240, intervalMs: 100 },
@@ -68,8 +69,8 @@ async function recovery(rig: Awaited<ReturnType<typeof captureRig>>, since: numb
   return { errorMs, framesMs: performance.now() - since };
 }
 
-describe('capture browser faults', () => {
-  it("hands the page's token over the DevTools pipe: it is on no browser process's command line", async (t) => {
+test('capture browser faults', async (t) => {
+  await t.test("hands the page's token over the DevTools pipe: it is on no browser process's command line", async (t) => {
     const { control, page } = await captureRig(t);
     const group = processGroup(page.pid!);
     assert.ok(group.length >= 4, `${group.length} browser processes`);
@@ -78,7 +79,7 @@ describe('capture browser faults', () => {
     t.diagnostic(`${group.length} browser processes, none with the token on its command line`);
   });
 
-  it('the browser killed: error state and the "camera unavailable" picture at once, a new browser after the back-off, frames again', async (t) => {
+  await t.test('the browser killed: error state and the "camera unavailable" picture at once, a new browser after the back-off, frames again', async (t) => {
     const rig = await captureRig(t);
     const killed = performance.now();
     process.kill(rig.page.pid!, 'SIGKILL');
@@ -96,7 +97,7 @@ describe('capture browser faults', () => {
     assert.match(rig.logs.filter((line) => line.includes('capture browser')).at(-1)!, /restarting it in 0\.6 s$/);
   });
 
-  it("the page's renderer killed: the same, and the crash is what the log says", async (t) => {
+  await t.test("the page's renderer killed: the same, and the crash is what the log says", async (t) => {
     const rig = await captureRig(t);
     const renderers = processGroup(rig.page.pid!).filter((p) => p.cmdline.includes('--type=renderer'));
     assert.ok(renderers.length > 0, 'renderer processes');
@@ -110,9 +111,8 @@ describe('capture browser faults', () => {
     t.diagnostic(`renderer SIGKILL: error state after ${Math.round(errorMs)} ms, camera frames again after ${Math.round(framesMs)} ms`);
   });
 
-  it('kill -9 of PushCam takes its capture browser with it (10 browser processes outlived it before)', async (t) => {
-    const configDir = mkdtempSync(join(tmpdir(), 'pushcam-faults-cli-'));
-    t.after(() => rmSync(configDir, { recursive: true, force: true }));
+  await t.test('kill -9 of PushCam takes its capture browser with it (10 browser processes outlived it before)', async (t) => {
+    const configDir = tempDir(t, 'faults-cli');
     const args = ['serve', '--source', 'camera', '--fake-camera', '--browser', CHROMIUM_PATH, '--port', '0', '--host', '127.0.0.1', '--size', '320x240'];
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, PUSHCAM_CONFIG_DIR: configDir }, stdio: ['ignore', 'pipe', 'pipe'] });
     t.after(() => child.kill('SIGKILL'));

@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, truncate } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import sharp from 'sharp';
@@ -14,6 +13,7 @@ import { near, type Rgb } from './helpers/chromium.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { BLUE, RED, replacePicture } from './helpers/pictures.js';
 import { eventually } from './helpers/server.js';
+import { tempDir } from './helpers/fixtures.js';
 
 const BIN = join(import.meta.dirname, '../bin/pushcam.js');
 const VIEWER_LINE = /Viewer: http:\/\/127\.0\.0\.1:(\d+)\/\?key=([A-Za-z0-9_-]+)/;
@@ -29,17 +29,14 @@ interface Served {
 
 /** `pushcam serve` on `source`, with one viewer of its stream that has had its first part. */
 async function serve(t: TestContext, source: string): Promise<Served> {
-  const config = await mkdtemp(join(tmpdir(), 'pushcam-faults-config-'));
+  const config = tempDir(t, 'faults-config');
   const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--interval', String(INTERVAL_MS), '--source', source], {
     env: { ...process.env, PUSHCAM_CONFIG_DIR: config },
   });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d));
   child.stderr.on('data', (d: Buffer) => (output += d));
-  t.after(async () => {
-    child.kill('SIGKILL');
-    await rm(config, { recursive: true, force: true });
-  });
+  t.after(() => child.kill('SIGKILL'));
   await eventually(() => VIEWER_LINE.test(output) || child.exitCode !== null, 'the viewer link', 15_000);
   const [, port, key] = VIEWER_LINE.exec(output) ?? assert.fail(`no viewer link in:\n${output}`);
   const url = (path: string): string => `http://127.0.0.1:${port}${path}${path.includes('?') ? '&' : '?'}key=${key}`;
@@ -92,8 +89,7 @@ async function check(s: Served): Promise<{ source: { state: string; error?: stri
 
 /** A fault on a file source showing RED, and BLUE written back after it: what viewers see, and the figures. */
 async function survives(t: TestContext, fault: (path: string) => Promise<void>, expect: { state: string; error: string; viewers: Rgb }): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-faults-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'faults');
   const path = join(dir, 'cam.jpg');
   await replacePicture(path, RED);
   const s = await serve(t, `file:${path}`);
@@ -153,8 +149,7 @@ test('the watched file replaced by a FIFO nobody writes to', async (t) => {
 });
 
 test('the watched folder removed, and made again', async (t) => {
-  const parent = await mkdtemp(join(tmpdir(), 'pushcam-faults-'));
-  t.after(() => rm(parent, { recursive: true, force: true }));
+  const parent = tempDir(t, 'faults');
   const dir = join(parent, 'shots');
   await mkdir(dir);
   await replacePicture(join(dir, 'shot.jpg'), RED);

@@ -4,28 +4,22 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { ControlService } from '../server/control/service.js';
 import { DEFAULT_SETTINGS } from '../server/control/settings.js';
 import { CHROMIUM_PATH } from './helpers/chromium.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { processes, processGroup } from './helpers/processes.js';
 import { eventually } from './helpers/server.js';
+import { busyPort, tempDir } from './helpers/fixtures.js';
 
 const BIN = join(import.meta.dirname, '../bin/pushcam.js');
 
-function tempDir(t: TestContext, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 /** A settings folder that cannot be created: its parent is a file (root ignores permissions, not this). */
 function folderUnderAFile(t: TestContext): string {
-  const blocker = join(tempDir(t, 'pushcam-unwritable-'), 'not-a-folder');
+  const blocker = join(tempDir(t, 'unwritable'), 'not-a-folder');
   writeFileSync(blocker, 'a file where a folder would go\n');
   return join(blocker, 'PushCam');
 }
@@ -58,8 +52,8 @@ async function serviceIn(t: TestContext, dir: string): Promise<{ service: Contro
   return { service, logs };
 }
 
-describe('settings folder unwritable', () => {
-  it('a folder that cannot be made (its parent is a file): PushCam starts, changes and new keys apply, the user is told once', async (t) => {
+test('settings folder unwritable', async (t) => {
+  await t.test('a folder that cannot be made (its parent is a file): PushCam starts, changes and new keys apply, the user is told once', async (t) => {
     const dir = folderUnderAFile(t);
     const { service, logs } = await serviceIn(t, dir);
     const state = service.getState();
@@ -78,7 +72,7 @@ describe('settings folder unwritable', () => {
     assert.equal(logs.length, 2, logs.join('\n'));
   });
 
-  it('a folder made immutable (chattr +i): the saved settings and key are used, a change applies, nothing is lost or left', { skip: CHATTR_WORKS ? false : 'chattr +i does not work here (file system or user)' }, async (t) => {
+  await t.test('a folder made immutable (chattr +i): the saved settings and key are used, a change applies, nothing is lost or left', { skip: CHATTR_WORKS ? false : 'chattr +i does not work here (file system or user)' }, async (t) => {
     const dir = immutableFolder(t)!;
     const { service } = await serviceIn(t, dir);
     const state = service.getState();
@@ -91,7 +85,7 @@ describe('settings folder unwritable', () => {
     assert.deepEqual(readdirSync(dir).sort(), ['access-key', 'settings.json'], 'no temporary files');
   });
 
-  it('serve with a config folder it cannot make: serves anyway, one line saying the key is not kept (it exited 1 before)', async (t) => {
+  await t.test('serve with a config folder it cannot make: serves anyway, one line saying the key is not kept (it exited 1 before)', async (t) => {
     const dir = folderUnderAFile(t);
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1'], { env: { ...process.env, PUSHCAM_CONFIG_DIR: dir } });
     t.after(() => child.kill('SIGKILL'));
@@ -108,13 +102,10 @@ describe('settings folder unwritable', () => {
   });
 });
 
-describe('port taken', () => {
-  it('the app: an error state naming a free port, and broadcasting on it once chosen; nothing else stops', async (t) => {
-    const squatter = createServer();
-    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
-    t.after(() => squatter.close());
-    const busy = (squatter.address() as { port: number }).port;
-    const { service } = await serviceIn(t, tempDir(t, 'pushcam-port-'));
+test('port taken', async (t) => {
+  await t.test('the app: an error state naming a free port, and broadcasting on it once chosen; nothing else stops', async (t) => {
+    const busy = await busyPort(t);
+    const { service } = await serviceIn(t, tempDir(t, 'port'));
     await service.updateSettings({ port: busy, lanAccess: false });
     const refused = await service.start();
     assert.equal(refused.broadcast.state, 'error');
@@ -128,7 +119,7 @@ describe('port taken', () => {
 
 /** `pushcam serve ...` with viewers on its stream; SIGTERM; how long until it exits and its viewers' streams end. */
 async function sigtermWithViewers(t: TestContext, args: string[], viewers: number) {
-  const configDir = tempDir(t, 'pushcam-sigterm-');
+  const configDir = tempDir(t, 'sigterm');
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', ...args], { env: { ...process.env, PUSHCAM_CONFIG_DIR: configDir } });
   t.after(() => child.kill('SIGKILL'));
   let output = '';
@@ -148,15 +139,15 @@ async function sigtermWithViewers(t: TestContext, args: string[], viewers: numbe
   return { code, pid: child.pid, exitMs: at - sent, lastStreamEndMs: Math.max(...ends), browserGroup: browser?.pgid ?? null, output };
 }
 
-describe('SIGTERM with viewers', () => {
-  it('serve (pattern): every stream ends, the process exits 0 at once', async (t) => {
+test('SIGTERM with viewers', async (t) => {
+  await t.test('serve (pattern): every stream ends, the process exits 0 at once', async (t) => {
     const run = await sigtermWithViewers(t, [], 20);
     assert.equal(run.code, 0);
     assert.ok(run.exitMs < 1500, `exit after ${run.exitMs} ms (the 1.5 s fallback is not what ended it)`);
     t.diagnostic(`20 viewers: streams ended within ${Math.round(run.lastStreamEndMs)} ms, exit 0 after ${Math.round(run.exitMs)} ms`);
   });
 
-  it('serve --source camera: the same, and no browser process is left', async (t) => {
+  await t.test('serve --source camera: the same, and no browser process is left', async (t) => {
     const run = await sigtermWithViewers(t, ['--source', 'camera', '--fake-camera', '--browser', CHROMIUM_PATH, '--size', '320x240'], 5);
     assert.equal(run.code, 0);
     assert.ok(run.browserGroup, 'the capture browser ran');

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { PatternSource } from '../server/source/pattern.js';
 import { startTestServer } from './helpers/server.js';
+import { tempDir } from './helpers/fixtures.js';
 
 const run = promisify(execFile);
 
@@ -35,8 +35,7 @@ test("the README's recording recipe gives a file as long as the time it recorded
   const recipe = /^# 60 s of the stream as an MP4 file\n(ffmpeg [^\n]+\\\n[^\n]+)$/m.exec(readme)?.[1];
   assert.ok(recipe, 'the MP4 recipe is in the README');
   const s = await startTestServer(t, { source: new PatternSource({ width: 320, height: 240, intervalMs: 100 }) });
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-ffmpeg-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'ffmpeg');
   const args = recipe
     .replace('\\\n', ' ')
     .split(/\s+/)

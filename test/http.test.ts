@@ -1,27 +1,23 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import sharp from 'sharp';
 import { LINGER_MS } from '../server/pipeline.js';
 import { FileSource } from '../server/source/file.js';
 import { PatternSource } from '../server/source/pattern.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { eventually, startTestServer, TEST_KEY } from './helpers/server.js';
-
-const solidJpeg = (r: number, g: number, b: number): Promise<Buffer> =>
-  sharp({ create: { width: 64, height: 48, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
+import { solidJpeg, tempDir } from './helpers/fixtures.js';
 
 /** A file that never changes: the source publishes once, then never again. */
-async function stillFile(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-http-'));
-  const path = join(dir, 'cam.jpg');
-  await writeFile(path, await solidJpeg(200, 30, 30));
+async function stillFile(t: TestContext): Promise<string> {
+  const path = join(tempDir(t, 'http'), 'cam.jpg');
+  await writeFile(path, await solidJpeg([200, 30, 30], 64, 48));
   return path;
 }
 
@@ -138,7 +134,7 @@ test('the stream: headers, a long random boundary, and parts that are whole JPEG
 });
 
 test('advance headers: a lone frame is complete at once; the plain layout leaves it open', async (t) => {
-  const s = await startTestServer(t, { source: new FileSource({ path: await stillFile(), intervalMs: 50, log: () => {} }) });
+  const s = await startTestServer(t, { source: new FileSource({ path: await stillFile(t), intervalMs: 50, log: () => {} }) });
   const advance = await MjpegClient.open(s.url('/stream.mjpg?compat=advance'));
   t.after(() => advance.close());
   await advance.waitForParts(1, 2000);
@@ -172,7 +168,7 @@ test('a new viewer gets the newest frame at once, without waiting for the next',
 });
 
 test('an unchanged file is sent once, not again at every interval', async (t) => {
-  const s = await startTestServer(t, { source: new FileSource({ path: await stillFile(), intervalMs: 30, log: () => {} }) });
+  const s = await startTestServer(t, { source: new FileSource({ path: await stillFile(t), intervalMs: 30, log: () => {} }) });
   const client = await MjpegClient.open(s.url('/stream.mjpg'));
   t.after(() => client.close());
   await client.waitForParts(1);
@@ -250,8 +246,8 @@ test('snapshot: newest frame with ETag, 304 for the same, ?after waits for a new
   assert.equal((await fetch(s.url('/snapshot.jpg?after=x'))).status, 400);
 });
 
-test('snapshot ?after answers 304 when no newer frame comes within 10 s', async (t) => {
-  const s = await startTestServer(t, { source: new FileSource({ path: await stillFile(), intervalMs: 100, log: () => {} }) });
+test('snapshot ?after answers 304 when no newer frame comes within the wait (10 s; shorter here)', async (t) => {
+  const s = await startTestServer(t, { source: new FileSource({ path: await stillFile(t), intervalMs: 100, log: () => {} }), snapshotWaitMs: 1000 });
   const first = await fetch(s.url('/snapshot.jpg'));
   const seq = Number(first.headers.get('x-frame-seq'));
   const res = await fetch(s.url(`/snapshot.jpg?after=${seq}`));
@@ -355,7 +351,7 @@ test('a kicked viewer is refused stream and snapshot for a while; others are not
 });
 
 test('Safari (WebKit) gets a lone frame twice (dual final frame); Chrome once', async (t) => {
-  const s = await startTestServer(t, { source: new FileSource({ path: await stillFile(), intervalMs: 50, log: () => {} }) });
+  const s = await startTestServer(t, { source: new FileSource({ path: await stillFile(t), intervalMs: 50, log: () => {} }) });
   const safari = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15';
   const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
   const [webkit, chromium] = await Promise.all([

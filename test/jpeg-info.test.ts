@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import sharp from 'sharp';
 import { isCompleteJpeg, jpegSize } from '../server/encoder/jpeg-info.js';
 
@@ -21,8 +21,8 @@ function frameHeader(marker: number, width: number, height: number): Buffer {
 const SOI = Buffer.from([0xff, 0xd8]);
 const EOI = Buffer.from([0xff, 0xd9]);
 
-describe('isCompleteJpeg', () => {
-  it('accepts a whole JPEG and rejects every shorter prefix of it', async () => {
+test('isCompleteJpeg', async (t) => {
+  await t.test('accepts a whole JPEG and rejects every shorter prefix of it', async () => {
     const jpeg = await noise(64, 48).jpeg().toBuffer();
     assert.equal(isCompleteJpeg(jpeg), true);
     for (const length of [0, 1, 2, 3, 100, jpeg.length - 1]) {
@@ -30,14 +30,14 @@ describe('isCompleteJpeg', () => {
     }
   });
 
-  it('rejects other images and text', async () => {
+  await t.test('rejects other images and text', async () => {
     assert.equal(isCompleteJpeg(await noise(8, 8).png().toBuffer()), false);
     assert.equal(isCompleteJpeg(Buffer.from('not a picture')), false);
   });
 });
 
-describe('jpegSize', () => {
-  it('reads the size of baseline and progressive JPEGs made by sharp', async () => {
+test('jpegSize', async (t) => {
+  await t.test('reads the size of baseline and progressive JPEGs made by sharp', async () => {
     assert.deepEqual(jpegSize(await noise(64, 48).jpeg().toBuffer()), { width: 64, height: 48 });
     assert.deepEqual(jpegSize(await noise(321, 123).jpeg({ progressive: true }).toBuffer()), {
       width: 321,
@@ -45,12 +45,12 @@ describe('jpegSize', () => {
     });
   });
 
-  it('skips metadata segments that come before the frame header', async () => {
+  await t.test('skips metadata segments that come before the frame header', async () => {
     const jpeg = await noise(50, 70).withMetadata().withExif({ IFD0: { Copyright: 'PushCam' } }).jpeg().toBuffer();
     assert.deepEqual(jpegSize(jpeg), { width: 50, height: 70 });
   });
 
-  it('does not take Huffman (DHT), arithmetic (DAC) or JPG segments for frame headers', () => {
+  await t.test('does not take Huffman (DHT), arithmetic (DAC) or JPG segments for frame headers', () => {
     // Their payloads would read as 0x0102 x 0x0304 if they were taken for a frame header.
     const misleading = [8, 1, 2, 3, 4, 0, 0];
     const jpeg = Buffer.concat([
@@ -64,12 +64,12 @@ describe('jpegSize', () => {
     assert.deepEqual(jpegSize(jpeg), { width: 640, height: 480 });
   });
 
-  it('allows fill bytes (FF) before a marker', () => {
+  await t.test('allows fill bytes (FF) before a marker', () => {
     const jpeg = Buffer.concat([SOI, Buffer.from([0xff, 0xff]), frameHeader(0xc0, 7, 9), EOI]);
     assert.deepEqual(jpegSize(jpeg), { width: 7, height: 9 });
   });
 
-  it('gives a size only for prefixes that hold the whole frame header, never reading past the end', async () => {
+  await t.test('gives a size only for prefixes that hold the whole frame header, never reading past the end', async () => {
     const jpeg = await noise(64, 48).jpeg().toBuffer();
     // Marker (2), length (2), precision (1), height (2), width (2).
     const frameHeaderEnd = jpeg.indexOf(Buffer.from([0xff, 0xc0])) + 9;
@@ -80,7 +80,7 @@ describe('jpegSize', () => {
     }
   });
 
-  it('returns null for garbage and for JPEG markers that lead nowhere', async () => {
+  await t.test('returns null for garbage and for JPEG markers that lead nowhere', async () => {
     assert.equal(jpegSize(Buffer.alloc(0)), null);
     assert.equal(jpegSize(Buffer.from('hello, world')), null);
     assert.equal(jpegSize(await noise(8, 8).png().toBuffer()), null);
@@ -96,7 +96,7 @@ describe('jpegSize', () => {
     assert.equal(jpegSize(Buffer.concat([SOI, frameHeader(0xc0, 10, 0), EOI])), null);
   });
 
-  it('never throws on random bytes after a start marker', () => {
+  await t.test('never throws on random bytes after a start marker', () => {
     for (let seed = 1; seed <= 500; seed++) {
       const soup = Buffer.concat([SOI, pseudoRandomBytes(seed, 64)]);
       assert.doesNotThrow(() => jpegSize(soup), `seed ${seed}`);

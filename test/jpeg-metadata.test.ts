@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, test } from 'node:test';
+import { test } from 'node:test';
 import sharp from 'sharp';
 import { segments } from '../server/encoder/jpeg-info.js';
 import { withoutMetadata } from '../server/encoder/jpeg-metadata.js';
 import { FileSource } from '../server/source/file.js';
 import { startTestServer } from './helpers/server.js';
+import { tempDir } from './helpers/fixtures.js';
 
 const SOI = Buffer.from([0xff, 0xd8]);
 const EOI = Buffer.from([0xff, 0xd9]);
@@ -108,8 +108,8 @@ function cutAtFirstEnd(bytes: Buffer): Buffer {
   return bytes.subarray(start, bytes.indexOf(EOI, start) + 2);
 }
 
-describe('withoutMetadata', () => {
-  it('cuts EXIF (GPS, make, thumbnail), XMP, ICC, JFXX and comments, keeps JFIF and Adobe, and the picture decodes the same', async () => {
+test('withoutMetadata', async (t) => {
+  await t.test('cuts EXIF (GPS, make, thumbnail), XMP, ICC, JFXX and comments, keeps JFIF and Adobe, and the picture decodes the same', async () => {
     const camera = await cameraJpeg(160, 120);
     assert.equal((await sharp(camera).metadata()).exif?.length !== undefined, true, 'sharp does not see the EXIF');
     assert.notEqual(cutAtFirstEnd(camera).length, camera.length, 'the thumbnail does not fool a cut at the first FFD9');
@@ -125,7 +125,7 @@ describe('withoutMetadata', () => {
     assert.equal((await sharp(clean).metadata()).exif, undefined);
   });
 
-  it('keeps an orientation other than upright, alone', async () => {
+  await t.test('keeps an orientation other than upright, alone', async () => {
     const clean = withoutMetadata(await cameraJpeg(64, 48, 6));
     assert.ok(clean);
     const meta = await sharp(clean).metadata();
@@ -135,7 +135,7 @@ describe('withoutMetadata', () => {
     assert.equal((await sharp(withoutMetadata(await cameraJpeg(64, 48, 1)) ?? Buffer.alloc(0)).metadata()).orientation, undefined);
   });
 
-  it('returns the same buffer when there is nothing to cut, and null for headers that are not a JPEG', async () => {
+  await t.test('returns the same buffer when there is nothing to cut, and null for headers that are not a JPEG', async () => {
     const plain = await noise(64, 48).jpeg().toBuffer();
     assert.equal(withoutMetadata(plain), plain);
     const camera = await cameraJpeg(64, 48);
@@ -146,8 +146,7 @@ describe('withoutMetadata', () => {
 });
 
 test('a file: source serves camera JPEGs without metadata, and a cut at the first FFD9 gets the whole picture', { timeout: 20_000 }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-exif-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'exif');
   const path = join(dir, 'cam.jpg');
   const camera = await cameraJpeg(320, 240);
   await writeFile(path, camera);

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { hostLabel } from '../server/net/announce.js';
 import { eventually } from './helpers/server.js';
+import { tempDir } from './helpers/fixtures.js';
 
 // The announcement, seen by a real DNS-SD browser (bonjour-service, another implementation than
 // PushCam's ciao) in another process. Both run inside a network namespace of this test's own,
@@ -86,8 +85,7 @@ interface Answer {
 
 /** The PushCam in the namespace: each call answers with its share links. */
 async function pushcam(t: TestContext): Promise<{ call(message: object): Promise<Answer>; nameUrl(): string; logs: string[] }> {
-  const config = await mkdtemp(join(tmpdir(), 'pushcam-mdns-'));
-  t.after(() => rm(config, { recursive: true, force: true }));
+  const config = tempDir(t, 'mdns');
   const child = inNamespace(t, 'mdns-service.ts', true, [config]);
   const logs: string[] = [];
   let nameUrl = '';
@@ -170,8 +168,7 @@ test('a DNS-SD browser finds the camera by name, following name and port changes
 
 test('pushcam serve prints the .local link once the name is announced, and withdraws it on Ctrl-C', unavailable ? { skip: unavailable } : {}, async (t) => {
   const seen = browse(t);
-  const config = await mkdtemp(join(tmpdir(), 'pushcam-mdns-cli-'));
-  t.after(() => rm(config, { recursive: true, force: true }));
+  const config = tempDir(t, 'mdns-cli');
   const env: NodeJS.ProcessEnv = { ...process.env, PUSHCAM_CONFIG_DIR: config };
   delete env.PUSHCAM_NO_MDNS;
   const bin = join(import.meta.dirname, '../bin/pushcam.js');

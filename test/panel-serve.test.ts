@@ -4,13 +4,12 @@
 // that work in the mode PushCam runs in.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
 import { browserFor, newPage } from './helpers/chromium.js';
 import { eventually } from './helpers/server.js';
+import { tempDir } from './helpers/fixtures.js';
 
 const BIN = join(import.meta.dirname, '../bin/pushcam.js');
 const WAIT_MS = 20_000;
@@ -20,12 +19,6 @@ interface Serve {
   output(): string;
   panelUrl: string;
   exit: Promise<unknown>;
-}
-
-async function tempDir(t: TestContext, prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 /** `pushcam serve --ui ...args` with this config folder; resolves once it printed its panel link. */
@@ -65,7 +58,7 @@ async function isBack(page: Page): Promise<boolean> {
 }
 
 test('PushCam quits: the panel says so at once and blocks every control; started again, the panel comes back by itself (40 s later it still said Live before)', async (t) => {
-  const config = await tempDir(t, 'pushcam-panel-');
+  const config = tempDir(t, 'panel');
   const first = await serveUi(t, config);
   const page = await openPanel(t, first.panelUrl);
   assert.equal(await page.getByTestId('on-air').textContent(), 'Live');
@@ -91,7 +84,7 @@ test('PushCam quits: the panel says so at once and blocks every control; started
 });
 
 test('PushCam suspended (Ctrl-Z): the panel says it is not answering within seconds, and comes back when it runs again', async (t) => {
-  const serve = await serveUi(t, await tempDir(t, 'pushcam-panel-'));
+  const serve = await serveUi(t, tempDir(t, 'panel'));
   const page = await openPanel(t, serve.panelUrl);
   const stoppedAt = performance.now();
   serve.child.kill('SIGSTOP');
@@ -102,8 +95,8 @@ test('PushCam suspended (Ctrl-Z): the panel says it is not answering within seco
 });
 
 test('the panel shows only what works in its mode: a folder, --host and --key', async (t) => {
-  const folder = await tempDir(t, 'pushcam-panel-images-');
-  const serve = await serveUi(t, await tempDir(t, 'pushcam-panel-'), ['--source', `dir:${folder}`, '--key', 'my-own-key-123']);
+  const folder = tempDir(t, 'panel-images');
+  const serve = await serveUi(t, tempDir(t, 'panel'), ['--source', `dir:${folder}`, '--key', 'my-own-key-123']);
   const page = await openPanel(t, serve.panelUrl);
   const hidden = async (testId: string): Promise<boolean> => !(await page.getByTestId(testId).isVisible());
   assert.ok(await hidden('camera-field'), 'no camera to choose');
@@ -121,7 +114,7 @@ test('the panel shows only what works in its mode: a folder, --host and --key', 
 });
 
 test('serve --ui with a camera names the camera its browser opened instead of a picker it could not fill', async (t) => {
-  const serve = await serveUi(t, await tempDir(t, 'pushcam-panel-'), ['--source', 'camera', '--fake-camera']);
+  const serve = await serveUi(t, tempDir(t, 'panel'), ['--source', 'camera', '--fake-camera']);
   const page = await openPanel(t, serve.panelUrl);
   assert.ok(!(await page.getByTestId('camera-field').isVisible()));
   await eventually(async () => /fake/.test((await page.getByTestId('camera-name').textContent()) ?? ''), 'the camera name', WAIT_MS);

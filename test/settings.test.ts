@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { DEFAULT_SETTINGS, SettingsStore, validateSettingsPatch } from '../server/control/settings.js';
+import { tempDir } from './helpers/fixtures.js';
 
-const tempFile = async (): Promise<string> => join(await mkdtemp(join(tmpdir(), 'pushcam-settings-')), 'settings.json');
+const tempFile = (t: TestContext): string => join(tempDir(t, 'settings'), 'settings.json');
 
-test('no file: defaults; an update is written and read back after a restart', async () => {
-  const file = await tempFile();
+test('no file: defaults; an update is written and read back after a restart', async (t) => {
+  const file = tempFile(t);
   const notices: string[] = [];
   const store = SettingsStore.load(file, (n) => notices.push(n));
   assert.deepEqual(store.settings, DEFAULT_SETTINGS);
@@ -20,8 +20,8 @@ test('no file: defaults; an update is written and read back after a restart', as
   assert.deepEqual((await readdir(join(file, '..'))).sort(), ['settings.json'], 'no temporary files left');
 });
 
-test('a damaged file is kept aside, the defaults are used, and the user is told', async () => {
-  const file = await tempFile();
+test('a damaged file is kept aside, the defaults are used, and the user is told', async (t) => {
+  const file = tempFile(t);
   await writeFile(file, '{"quality": 55, "mirr');
   const notices: string[] = [];
   const store = SettingsStore.load(file, (n) => notices.push(n));
@@ -32,15 +32,15 @@ test('a damaged file is kept aside, the defaults are used, and the user is told'
   assert.equal(await readFile(join(file, '..', backup), 'utf8'), '{"quality": 55, "mirr', 'nothing lost');
 });
 
-test('values that fail their check fall back one by one; unknown ones are dropped', async () => {
-  const file = await tempFile();
+test('values that fail their check fall back one by one; unknown ones are dropped', async (t) => {
+  const file = tempFile(t);
   await writeFile(file, JSON.stringify({ quality: 500, port: 9000, rotate: 45, mirror: 'yes', extra: 1 }));
   const store = SettingsStore.load(file, () => {});
   assert.deepEqual(store.settings, { ...DEFAULT_SETTINGS, port: 9000 });
 });
 
-test('inherited names in the file are dropped like unknown ones, not taken for damage', async () => {
-  const file = await tempFile();
+test('inherited names in the file are dropped like unknown ones, not taken for damage', async (t) => {
+  const file = tempFile(t);
   await writeFile(file, '{"valueOf": 1, "constructor": 2, "__proto__": {"quality": 1}, "quality": 55}');
   const notices: string[] = [];
   const store = SettingsStore.load(file, (n) => notices.push(n));

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FileSource } from '../server/source/file.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { eventually, startTestServer, startTestService } from './helpers/server.js';
+import { tempDir } from './helpers/fixtures.js';
 
 // Anyone with the viewer key may read /status.json: it must not tell them who else watches.
 
@@ -63,8 +62,7 @@ test('a viewer sees how many watch and its own entry only, also in the held long
 });
 
 test("a file source's reason reaches viewers without the server's paths", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-private-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'private');
   const path = join(dir, 'cam.jpg');
   const s = await startTestServer(t, { source: new FileSource({ path, intervalMs: 50, log: () => undefined }) });
   const viewer = await MjpegClient.open(s.url('/stream.mjpg'));

@@ -8,7 +8,7 @@ import { encodeTier, tierSize } from '../server/encoder/tiers.js';
 import { Hub } from '../server/hub/hub.js';
 import { partLayout } from '../server/hub/multipart.js';
 import { MAX_TIERS, tierKey } from '../server/hub/tiers.js';
-import { Viewer } from '../server/hub/viewer.js';
+import { KEEPALIVE_MS, Viewer } from '../server/hub/viewer.js';
 import type { TierSpec } from '../server/types.js';
 import { type Status, statusOf } from '../server/http/status.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
@@ -191,6 +191,7 @@ function sinkViewer(t: test.TestContext, hub: Hub, spec: TierSpec): { viewer: Vi
     minIntervalMs: 0,
     dualFinalFrame: false,
     sendTimeoutMs: 60_000,
+    keepAliveMs: KEEPALIVE_MS,
     link: null,
   });
   hub.add(viewer);

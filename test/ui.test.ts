@@ -1,9 +1,8 @@
 // The PushCam window end to end: the page in Chromium with the fake camera, capturing in the
 // window, against the real control service through the loopback adapter, and real HTTP viewers.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
@@ -13,6 +12,7 @@ import { colorOf, setPageHidden, type Rgb } from './helpers/chromium.js';
 import { MjpegClient, type ReceivedPart } from './helpers/mjpeg-client.js';
 import { eventually } from './helpers/server.js';
 import { removeHarnessDir, startUiHarness, type UiHarness } from './helpers/ui-harness.js';
+import { tempDir } from './helpers/fixtures.js';
 
 // Generous: these run beside Chromium, sharp and often other test files on a small machine.
 const WAIT_MS = 20_000;
@@ -474,8 +474,7 @@ test('the viewer table fits the window at every width, down to its 720 px minimu
   await openViewer(t, shareUrl, 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1');
   await openViewer(t, shareUrl);
   await eventually(async () => (await page.getByTestId('viewer-row').count()) === 2, 'both viewers in the table', WAIT_MS);
-  const shots = await mkdtemp(join(tmpdir(), 'pushcam-table-'));
-  t.after(() => rm(shots, { recursive: true, force: true }));
+  const shots = tempDir(t, 'table');
   for (const width of [720, 960, 1120, 1280]) {
     await page.setViewportSize({ width, height: 900 });
     const clipped = await page.evaluate(() => {

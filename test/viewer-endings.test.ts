@@ -2,18 +2,16 @@
 // the stream's last picture says why, and the viewer page's waiting status request hears it at
 // once. Viewers that long-poll snapshots are viewers too.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import sharp from 'sharp';
 import { type Farewell, farewellJpeg } from '../server/hub/farewell.js';
 import { POLL_GONE_MS } from '../server/hub/snapshot-viewer.js';
 import { FileSource } from '../server/source/file.js';
 import { PatternSource } from '../server/source/pattern.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { eventually, startTestServer, startTestService, type TestServer } from './helpers/server.js';
+import { freePort, solidJpeg, tempDir } from './helpers/fixtures.js';
 
 const PAGE = 'page-one-0123456789';
 const OTHER_PAGE = 'page-two-0123456789';
@@ -24,10 +22,9 @@ function pattern(): PatternSource {
 
 /** A still picture: long-polls for a newer frame wait their full time. */
 async function stillSource(t: TestContext): Promise<FileSource> {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-endings-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'endings');
   const path = join(dir, 'still.jpg');
-  await writeFile(path, await sharp({ create: { width: 320, height: 180, channels: 3, background: '#246' } }).jpeg().toBuffer());
+  await writeFile(path, await solidJpeg('#246', 320, 180));
   return new FileSource({ path, intervalMs: 100, log: () => undefined });
 }
 
@@ -56,14 +53,6 @@ async function assertEndsOn(client: MjpegClient, reason: Farewell, boundary: str
 
 function boundaryOf(client: MjpegClient): string {
   return /boundary=([^;]+)/.exec(client.response.headers['content-type'] ?? '')?.[1] ?? '';
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const statusUrl = (s: TestServer): string => s.url('/status.json');

@@ -41,13 +41,14 @@ const frame = (seq: number, bytes = 50_000): Frame => ({
   at: Date.now(),
 });
 
-function viewerOn(socket: Writable, o: { minIntervalMs?: number; dual?: boolean; sendTimeoutMs?: number } = {}): Viewer {
+function viewerOn(socket: Writable, o: { minIntervalMs?: number; dual?: boolean; sendTimeoutMs?: number; keepAliveMs?: number } = {}): Viewer {
   return new Viewer(socket, {
     info: { id: 1, ip: '127.0.0.1', userAgent: 'test', since: Date.now(), via: 'stream', guest: null, tier: { auto: false, width: null, quality: null } },
     layout: partLayout('B', 'advance'),
     minIntervalMs: o.minIntervalMs ?? 0,
     dualFinalFrame: o.dual ?? false,
     sendTimeoutMs: o.sendTimeoutMs ?? SEND_TIMEOUT_MS,
+    keepAliveMs: o.keepAliveMs ?? KEEPALIVE_MS,
     link: null,
   });
 }
@@ -125,13 +126,15 @@ test('dual final frame: the last frame is sent again when no newer one follows',
 
 test('no repeat without dual mode, until the keep-alive re-sends the frame', async () => {
   const socket = new StalledSocket(false);
-  const viewer = viewerOn(socket);
+  // A shorter keep-alive than KEEPALIVE_MS, the same rule.
+  const keepAliveMs = 1000;
+  const viewer = viewerOn(socket, { keepAliveMs });
   const only = frame(1, 1000);
   viewer.offer(only);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(socket.count(only.jpeg), 1);
-  await new Promise((r) => setTimeout(r, KEEPALIVE_MS));
-  assert.equal(socket.count(only.jpeg), 2, 'keep-alive after 5 s of silence');
+  await new Promise((r) => setTimeout(r, keepAliveMs));
+  assert.equal(socket.count(only.jpeg), 2, 'keep-alive after its silence');
   assert.equal(viewer.info.framesSent, 1, 'a repeat is not a new frame');
   viewer.close();
 });

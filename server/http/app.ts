@@ -15,6 +15,8 @@ export interface AppContext extends StreamContext, StatusContext {
   pageDir: string;
   /** Names besides this machine's own that the Host header may give (--allow-host, the mDNS name). */
   allowHosts: () => readonly string[];
+  /** How long `/snapshot.jpg?after=` waits for a frame; default SNAPSHOT_WAIT_MS. */
+  snapshotWaitMs?: number;
 }
 
 /** The viewer-facing HTTP API (see DESIGN.md "What viewers get"). */
@@ -25,7 +27,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(securityHeaders);
 
   const stream = streamRoute(ctx);
-  const snapshot = snapshotRoute(ctx.hub, ctx.pipeline, ctx.maxClients);
+  const snapshot = snapshotRoute(ctx.hub, ctx.pipeline, ctx.maxClients, ctx.snapshotWaitMs);
   const page = viewerPageRoute(ctx.pageDir, ctx.access, ctx.name);
   const readOnly = methodNotAllowed('GET, HEAD');
 

@@ -15,7 +15,7 @@ export const SNAPSHOT_WAIT_MS = 10_000;
  * (long-polling for viewers that cannot show the stream) and answers 304 if none comes; such a
  * client is a viewer (a SnapshotViewer), counted, listed and kickable like a stream.
  */
-export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxClients: number): RequestHandler {
+export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxClients: number, waitMs = SNAPSHOT_WAIT_MS): RequestHandler {
   return async (req, res) => {
     const after = intParam(req, 'after', 0, Number.MAX_SAFE_INTEGER);
     const page = pageParam(req);
@@ -31,7 +31,7 @@ export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxClients: number):
     const kicked = poller?.ask();
     // An idle source's last frame may be old: start it and wait for a fresh one.
     const since = after ?? (pipeline.isRunning ? (hub.latest?.seq ?? 0) - 1 : (hub.latest?.seq ?? 0));
-    const frame = await hub.waitForFrame(since, SNAPSHOT_WAIT_MS, kicked ? AbortSignal.any([gone.signal, kicked]) : gone.signal, tier);
+    const frame = await hub.waitForFrame(since, waitMs, kicked ? AbortSignal.any([gone.signal, kicked]) : gone.signal, tier);
     poller?.answered(since, frame);
     // Kicked while it waited: told so, like every request of a kicked viewer.
     refuseKicked(hub, req);

@@ -4,7 +4,7 @@ import { type Hub, newViewerId } from '../hub/hub.js';
 import { guestOf } from './auth.js';
 import { openLink } from '../hub/link.js';
 import { type PartLayout, partLayout, streamContentType } from '../hub/multipart.js';
-import { SEND_TIMEOUT_MS, Viewer } from '../hub/viewer.js';
+import { KEEPALIVE_MS, SEND_TIMEOUT_MS, Viewer } from '../hub/viewer.js';
 import type { StreamCompat } from '../types.js';
 import { enumParam, HttpError, intParam, pageParam } from './errors.js';
 import { peerAddress } from './per-address.js';
@@ -109,6 +109,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
       minIntervalMs,
       dualFinalFrame: compat === 'dual',
       sendTimeoutMs: ctx.sendTimeoutMs ?? SEND_TIMEOUT_MS,
+      keepAliveMs: KEEPALIVE_MS,
       link,
     });
     // Where the link cannot be seen (no TCP_INFO), an auto viewer keeps the main picture.

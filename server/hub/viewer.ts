@@ -21,6 +21,8 @@ export interface ViewerOptions {
   minIntervalMs: number;
   dualFinalFrame: boolean;
   sendTimeoutMs: number;
+  /** Silence after which the last frame is sent again; KEEPALIVE_MS but in tests. */
+  keepAliveMs: number;
   /** The connection as the kernel sees it; null where the platform cannot tell. */
   link: Link | null;
 }
@@ -51,7 +53,7 @@ export class Viewer {
     private readonly options: ViewerOptions,
   ) {
     this.info = { ...options.info, framesSent: 0, framesDropped: 0, bytesSent: 0, link: null };
-    this.keepAliveTimer = setTimeout(() => this.repeatLast(), KEEPALIVE_MS);
+    this.keepAliveTimer = setTimeout(() => this.repeatLast(), options.keepAliveMs);
     this.write(options.layout.opening);
   }
 

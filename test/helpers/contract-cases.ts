@@ -2,10 +2,10 @@
 // through the Electron IPC adapter, the WebSocket adapter's test through /control. Each case gets
 // a fresh client over a real ControlService, made by the adapter's test.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
 import { test as nodeTest, type TestContext } from 'node:test';
 import type { CallName, ControlClient, ControlEvents, EventName } from '../../server/control/contract.js';
 import { DEFAULT_SETTINGS } from '../../server/control/settings.js';
+import { busyPort, freePort } from './fixtures.js';
 
 export interface ContractClient {
   client: ControlClient;
@@ -87,14 +87,13 @@ export function contractCases(makeClient: MakeClient, options: ContractOptions =
 
   test('a busy port is reported in the state with a free one suggested', async (t) => {
     const client = await open(t);
-    const busy = await listen();
-    t.after(() => new Promise((resolve) => busy.server.close(resolve)));
-    await client.call('updateSettings', { port: busy.port, lanAccess: false });
+    const busy = await busyPort(t);
+    await client.call('updateSettings', { port: busy, lanAccess: false });
     const state = await client.call('start');
     assert.equal(state.broadcast.state, 'error');
-    assert.match(state.broadcast.error ?? '', new RegExp(`${busy.port}`));
+    assert.match(state.broadcast.error ?? '', new RegExp(`${busy}`));
     assert.equal(typeof state.broadcast.suggestedPort, 'number');
-    assert.notEqual(state.broadcast.suggestedPort, busy.port);
+    assert.notEqual(state.broadcast.suggestedPort, busy);
   });
 
   test('kicking a viewer that is not there is refused', async (t) => {
@@ -274,17 +273,4 @@ export async function assertRefused(call: Promise<unknown>, reason: RegExp): Pro
   });
 }
 
-async function listen(): Promise<{ server: Server; port: number }> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  return { server, port: address.port };
-}
 
-/** A port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const { server, port } = await listen();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

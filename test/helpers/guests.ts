@@ -1,12 +1,11 @@
 // A broadcasting PushCam with its settings (and guest links) in a folder of the test's, for the
 // guest link tests over sockets and in Chromium.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { GuestLinkRow } from '../../server/control/contract.js';
 import { ControlService } from '../../server/control/service.js';
+import { tempDir } from './fixtures.js';
 
 export interface GuestRig {
   service: ControlService;
@@ -17,8 +16,7 @@ export interface GuestRig {
 
 /** A folder for settings and guest links, removed when the test ends. */
 export async function configDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-guests-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'guests');
   return dir;
 }
 

@@ -1,12 +1,10 @@
 import './offline.js';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Settings } from '../../server/control/contract.js';
 import { ControlService } from '../../server/control/service.js';
 import { PatternSource } from '../../server/source/pattern.js';
 import { startPushCam, type PushCam, type PushCamOptions } from '../../server/pushcam.js';
+import { tempDir } from './fixtures.js';
 
 export const TEST_KEY = 'test-key-0123456789abcdef';
 
@@ -49,7 +47,7 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
 
 /** The window's core (a ControlService) on loopback, not broadcasting; closed, with its config folder removed, when the test ends. */
 export async function createTestService(t: TestContext, initial: Partial<Settings> = {}): Promise<ControlService> {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-service-'));
+  const dir = tempDir(t, 'service');
   const service = await ControlService.create({
     settingsFile: null,
     overrides: { port: 0, lanAccess: false, ...initial },
@@ -57,10 +55,7 @@ export async function createTestService(t: TestContext, initial: Partial<Setting
     captureInWindow: true,
     log: () => undefined,
   });
-  t.after(async () => {
-    await service.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  t.after(() => service.close());
   return service;
 }
 

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
+import { tempDir } from './fixtures.js';
 
 // Certificates a test makes with the openssl command: its own CA, and leaf certificates that CA
 // signs for localhost and 127.0.0.1, as mkcert makes them for a user. Removed when the test ends.
@@ -32,8 +32,7 @@ export interface TestCertificates {
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 export async function makeCertificates(t: TestContext): Promise<TestCertificates> {
-  const dir = await mkdtemp(join(tmpdir(), 'pushcam-tls-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tls');
   const at = (name: string): string => join(dir, name);
   await run('openssl', ['req', '-x509', ...EC, '-keyout', at('ca.key'), '-out', at('ca.pem'), '-days', '2', '-subj', '/CN=PushCam test CA']);
   await writeFile(at('leaf.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n');

@@ -1,10 +1,10 @@
 // Saves a screenshot of the viewer page playing the test pattern, for the README:
-//   node build/bundle.mjs && node --import tsx test/helpers/screenshot-viewer.ts [docs/viewer.png]
+//   node build/bundle.mjs && node --import tsx scripts/screenshot-viewer.ts [docs/viewer.png]
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { startPushCam } from '../../server/pushcam.js';
-import { PatternSource } from '../../server/source/pattern.js';
-import { launchChromium, newPage } from './chromium.js';
+import { startPushCam } from '../server/pushcam.js';
+import { PatternSource } from '../server/source/pattern.js';
+import { launchChromium, newPage } from '../test/helpers/chromium.js';
 
 const out = resolve(process.argv[2] ?? 'docs/viewer.png');
 const pushcam = await startPushCam({

@@ -1,11 +1,11 @@
 // Saves screenshots of the PushCam window broadcasting to two viewers, for the README:
-//   node build/bundle.mjs && node --import tsx test/helpers/screenshot-app.ts
+//   node build/bundle.mjs && node --import tsx scripts/screenshot-app.ts
 // Light and dark, 1280x800, after the stats sparklines have filled with a minute of samples.
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { MjpegClient } from './mjpeg-client.js';
-import { eventually } from './server.js';
-import { removeHarnessDir, startUiHarness } from './ui-harness.js';
+import { MjpegClient } from '../test/helpers/mjpeg-client.js';
+import { eventually } from '../test/helpers/server.js';
+import { removeHarnessDir, startUiHarness } from '../test/helpers/ui-harness.js';
 
 const OUT_DIR = resolve('docs');
 /** The sparklines show a minute; this much of it makes a line worth looking at. */
