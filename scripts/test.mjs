@@ -1,6 +1,6 @@
 // Runs the test files: `node scripts/test.mjs fast|slow|all` (npm test runs all).
 // Fast files run side by side; slow ones (real browsers, Electron, network namespaces, short
-// fuzz runs) one at a time, after the fast ones, since they time what a browser shows and
+// fuzz and soak runs, timed real clients, floods of connections) one at a time, after the fast ones, since they time what a browser shows and
 // each keeps a core busy on its own.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -20,6 +20,7 @@ const ONE_AT_A_TIME = [
   'capture',
   'chromium-stream',
   'cli',
+  'clients',
   'control-fuzz',
   'electron-app',
   'electron-main',
@@ -28,10 +29,14 @@ const ONE_AT_A_TIME = [
   'faults-capture',
   'faults-files',
   'faults-serve',
+  'ffmpeg',
   'guest-pages',
+  'http-fuzz',
+  'http-hardening',
   'https-browser',
   'mdns',
   'panel-serve',
+  'soak',
   'ui',
   'viewer-engines',
   'viewer-page',
