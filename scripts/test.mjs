@@ -1,7 +1,7 @@
 // Runs the test files: `node scripts/test.mjs fast|slow|all` (npm test runs all).
 // Fast files run side by side; slow ones (real browsers, Electron, network namespaces, short
-// fuzz and soak runs, timed real clients, floods of connections) one at a time, after the fast ones, since they time what a browser shows and
-// each keeps a core busy on its own.
+// fuzz and soak runs, timed real clients, floods of connections) one at a time, after the fast
+// ones, since they time what a client sees and each keeps a core busy on its own.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
