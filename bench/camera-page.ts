@@ -3,7 +3,8 @@
 // the bench's Node side, and times the old canvas way for contrast. page.evaluate calls it
 // through globalThis.pushcamBench.
 
-import { FRAME_ACK, type FrameChannel } from '../server/control/contract.js';
+import type { FrameChannel } from '../server/control/contract.js';
+import { FRAME_ACK } from '../server/control/frame-format.js';
 import type { CaptureStats, StartCommand, WorkerReport } from '../renderer/capture/capture-worker.js';
 import type { BenchPage, CanvasRunOptions, CanvasRunResult, ProbeReport, ProbeSample, RawStart, WorkerRunOptions, WorkerRunResult } from './camera-protocol.js';
 

@@ -4,7 +4,7 @@
 // worker makes (VideoFrame.copyTo, WebSocket and MessagePort sends, FRAME_ACK arrivals) and
 // changes nothing they do, so the figures are those of the code PushCam ships.
 
-import { FRAME_ACK } from '../server/control/contract.js';
+import { FRAME_ACK } from '../server/control/frame-format.js';
 import type { ProbeReport } from './camera-protocol.js';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;

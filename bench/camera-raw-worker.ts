@@ -1,9 +1,9 @@
 // The path PushCam abandoned, kept only to measure it beside the one in use: raw RGBA frames over
-// the loopback WebSocket, in the wire format the core still reads (server/control/contract.ts).
+// the loopback WebSocket, in the wire format the core still reads (server/control/frame-format.ts).
 // Given its best case: copyTo writes straight into one reused message buffer after the header, so
 // the only extra work is the send itself. One frame in flight, as in the capture worker.
 
-import { FRAME_ACK, FRAME_HEADER_BYTES, WIRE_FORMAT } from '../server/control/contract.js';
+import { FRAME_ACK, FRAME_HEADER_BYTES, frameHeader } from '../server/control/frame-format.js';
 import type { ProbeReport, RawStart } from './camera-protocol.js';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
@@ -51,11 +51,7 @@ async function run({ frames, url, intervalMs }: RawStart): Promise<void> {
     const size = FRAME_HEADER_BYTES + width * height * CHANNELS;
     if (message.byteLength !== size) {
       message = new ArrayBuffer(size);
-      const header = new DataView(message, 0, FRAME_HEADER_BYTES);
-      header.setUint32(0, width, true);
-      header.setUint32(4, height, true);
-      header.setUint32(8, CHANNELS, true);
-      header.setUint32(12, WIRE_FORMAT.pixels, true);
+      new Uint8Array(message).set(frameHeader({ format: 'pixels', width, height, channels: CHANNELS }));
     }
     const copyStart = performance.now();
     await frame.copyTo(new Uint8Array(message, FRAME_HEADER_BYTES), { format: 'RGBA' });
