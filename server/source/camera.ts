@@ -5,7 +5,8 @@ import { placeholderImage } from './placeholder.js';
 
 // The camera is captured elsewhere (the window, or a headless capture page) and its frames are
 // pushed in here, checked where they came in (server/control/frame-format.ts). This source only
-// asks for capture while it runs (onDemand), and turns the capture side's fault reports into a picture viewers see.
+// asks for capture while it runs (onDemand), and turns the capture side's fault reports into a
+// picture viewers see.
 
 const MIN_SIDE = 16;
 const DEFAULT_SIZE = { width: 1280, height: 720 };
