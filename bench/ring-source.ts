@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { jpegSize } from '../server/encoder/jpeg-info.js';
 import { Ticker } from '../server/source/ticker.js';
 import type { FrameSource, SourceImage, SourceState, SourceStatus } from '../server/types.js';
 import { stampJpeg } from './stamp.js';
@@ -47,7 +48,9 @@ export class RingSource implements FrameSource {
   }
 
   private tick(): void {
-    this.emit?.({ kind: 'jpeg', data: nextFrame(this.frames, this.next++) });
+    const data = nextFrame(this.frames, this.next++);
+    const size = jpegSize(data);
+    if (size) this.emit?.({ kind: 'jpeg', data, ...size });
   }
 }
 

@@ -5,16 +5,14 @@
 import type { EventEmitter } from 'node:events';
 import {
   CALL_NAMES,
-  type CameraFrameMeta,
   type ControlEvents,
   type ControlHandlers,
   EVENT_NAMES,
   type EventName,
-  FRAME_ACK,
   ipcChannel,
 } from '../server/control/contract.js';
 import { callCore, oneLine } from '../server/control/calls.js';
-import { frameFromPortMessage } from '../server/source/camera.js';
+import { type CameraFrame, FRAME_ACK, frameFromPortMessage } from '../server/control/frame-format.js';
 import type { CallReply } from './ipc-client.js';
 import { isAppUrl } from './window.js';
 
@@ -54,7 +52,7 @@ export type ControlEventMap = { [E in EventName]: [ControlEvents[E]] };
 
 /** The core as the adapter sees it: ControlService. */
 export interface ControlCore extends ControlHandlers, Pick<EventEmitter<ControlEventMap>, 'on' | 'off'> {
-  acceptFrame(meta: CameraFrameMeta, pixels: Buffer): void;
+  acceptFrame(frame: CameraFrame): void;
 }
 
 export interface IpcAdapterOptions<Port> {
@@ -128,8 +126,7 @@ function openFramePort<Port>(o: IpcAdapterOptions<Port>): FramePortLike {
   let lastRefusal = '';
   port1.on('message', ({ data }) => {
     try {
-      const { meta, pixels } = frameFromPortMessage(data);
-      o.core.acceptFrame(meta, pixels);
+      o.core.acceptFrame(frameFromPortMessage(data));
       lastRefusal = '';
     } catch (err) {
       const reason = oneLine(err);

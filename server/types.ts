@@ -10,10 +10,11 @@ export interface RawImage {
 
 /**
  * What a source hands to the encoder: pixels, or a JPEG it read. A JPEG is already checked to
- * be complete (starts with FFD8, ends with FFD9) and is passed through as it is when no overlay
- * or orientation asks for a re-encode. Other image formats are decoded by the source to `raw`.
+ * be complete (starts with FFD8, ends with FFD9), carries the size its frame header says, and is
+ * passed through as it is when no overlay or orientation asks for a re-encode. Other image
+ * formats are decoded by the source to `raw`.
  */
-export type SourceImage = { kind: 'raw'; image: RawImage } | { kind: 'jpeg'; data: Buffer };
+export type SourceImage = { kind: 'raw'; image: RawImage } | { kind: 'jpeg'; data: Buffer; width: number; height: number };
 
 export type SourceState = 'stopped' | 'running' | 'waiting' | 'error';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { FRAME_HEADER_BYTES, MAX_FRAME, WIRE_FORMAT, type CameraFrameMeta } from '../server/control/contract.js';
-import { CameraSource, frameFromPortMessage, parseWireFrame } from '../server/source/camera.js';
+import { type CameraFrameMeta, checkedFrame, FRAME_HEADER_BYTES, frameFromPortMessage, frameHeader, MAX_FRAME, parseWireFrame, WIRE_FORMAT } from '../server/control/frame-format.js';
+import { CameraSource } from '../server/source/camera.js';
 import { placeholderImage } from '../server/source/placeholder.js';
 import type { SourceImage } from '../server/types.js';
 import { eventually } from './helpers/server.js';
@@ -55,7 +55,7 @@ test('CameraSource', async (t) => {
     const { source, emitted } = startedSource();
     const meta: PixelsMeta = { format: 'pixels', width: 64, height: 48, channels: 4 };
     const pixels = pixelsFor(meta);
-    source.acceptFrame(meta, pixels);
+    source.acceptFrame({ meta, data: pixels });
     assert.equal(emitted.length, 1);
     const image = emitted[0];
     assert.equal(image.kind, 'raw');
@@ -65,54 +65,23 @@ test('CameraSource', async (t) => {
     assert.equal(source.status().state, 'running');
   });
 
-  await t.test('accepts RGB frames and the largest allowed size', () => {
-    const { source, emitted } = startedSource();
-    source.acceptFrame({ format: 'pixels', width: 16, height: 16, channels: 3 }, Buffer.alloc(16 * 16 * 3));
-    const largest: PixelsMeta = { format: 'pixels', ...MAX_FRAME, channels: 4 };
-    source.acceptFrame(largest, pixelsFor(largest));
-    assert.equal(emitted.length, 2);
-  });
-
-  await t.test('rejects malformed frames with a one-line reason, and emits nothing', () => {
-    const { source, emitted } = startedSource();
-    const cases: { meta: PixelsMeta; length: number; reason: RegExp }[] = [
-      { meta: { format: 'pixels', width: 64, height: 48, channels: 4 }, length: 64 * 48 * 4 - 1, reason: /64x48x4 needs 12288 bytes of pixels, not 12287/ },
-      { meta: { format: 'pixels', width: 64, height: 48, channels: 3 }, length: 64 * 48 * 4, reason: /needs 9216 bytes/ },
-      { meta: { format: 'pixels', width: MAX_FRAME.width + 1, height: 48, channels: 4 }, length: (MAX_FRAME.width + 1) * 48 * 4, reason: /width 3841 is not a whole number from 16 to 3840/ },
-      { meta: { format: 'pixels', width: 64, height: MAX_FRAME.height + 1, channels: 3 }, length: 64 * (MAX_FRAME.height + 1) * 3, reason: /height 2161/ },
-      { meta: { format: 'pixels', width: 0, height: 0, channels: 4 }, length: 0, reason: /width 0 is not a whole number/ },
-      { meta: { format: 'pixels', width: 15, height: 48, channels: 4 }, length: 15 * 48 * 4, reason: /width 15/ },
-      { meta: { format: 'pixels', width: 64.5, height: 48, channels: 4 }, length: 64 * 48 * 4, reason: /width 64.5/ },
-      { meta: { format: 'pixels', width: 64, height: 48, channels: 2 as 3 }, length: 64 * 48 * 2, reason: /2 channels; expected 3 or 4/ },
-    ];
-    for (const { meta, length, reason } of cases) {
-      assert.throws(() => source.acceptFrame(meta, Buffer.alloc(length)), (err: Error) => reason.test(err.message) && !err.message.includes('\n'));
-    }
-    assert.equal(emitted.length, 0);
-  });
-
-  await t.test('emits a good JPEG frame as a JPEG, and refuses a broken one or one of another size', async () => {
+  await t.test('emits a JPEG frame as a JPEG that carries its size', async () => {
     const { source, emitted } = startedSource();
     const jpeg = await jpegOf(64, 48);
-    source.acceptFrame({ format: 'jpeg', width: 64, height: 48 }, jpeg);
-    assert.deepEqual(emitted, [{ kind: 'jpeg', data: jpeg }]);
-    assert.throws(() => source.acceptFrame({ format: 'jpeg', width: 64, height: 48 }, jpeg.subarray(0, -2)), /not a complete JPEG/);
-    assert.throws(() => source.acceptFrame({ format: 'jpeg', width: 32, height: 48 }, jpeg), /JPEG is 64x48, but its header says 32x48/);
-    assert.throws(() => source.acceptFrame({ format: 'jpeg', width: MAX_FRAME.width + 1, height: 48 }, jpeg), /width 3841/);
-    assert.equal(emitted.length, 1);
+    source.acceptFrame(checkedFrame({ format: 'jpeg', width: 64, height: 48 }, jpeg));
+    assert.deepEqual(emitted, [{ kind: 'jpeg', data: jpeg, width: 64, height: 48 }]);
   });
 
-  await t.test('checks frames that come while stopped, and drops the good ones', () => {
+  await t.test('drops frames that come while stopped', () => {
     const source = new CameraSource({ onDemand: () => undefined });
     const meta: PixelsMeta = { format: 'pixels', width: 32, height: 32, channels: 4 };
-    assert.doesNotThrow(() => source.acceptFrame(meta, pixelsFor(meta)));
-    assert.throws(() => source.acceptFrame(meta, Buffer.alloc(3)), /not 3/);
+    assert.doesNotThrow(() => source.acceptFrame({ meta, data: pixelsFor(meta) }));
   });
 
   await t.test('shows a "camera unavailable" picture, of the last frame size, on an error report', async () => {
     const { source, emitted } = startedSource();
     const meta: PixelsMeta = { format: 'pixels', width: 320, height: 240, channels: 4 };
-    source.acceptFrame(meta, pixelsFor(meta, 200));
+    source.acceptFrame({ meta, data: pixelsFor(meta, 200) });
     source.report({ state: 'error', fault: 'busy', message: 'The camera is in use by another program' });
     assert.deepEqual(source.status(), { kind: 'camera', state: 'error', error: 'The camera is in use by another program' });
     await eventually(() => emitted.length === 2, 'the placeholder frame');
@@ -139,11 +108,11 @@ test('CameraSource', async (t) => {
     const { source, emitted } = startedSource();
     const meta: PixelsMeta = { format: 'pixels', width: 64, height: 48, channels: 4 };
     source.report({ state: 'error', fault: 'unplugged', message: 'The camera was unplugged' });
-    source.acceptFrame(meta, pixelsFor(meta));
+    source.acceptFrame({ meta, data: pixelsFor(meta) });
     await eventually(() => emitted.length === 1, 'the placeholder frame');
     source.report({ state: 'capturing', label: 'Fake camera', width: 64, height: 48 });
     assert.deepEqual(source.status(), { kind: 'camera', state: 'running' });
-    source.acceptFrame(meta, pixelsFor(meta));
+    source.acceptFrame({ meta, data: pixelsFor(meta) });
     assert.equal(emitted.length, 2);
   });
 
@@ -179,7 +148,47 @@ test('CameraSource', async (t) => {
   });
 });
 
+test('checkedFrame', async (t) => {
+  await t.test('takes RGB frames and the largest allowed size', () => {
+    assert.doesNotThrow(() => checkedFrame({ format: 'pixels', width: 16, height: 16, channels: 3 }, Buffer.alloc(16 * 16 * 3)));
+    const largest: PixelsMeta = { format: 'pixels', ...MAX_FRAME, channels: 4 };
+    assert.doesNotThrow(() => checkedFrame(largest, pixelsFor(largest)));
+  });
+
+  await t.test('rejects malformed frames with a one-line reason', () => {
+    const cases: { meta: PixelsMeta; length: number; reason: RegExp }[] = [
+      { meta: { format: 'pixels', width: 64, height: 48, channels: 4 }, length: 64 * 48 * 4 - 1, reason: /64x48x4 needs 12288 bytes of pixels, not 12287/ },
+      { meta: { format: 'pixels', width: 64, height: 48, channels: 3 }, length: 64 * 48 * 4, reason: /needs 9216 bytes/ },
+      { meta: { format: 'pixels', width: MAX_FRAME.width + 1, height: 48, channels: 4 }, length: (MAX_FRAME.width + 1) * 48 * 4, reason: /width 3841 is not a whole number from 16 to 3840/ },
+      { meta: { format: 'pixels', width: 64, height: MAX_FRAME.height + 1, channels: 3 }, length: 64 * (MAX_FRAME.height + 1) * 3, reason: /height 2161/ },
+      { meta: { format: 'pixels', width: 0, height: 0, channels: 4 }, length: 0, reason: /width 0 is not a whole number/ },
+      { meta: { format: 'pixels', width: 15, height: 48, channels: 4 }, length: 15 * 48 * 4, reason: /width 15/ },
+      { meta: { format: 'pixels', width: 64.5, height: 48, channels: 4 }, length: 64 * 48 * 4, reason: /width 64.5/ },
+      { meta: { format: 'pixels', width: 64, height: 48, channels: 2 as 3 }, length: 64 * 48 * 2, reason: /2 channels; expected 3 or 4/ },
+      { meta: { format: 'pixels', width: 32, height: 32, channels: 4 }, length: 3, reason: /not 3/ },
+    ];
+    for (const { meta, length, reason } of cases) {
+      assert.throws(() => checkedFrame(meta, Buffer.alloc(length)), (err: Error) => reason.test(err.message) && !err.message.includes('\n'));
+    }
+  });
+
+  await t.test('refuses a broken JPEG or one of another size', async () => {
+    const jpeg = await jpegOf(64, 48);
+    assert.throws(() => checkedFrame({ format: 'jpeg', width: 64, height: 48 }, jpeg.subarray(0, -2)), /not a complete JPEG/);
+    assert.throws(() => checkedFrame({ format: 'jpeg', width: 32, height: 48 }, jpeg), /JPEG is 64x48, but its header says 32x48/);
+    assert.throws(() => checkedFrame({ format: 'jpeg', width: MAX_FRAME.width + 1, height: 48 }, jpeg), /width 3841/);
+  });
+});
+
 test('parseWireFrame', async (t) => {
+  await t.test('reads what frameHeader() writes, as the capture worker sends it', async () => {
+    const jpeg = await jpegOf(40, 30);
+    const { meta } = parseWireFrame(Buffer.concat([frameHeader({ format: 'jpeg', width: 40, height: 30 }), jpeg]));
+    assert.deepEqual(meta, { format: 'jpeg', width: 40, height: 30 });
+    const pixels: PixelsMeta = { format: 'pixels', width: 32, height: 16, channels: 3 };
+    assert.deepEqual(parseWireFrame(Buffer.concat([frameHeader(pixels), pixelsFor(pixels)])).meta, pixels);
+  });
+
   await t.test('reads the header and leaves the pixels in place', () => {
     const message = wireFrame(32, 16, 4, 32 * 16 * 4);
     const { meta, data } = parseWireFrame(message);
@@ -194,7 +203,7 @@ test('parseWireFrame', async (t) => {
     const message = wireJpeg(40, 30, jpeg);
     const { meta, data } = parseWireFrame(message);
     assert.deepEqual(meta, { format: 'jpeg', width: 40, height: 30 });
-    assert.ok(data.equals(jpeg));
+    assert.ok(Buffer.from(data).equals(jpeg));
     assert.equal(data.buffer, message.buffer);
   });
 
@@ -222,14 +231,14 @@ test('frameFromPortMessage', async (t) => {
     const pixels = new ArrayBuffer(20 * 20 * 3);
     const frame = frameFromPortMessage({ width: 20, height: 20, channels: 3, pixels });
     assert.deepEqual(frame.meta, { format: 'pixels', width: 20, height: 20, channels: 3 });
-    assert.equal(frame.pixels.buffer, pixels);
+    assert.equal(frame.data.buffer, pixels);
   });
 
   await t.test('also takes the pixels as a typed array view', () => {
     const memory = new ArrayBuffer(8 + 16 * 16 * 4);
     const frame = frameFromPortMessage({ width: 16, height: 16, channels: 4, pixels: new Uint8Array(memory, 8) });
-    assert.equal(frame.pixels.length, 16 * 16 * 4);
-    assert.equal(frame.pixels.byteOffset, 8);
+    assert.equal(frame.data.length, 16 * 16 * 4);
+    assert.equal(frame.data.byteOffset, 8);
   });
 
   await t.test('rejects anything else with a reason', () => {

@@ -10,10 +10,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { WebSocketServer } from 'ws';
 import { findBrowser, launchCapturePage, RESTARTING } from '../server/capture/headless-browser.js';
 import { packageRoot } from '../server/config/paths.js';
-import { FRAME_ACK, type CameraFrameMeta } from '../server/control/contract.js';
+import { type CameraFrameMeta, FRAME_ACK, frameFromPortMessage, parseWireFrame } from '../server/control/frame-format.js';
 import { ControlService } from '../server/control/service.js';
 import { startControlServer } from '../server/control/ws-server.js';
-import { frameFromPortMessage, parseWireFrame } from '../server/source/camera.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium, newPage } from './helpers/chromium.js';
 import { eventually } from './helpers/server.js';
 import { tempDir } from './helpers/fixtures.js';
@@ -235,9 +234,9 @@ async function core(t: TestContext, settings: { width: number; height: number; i
   });
   const arrivals: Arrival[] = [];
   const accept = service.acceptFrame.bind(service);
-  service.acceptFrame = (meta, data) => {
-    arrivals.push({ meta, bytes: data.length, at: performance.now() });
-    accept(meta, data);
+  service.acceptFrame = (frame) => {
+    arrivals.push({ meta: frame.meta, bytes: frame.data.length, at: performance.now() });
+    accept(frame);
   };
   return { service, control, arrivals, logs };
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import type { CaptureRequest, ControlEvents, PreviewFrame, Stats } from '../server/control/contract.js';
+import type { CaptureRequest, ControlEvents, Stats } from '../server/control/contract.js';
+import type { PreviewFrame } from '../server/control/frame-format.js';
 import { ControlService } from '../server/control/service.js';
 import { LINGER_MS } from '../server/pipeline.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
@@ -37,7 +38,7 @@ function rgba(width: number, height: number, shade: number): Buffer {
 function fakeCamera(service: ControlService, t: TestContext): void {
   let shade = 0;
   const timer = setInterval(() => {
-    if (service.getState().capture.active) service.acceptFrame({ format: 'pixels', width: 64, height: 48, channels: 4 }, rgba(64, 48, (shade += 10) % 256));
+    if (service.getState().capture.active) service.acceptFrame({ meta: { format: 'pixels', width: 64, height: 48, channels: 4 }, data: rgba(64, 48, (shade += 10) % 256) });
   }, 30);
   t.after(() => clearInterval(timer));
 }

@@ -75,13 +75,13 @@ test('timestamp is drawn top-left and text bottom-left, after mirroring', async 
 test('a JPEG from a file is passed through untouched unless a setting needs its pixels', async () => {
   const jpeg = await solidJpeg('#808080', 64, 48);
   const encoder = new Encoder();
-  const out = await encoder.encode({ kind: 'jpeg', data: jpeg });
+  const out = await encoder.encode({ kind: 'jpeg', data: jpeg, width: 64, height: 48 });
   assert.equal(out.jpeg, jpeg);
   assert.deepEqual([out.width, out.height], [64, 48]);
   assert.equal(encoder.frames, 0, 'no encode');
 
   const turned = new Encoder({ rotate: 270 });
-  const re = await turned.encode({ kind: 'jpeg', data: jpeg });
+  const re = await turned.encode({ kind: 'jpeg', data: jpeg, width: 64, height: 48 });
   assert.deepEqual([re.width, re.height], [48, 64]);
   assert.equal(turned.frames, 1);
 });
@@ -141,7 +141,7 @@ test('a JPEG from a file is turned and labelled the same way', async (t) => {
   const decoded = await sharp(jpeg).raw().toBuffer();
   const pixels: RawImage = { width: 320, height: 240, channels: 3, data: decoded };
   for (const settings of [{ mirror: true, rotate: 90 as const }, { mirror: false, rotate: 270 as const, text: 'Hall', timestamp: true }]) {
-    const fromJpeg = await new Encoder(settings).encode({ kind: 'jpeg', data: jpeg });
+    const fromJpeg = await new Encoder(settings).encode({ kind: 'jpeg', data: jpeg, width: 320, height: 240 });
     const fromPixels = await new Encoder(settings).encode({ kind: 'raw', image: { ...pixels, data: Buffer.from(pixels.data) } });
     assert.deepEqual([fromJpeg.width, fromJpeg.height], [240, 320]);
     assert.ok(fromJpeg.jpeg.equals(fromPixels.jpeg), JSON.stringify(settings));

@@ -8,7 +8,8 @@
 // workers, transferable tracks) get the track instead. Reading and copying happen here either way,
 // on timers a hidden or minimised window does not stop (requestAnimationFrame would).
 
-import { FRAME_ACK, FRAME_HEADER_BYTES, WIRE_FORMAT, type FrameChannel } from '../../server/control/contract.js';
+import type { FrameChannel } from '../../server/control/contract.js';
+import { FRAME_ACK, frameHeader } from '../../server/control/frame-format.js';
 
 /** What can change while capturing, without reopening the camera. */
 export interface LiveSettings {
@@ -136,7 +137,7 @@ function socketSink(url: string, events: SinkEvents): FrameSink {
     },
     async prepare(frame, size, { jpegQuality }) {
       const jpeg = await encodeJpeg(await copyPixels(frame, size), jpegQuality);
-      const message = new Blob([jpegHeader(size), jpeg]);
+      const message = new Blob([frameHeader({ format: 'jpeg', ...size }), jpeg]);
       return { send: () => socket.send(message) };
     },
     close() {
@@ -163,16 +164,6 @@ function jpegEncoder(): (image: ImageData, quality: number) => Promise<Blob> {
     context.putImageData(image, 0, 0);
     return canvas.convertToBlob({ type: 'image/jpeg', quality: quality / 100 });
   };
-}
-
-/** The WebSocket frame header (server/control/contract.ts) of a JPEG: it has no channels. */
-function jpegHeader({ width, height }: FrameSize): ArrayBuffer {
-  const header = new DataView(new ArrayBuffer(FRAME_HEADER_BYTES));
-  header.setUint32(0, width, true);
-  header.setUint32(4, height, true);
-  header.setUint32(8, 0, true);
-  header.setUint32(12, WIRE_FORMAT.jpeg, true);
-  return header.buffer;
 }
 
 /** Running mean over the current stats period. */

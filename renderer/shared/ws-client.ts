@@ -3,12 +3,12 @@ import {
   type ClientEvents,
   type ControlCalls,
   type ControlClient,
-  type ControlEvents,
   EVENT_NAMES,
   type EventName,
   type FrameChannel,
   STATS_INTERVAL_MS,
 } from '../../server/control/contract.js';
+import { parsePreview } from '../../server/control/frame-format.js';
 
 // The browser side of the loopback WebSocket adapter (server/control/ws-server.ts): the same
 // ControlClient the Electron preload gives the window, so the UI cannot tell them apart. It keeps
@@ -168,16 +168,6 @@ export function connectControl(url: string, Socket: WebSocketClass = WebSocket, 
 function unref<T>(timer: T): T {
   (timer as { unref?: () => void }).unref?.();
   return timer;
-}
-
-function parsePreview(data: ArrayBuffer): ControlEvents['preview'] {
-  const header = new DataView(data, 0, 12);
-  return {
-    seq: header.getUint32(0, true),
-    width: header.getUint32(4, true),
-    height: header.getUint32(8, true),
-    jpeg: new Uint8Array(data, 12),
-  };
 }
 
 /** The control URL for a page served by the control server, from the token in its fragment. */

@@ -12,8 +12,8 @@ import {
   type ControlHandlers,
   GUEST_EXPIRY_MS,
   type GuestLinkSpec,
-  MAX_FRAME,
 } from './contract.js';
+import { MAX_FRAME } from './frame-format.js';
 import { validateSettingsPatch } from './settings.js';
 import { checkSetting } from './settings-table.js';
 import { exactFields, plainObject, text, whole } from './values.js';

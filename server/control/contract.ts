@@ -4,6 +4,7 @@
 // This file is shared by the core, the preload and the renderer: types and constants only.
 
 import type { GuestLink, GuestLinkSpec } from '../config/guest-links.js';
+import type { PreviewFrame } from './frame-format.js';
 import type { Settings } from './settings-table.js';
 import type { SourceStatus, ViewerInfo } from '../types.js';
 
@@ -125,19 +126,6 @@ export type CameraReport =
 
 export type CameraFault = 'denied' | 'busy' | 'missing' | 'unplugged' | 'other';
 
-/** One camera frame: tightly packed RGB or RGBA (or RGBX) pixels, or a whole JPEG. */
-export type CameraFrameMeta =
-  | { format: 'pixels'; width: number; height: number; channels: 3 | 4 }
-  | { format: 'jpeg'; width: number; height: number };
-
-/** The newest encoded frame, for the window's preview (what viewers get). */
-export interface PreviewFrame {
-  seq: number;
-  width: number;
-  height: number;
-  jpeg: Uint8Array;
-}
-
 /** Calls from the window to the core. Every one answers with a result or a one-line error. */
 export interface ControlCalls {
   getState(): ControlState;
@@ -211,20 +199,11 @@ export const ipcChannel = {
 
 /**
  * Where the capture worker sends camera frames: a MessagePort (Electron, from MessageChannelMain)
- * or a loopback WebSocket URL with its token. Either can be handed to a Worker. The protocol is
- * the same on both: one frame in flight; the core answers each with FRAME_ACK, and the worker
- * sends the next frame only after that, so nothing ever queues between capture and core.
- * WebSocket frames are binary: FRAME_HEADER_BYTES of little-endian u32 width, height, channels,
- * format (a WIRE_FORMAT), then the body: the pixels (channels 3 or 4), or a JPEG (channels 0).
- * The capture worker sends JPEG there, because moving raw 720p frames over a WebSocket takes
- * 120-230 ms each. MessagePort frames are raw pixels, `{ width, height, channels, pixels: ArrayBuffer }`.
+ * or a loopback WebSocket URL with its token. Either can be handed to a Worker. Both carry the
+ * frame format of ./frame-format.ts, one frame in flight. The capture worker sends JPEG on the
+ * WebSocket, because moving raw 720p frames over it takes 120-230 ms each; raw pixels on the port.
  */
 export type FrameChannel = { kind: 'port'; port: MessagePort } | { kind: 'websocket'; url: string };
-export const FRAME_ACK = 'ack';
-export const FRAME_HEADER_BYTES = 16;
-export const WIRE_FORMAT = { pixels: 0, jpeg: 1 } as const;
-/** Larger frames are refused before they reach sharp. */
-export const MAX_FRAME = { width: 3840, height: 2160 };
 
 /** The window's side of the contract, whichever adapter carries it. */
 export interface ControlClient {

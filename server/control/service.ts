@@ -14,7 +14,6 @@ import { createCore, type Core, type HttpServer, PortInUseError, serveHttp } fro
 import { CameraSource } from '../source/camera.js';
 import { makeSource, type SourceSpec } from '../source/sources.js';
 import {
-  type CameraFrameMeta,
   type CameraReport,
   type CaptureRequest,
   type ControlEvents,
@@ -26,6 +25,7 @@ import {
   type Stats,
   type ViewerRow,
 } from './contract.js';
+import type { CameraFrame } from './frame-format.js';
 import { SettingsStore, validateSettingsPatch } from './settings.js';
 import { ADDRESS_KEYS, ENCODE_KEYS, SERVER_KEYS, SOURCE_SETTINGS } from './settings-table.js';
 import type { ViewerInfo } from '../types.js';
@@ -246,9 +246,9 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.emitState();
   }
 
-  /** One camera frame (pixels or a JPEG) from the capture side; throws with a one-line reason when it is malformed. */
-  acceptFrame(meta: CameraFrameMeta, data: Buffer): void {
-    this.cameraSource().acceptFrame(meta, data);
+  /** One camera frame (pixels or a JPEG) from the capture side, checked where it came in (./frame-format.ts). */
+  acceptFrame(frame: CameraFrame): void {
+    this.cameraSource().acceptFrame(frame);
   }
 
   async close(): Promise<void> {

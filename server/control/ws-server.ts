@@ -6,11 +6,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { packageRoot } from '../config/paths.js';
 import { keyMatches } from '../http/auth.js';
 import { callCore, oneLine } from './calls.js';
-import { EVENT_NAMES, FRAME_ACK, FRAME_HEADER_BYTES, MAX_FRAME, type PreviewFrame } from './contract.js';
+import { EVENT_NAMES } from './contract.js';
+import { FRAME_ACK, FRAME_HEADER_BYTES, MAX_FRAME, parseWireFrame, type PreviewFrame, previewMessage } from './frame-format.js';
 import type { ControlService } from './service.js';
 import { plainObject } from './values.js';
 import { type Log, onChange } from '../log.js';
-import { parseWireFrame } from '../source/camera.js';
 
 // The browser adapter of the control contract: a server of its own, on loopback only, so that the
 // control panel never shares a port with what the LAN can reach, and survives the broadcast
@@ -27,8 +27,6 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
-/** Preview frames are binary messages: u32 seq, width, height (little-endian), then the JPEG. */
-export const PREVIEW_HEADER_BYTES = 12;
 /** A control socket this far behind skips preview frames rather than queueing them. */
 const PREVIEW_BACKLOG = 512 * 1024;
 /**
@@ -139,7 +137,7 @@ function serveControl(ws: WebSocket, service: ControlService): void {
     const relay =
       event === 'preview'
         ? (frame: PreviewFrame) => {
-            if (ws.bufferedAmount < PREVIEW_BACKLOG) ws.send(previewMessage(frame));
+            if (ws.bufferedAmount < PREVIEW_BACKLOG) ws.send(Buffer.concat(previewMessage(frame)));
           }
         : (data: unknown) => ws.send(JSON.stringify({ event, data }));
     service.on(event, relay);
@@ -183,20 +181,11 @@ function serveFrames(ws: WebSocket, service: ControlService, log: Log): void {
   ws.on('message', (data, isBinary) => {
     try {
       if (!isBinary) throw new Error('camera frames are binary messages');
-      const frame = parseWireFrame(data as Buffer);
-      service.acceptFrame(frame.meta, frame.data);
+      service.acceptFrame(parseWireFrame(data as Buffer));
       refused('');
     } catch (err) {
       refused(`camera frame refused: ${(err as Error).message}`);
     }
     ws.send(FRAME_ACK);
   });
-}
-
-function previewMessage(frame: PreviewFrame): Buffer {
-  const header = Buffer.alloc(PREVIEW_HEADER_BYTES);
-  header.writeUInt32LE(frame.seq, 0);
-  header.writeUInt32LE(frame.width, 4);
-  header.writeUInt32LE(frame.height, 8);
-  return Buffer.concat([header, frame.jpeg]);
 }

@@ -1,7 +1,6 @@
 import sharp from 'sharp';
 import { DEFAULT_ENCODE } from '../control/settings-table.js';
 import type { EncodeSettings, RawImage, SourceImage } from '../types.js';
-import { jpegSize } from './jpeg-info.js';
 import { drawLabel, labelSizeFor, renderLabel } from './text.js';
 import { inverse, isTurned, type Turn, turned, turnedLabel, turnedSize, turnPoint } from './turn.js';
 
@@ -39,10 +38,7 @@ export class Encoder {
 
   async encode(input: SourceImage): Promise<EncodedImage> {
     const s = this.settings;
-    if (input.kind === 'jpeg' && !needsPixels(s)) {
-      const size = jpegSize(input.data);
-      if (size) return { jpeg: input.data, ...size };
-    }
+    if (input.kind === 'jpeg' && !needsPixels(s)) return { jpeg: input.data, width: input.width, height: input.height };
     const started = performance.now();
     const source = s.timestamp || s.text !== '' ? await withOverlays(input, s) : input;
     // A JPEG is decoded in the same pass, with no EXIF auto-rotation (sharp's default).

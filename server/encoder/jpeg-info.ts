@@ -20,7 +20,7 @@ const DAC = 0xcc;
  * True when `buf` starts with the start-of-image marker and ends with the end-of-image marker:
  * a writer that is still writing the file has not written FFD9 yet.
  */
-export function isCompleteJpeg(buf: Buffer): boolean {
+export function isCompleteJpeg(buf: Uint8Array): boolean {
   const n = buf.length;
   return (
     n >= 4 && buf[0] === MARKER && buf[1] === SOI && buf[n - 2] === MARKER && buf[n - 1] === EOI
@@ -50,7 +50,7 @@ export interface Segment {
  * compressed data follows its end) or EOI. Ends early where `buf` stops being a JPEG or is cut
  * short (the last segment then ends past the buffer): look at the last one to know which.
  */
-export function* segments(buf: Buffer): Generator<Segment> {
+export function* segments(buf: Uint8Array): Generator<Segment> {
   if (buf.length < 4 || buf[0] !== MARKER || buf[1] !== SOI) return;
   let pos = 2;
   while (pos + 1 < buf.length) {
@@ -68,7 +68,7 @@ export function* segments(buf: Buffer): Generator<Segment> {
       continue;
     }
     if (pos + 4 > buf.length) return;
-    const length = buf.readUInt16BE(pos + 2);
+    const length = uint16(buf, pos + 2);
     if (length < 2) return;
     const end = pos + 2 + length;
     yield { marker, start: pos, end };
@@ -81,7 +81,7 @@ export function* segments(buf: Buffer): Generator<Segment> {
  * The picture size from the frame header (SOF0..SOF15, so baseline, progressive, lossless...),
  * or null when `buf` is not a JPEG, or ends before the frame header.
  */
-export function jpegSize(buf: Buffer): { width: number; height: number } | null {
+export function jpegSize(buf: Uint8Array): { width: number; height: number } | null {
   for (const segment of segments(buf)) {
     if (isFrameHeader(segment.marker)) return frameSize(buf, segment.start + 2);
   }
@@ -89,13 +89,18 @@ export function jpegSize(buf: Buffer): { width: number; height: number } | null 
 }
 
 /** Reads height and width from a frame header whose length field starts at `pos`. */
-function frameSize(buf: Buffer, pos: number): { width: number; height: number } | null {
+function frameSize(buf: Uint8Array, pos: number): { width: number; height: number } | null {
   // length (2), sample precision (1), height (2), width (2)
   if (pos + 7 > buf.length) return null;
-  const height = buf.readUInt16BE(pos + 3);
-  const width = buf.readUInt16BE(pos + 5);
+  const height = uint16(buf, pos + 3);
+  const width = uint16(buf, pos + 5);
   // A height of 0 is deferred to a DNL marker after the scan; we do not read that far.
   return width > 0 && height > 0 ? { width, height } : null;
+}
+
+/** A big-endian u16, as JPEG writes them; on Uint8Array, so the capture worker's bundle can read sizes too. */
+function uint16(buf: Uint8Array, pos: number): number {
+  return (buf[pos] << 8) | buf[pos + 1];
 }
 
 const COM = 0xfe;

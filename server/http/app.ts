@@ -19,7 +19,7 @@ export interface AppContext extends StreamContext, StatusContext {
   snapshotWaitMs?: number;
 }
 
-/** The viewer-facing HTTP API (see DESIGN.md "What viewers get"). */
+/** The viewer-facing HTTP API. */
 export function createApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');

@@ -6,7 +6,7 @@ import type { StreamCompat } from '../types.js';
 // advance (default; also 'dual'): the stream opens with the first part's headers, and right after
 //   each JPEG comes the boundary and the complete headers of the NEXT part. A browser displays a
 //   part once it sees the next one begin, so this shows every frame the moment it arrives
-//   (DESIGN.md: Chromium otherwise shows each frame one frame late). Parts carry no Content-Length.
+//   (Chromium otherwise shows each frame one frame late). Parts carry no Content-Length.
 // length (mjpg-streamer's): the boundary right after each JPEG, then the next part's headers with
 //   its Content-Length. Prompt for parsers that scan for the boundary and for those that need the
 //   length (npm mjpeg-consumer); browsers show each frame one frame late with it.

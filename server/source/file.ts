@@ -155,7 +155,7 @@ class PolledFileSource implements FrameSource {
     run.rejected = undefined;
     this.state = 'running';
     this.error = undefined;
-    const { width, height } = (image.kind === 'raw' ? image.image : jpegSize(image.data)) ?? this.lastSize;
+    const { width, height } = image.kind === 'raw' ? image.image : image;
     this.lastSize = { width, height };
     run.emit(image);
   }
@@ -279,7 +279,8 @@ async function decode(path: string, bytes: Buffer): Promise<SourceImage | null> 
   if (bytes[0] === 0xff && bytes[1] === 0xd8) {
     // Passed through to viewers: without the camera's metadata (GPS, make, thumbnail).
     const data = isCompleteJpeg(bytes) ? withoutMetadata(bytes) : null;
-    return data && { kind: 'jpeg', data };
+    const size = data && jpegSize(data);
+    return data && size && { kind: 'jpeg', data, ...size };
   }
   try {
     const { width = 0, height = 0 } = await sharp(bytes).metadata();

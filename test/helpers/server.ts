@@ -66,7 +66,7 @@ export async function startTestService(t: TestContext, initial: Partial<Settings
   const camera = setInterval(() => {
     if (!service.getState().capture.active) return;
     shade = (shade + 10) % 256;
-    service.acceptFrame({ format: 'pixels', width: 320, height: 180, channels: 3 }, Buffer.alloc(320 * 180 * 3, shade));
+    service.acceptFrame({ meta: { format: 'pixels', width: 320, height: 180, channels: 3 }, data: Buffer.alloc(320 * 180 * 3, shade) });
   }, 50);
   t.after(() => clearInterval(camera));
   await service.start();
