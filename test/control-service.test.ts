@@ -6,21 +6,8 @@ import type { PreviewFrame } from '../server/control/frame-format.js';
 import { ControlService } from '../server/control/service.js';
 import { LINGER_MS } from '../server/pipeline.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
-import { eventually } from './helpers/server.js';
+import { createTestService, eventually } from './helpers/server.js';
 import { busyPort, tempDir } from './helpers/fixtures.js';
-
-async function makeService(t: TestContext, initial: Record<string, unknown> = {}): Promise<ControlService> {
-  const dir = tempDir(t, 'service');
-  const service = await ControlService.create({
-    settingsFile: null,
-    overrides: { port: 0, lanAccess: false, ...initial },
-    configDir: dir,
-    captureInWindow: true,
-    log: () => {},
-  });
-  t.after(() => service.close());
-  return service;
-}
 
 /** Every event of one kind the service emits from now on. */
 function record<E extends keyof ControlEvents>(service: ControlService, event: E): ControlEvents[E][] {
@@ -44,7 +31,7 @@ function fakeCamera(service: ControlService, t: TestContext): void {
 }
 
 test('start broadcasts on a port with share URLs, key and QR; stop frees it', async (t) => {
-  const service = await makeService(t);
+  const service = await createTestService(t);
   const state = await service.start();
   assert.equal(state.broadcast.state, 'broadcasting');
   const port = state.broadcast.port!;
@@ -66,7 +53,7 @@ test('start broadcasts on a port with share URLs, key and QR; stop frees it', as
 
 test('a busy port is an error state naming a free port to use', async (t) => {
   const busy = await busyPort(t);
-  const service = await makeService(t, { port: busy });
+  const service = await createTestService(t, { port: busy });
   const state = await service.start();
   assert.equal(state.broadcast.state, 'error');
   assert.equal(state.broadcast.error, `Port ${busy} is in use by another program.`);
@@ -77,7 +64,7 @@ test('a busy port is an error state naming a free port to use', async (t) => {
 });
 
 test('camera frames reach an HTTP viewer; capture is asked for only while someone watches', async (t) => {
-  const service = await makeService(t);
+  const service = await createTestService(t);
   const captures = record(service, 'capture');
   fakeCamera(service, t);
   const state = await service.start();
@@ -93,7 +80,7 @@ test('camera frames reach an HTTP viewer; capture is asked for only while someon
 });
 
 test('settings apply live: quality and overlays to the encoder, size and interval to the capture side', async (t) => {
-  const service = await makeService(t);
+  const service = await createTestService(t);
   const captures = record(service, 'capture');
   await service.updateSettings({ intervalMs: 250, width: 640, height: 480 });
   assert.deepEqual(
@@ -105,7 +92,7 @@ test('settings apply live: quality and overlays to the encoder, size and interva
 });
 
 test("capture's JPEG quality: the user's while JPEGs pass through untouched, at least 95 while the core re-encodes them", async (t) => {
-  const service = await makeService(t, { quality: 70 });
+  const service = await createTestService(t, { quality: 70 });
   const captures = record(service, 'capture');
   const jpegQuality = (): number => service.getState().capture.jpegQuality;
   assert.equal(jpegQuality(), 70);
@@ -128,7 +115,7 @@ test("capture's JPEG quality: the user's while JPEGs pass through untouched, at 
 });
 
 test('changing who can connect restarts the server; a new key drops viewers and old links', async (t) => {
-  const service = await makeService(t);
+  const service = await createTestService(t);
   fakeCamera(service, t);
   const first = await service.start();
   const oldUrl = first.share.urls[0];
@@ -150,7 +137,7 @@ test('changing who can connect restarts the server; a new key drops viewers and 
 });
 
 test('with port 0, a new key or a server setting keeps the port that was picked (it moved to a new one, unprinted, before)', async (t) => {
-  const service = await makeService(t);
+  const service = await createTestService(t);
   const first = (await service.start()).broadcast.port;
   assert.ok(first && first > 0);
   assert.equal((await service.newKey()).broadcast.port, first);
@@ -171,7 +158,7 @@ test('with port 0, a new key or a server setting keeps the port that was picked 
 });
 
 test('kick ends one viewer; an unknown viewer is an error', async (t) => {
-  const service = await makeService(t);
+  const service = await createTestService(t);
   fakeCamera(service, t);
   const state = await service.start();
   const viewer = await MjpegClient.open(state.share.urls[0].replace('/?', '/stream.mjpg?'));
@@ -183,7 +170,7 @@ test('kick ends one viewer; an unknown viewer is an error', async (t) => {
 });
 
 test('the preview gets what viewers get, at most 10 frames a second, without broadcasting', async (t) => {
-  const service = await makeService(t, { mirror: true });
+  const service = await createTestService(t, { mirror: true });
   const previews = record(service, 'preview');
   fakeCamera(service, t);
   service.setPreview(true);
@@ -200,7 +187,7 @@ test('the preview gets what viewers get, at most 10 frames a second, without bro
 });
 
 test('stats every second: capture rate, encode time, outgoing data', async (t) => {
-  const service = await makeService(t);
+  const service = await createTestService(t);
   const stats = record(service, 'stats');
   fakeCamera(service, t);
   const state = await service.start();
@@ -215,7 +202,7 @@ test('stats every second: capture rate, encode time, outgoing data', async (t) =
 });
 
 test('a camera fault shows viewers a "camera unavailable" picture and the reason in the state', async (t) => {
-  const service = await makeService(t);
+  const service = await createTestService(t);
   const state = await service.start();
   const viewer = await MjpegClient.open(state.share.urls[0].replace('/?', '/stream.mjpg?'));
   t.after(() => viewer.close());
