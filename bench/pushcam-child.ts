@@ -24,6 +24,6 @@ process.send?.(ready);
 process.on('message', (message: unknown) => {
   if (!isMessage(message, 'stats')) return;
   const healthy = cam.hub.viewerList().filter((v) => v.userAgent === AGENT.healthy);
-  const stats: ServerStats = { type: 'stats', skippedFrames: healthy.reduce((n, v) => n + v.framesDropped, 0), queuedBytes: null, encodes: cam.encoder.frames, published: cam.hub.latest?.seq ?? 0 };
+  const stats: ServerStats = { type: 'stats', skippedFrames: healthy.reduce((n, v) => n + v.framesSkipped, 0), queuedBytes: null, encodes: cam.encoder.frames, published: cam.hub.latest?.seq ?? 0 };
   process.send?.(stats);
 });

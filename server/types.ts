@@ -100,7 +100,7 @@ export interface ViewerInfo {
   /** How it watches: the push stream, or long-polled snapshots (a page whose stream cannot get through). */
   via: 'stream' | 'snapshots';
   framesSent: number;
-  framesDropped: number;
+  framesSkipped: number;
   bytesSent: number;
   /** Where the platform tells (Linux, macOS); null elsewhere. */
   link: LinkSample | null;

@@ -37,8 +37,8 @@ test('a stalled viewer: the kernel holds about the cap unsent for it, not megaby
   stalled.write(`GET /stream.mjpg?key=${TEST_KEY} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: stalled\r\n\r\n`);
   stalled.pause();
   t.after(() => stalled.destroy());
-  const viewer = (): { framesDropped: number } | undefined => s.hub.viewerList().find((v) => v.userAgent === 'stalled');
-  await eventually(() => (viewer()?.framesDropped ?? 0) > 20, 'the stalled viewer to skip frames', 15_000);
+  const viewer = (): { framesSkipped: number } | undefined => s.hub.viewerList().find((v) => v.userAgent === 'stalled');
+  await eventually(() => (viewer()?.framesSkipped ?? 0) > 20, 'the stalled viewer to skip frames', 15_000);
   const info = tcpInfo(socketFd(serverSocketOf(stalled.localPort!))!);
   assert.ok(info);
   // The kernel takes writes until its unsent bytes reach the cap, a segment at a time (up to

@@ -83,6 +83,6 @@ function fillRow({ cells }: Row, viewer: ViewerRow, now: number): void {
   setText(cells.link, formatLink(viewer.fps, viewer.link));
   cells.link.title = viewer.link ? `round trip ${Math.round(viewer.link.rttMs)} ms, ${formatBytes(viewer.link.inFlightBytes + viewer.link.unsentBytes)} on the way` : '';
   setText(cells.sent, formatCount(viewer.framesSent));
-  setText(cells.skipped, formatCount(viewer.framesDropped));
+  setText(cells.skipped, formatCount(viewer.framesSkipped));
   setText(cells.data, formatBytes(viewer.bytesSent));
 }

@@ -3,12 +3,23 @@ import type { TierStatus } from '../hub/tiers.js';
 import type { Pipeline } from '../pipeline.js';
 import type { SourceStatus, ViewerInfo } from '../types.js';
 
-/** Everything about the broadcast, viewers included: for the broadcaster. */
+/**
+ * A viewer as /status.json lists it. `framesDropped` is what `framesSkipped` was called before,
+ * kept (the same number) so programs that read the old name go on working.
+ */
+export interface StatusViewer extends ViewerInfo {
+  framesDropped: number;
+}
+
+/**
+ * Everything about the broadcast, viewers included: for the broadcaster. The /status.json
+ * shape: its viewer list is `clients` (`viewers` is how many watch, and programs read both).
+ */
 export interface Status {
   source: SourceStatus;
   frame: { seq: number; width: number; height: number; bytes: number; at: number } | null;
   encoder: { frames: number; avgMs: number; skipped: number };
-  clients: ViewerInfo[];
+  clients: StatusViewer[];
   /** The picture tiers being made besides the main picture (?width, ?quality). */
   tiers: TierStatus[];
 }
@@ -30,7 +41,7 @@ export function statusOf(hub: Hub, pipeline: Pipeline): Status {
       avgMs: Math.round(pipeline.encoder.avgMs * 100) / 100,
       skipped: pipeline.skipped,
     },
-    clients: hub.viewerList(),
+    clients: hub.viewerList().map((viewer) => ({ ...viewer, framesDropped: viewer.framesSkipped })),
     tiers: hub.tierStatus(),
   };
 }

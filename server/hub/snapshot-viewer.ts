@@ -15,10 +15,10 @@ export class SnapshotViewer {
   private readonly ended = new AbortController();
 
   constructor(
-    info: Omit<ViewerInfo, 'via' | 'framesSent' | 'framesDropped' | 'bytesSent' | 'link'>,
+    info: Omit<ViewerInfo, 'via' | 'framesSent' | 'framesSkipped' | 'bytesSent' | 'link'>,
     private readonly onGone: () => void,
   ) {
-    this.info = { ...info, via: 'snapshots', framesSent: 0, framesDropped: 0, bytesSent: 0, link: null };
+    this.info = { ...info, via: 'snapshots', framesSent: 0, framesSkipped: 0, bytesSent: 0, link: null };
   }
 
   /** A request begins; its signal aborts when the viewer is disconnected. */
@@ -36,7 +36,7 @@ export class SnapshotViewer {
       this.info.framesSent++;
       this.info.bytesSent += frame.jpeg.length;
       // Frames published between two requests are frames this viewer never saw.
-      if (after > 0) this.info.framesDropped += Math.max(0, frame.seq - after - 1);
+      if (after > 0) this.info.framesSkipped += Math.max(0, frame.seq - after - 1);
     }
     if (this.asking === 0 && !this.ended.signal.aborted) this.goneTimer = setTimeout(this.onGone, POLL_GONE_MS);
   }

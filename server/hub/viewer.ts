@@ -15,7 +15,7 @@ export const DUAL_FINAL_MS = 150;
 export const SEND_TIMEOUT_MS = 15_000;
 
 export interface ViewerOptions {
-  info: Omit<ViewerInfo, 'framesSent' | 'framesDropped' | 'bytesSent' | 'link'>;
+  info: Omit<ViewerInfo, 'framesSent' | 'framesSkipped' | 'bytesSent' | 'link'>;
   layout: PartLayout;
   /** From `?fps=N`: at most one frame per this many ms. 0 = as fast as frames come. */
   minIntervalMs: number;
@@ -52,7 +52,7 @@ export class Viewer {
     private readonly out: Writable,
     private readonly options: ViewerOptions,
   ) {
-    this.info = { ...options.info, framesSent: 0, framesDropped: 0, bytesSent: 0, link: null };
+    this.info = { ...options.info, framesSent: 0, framesSkipped: 0, bytesSent: 0, link: null };
     this.keepAliveTimer = setTimeout(() => this.repeatLast(), options.keepAliveMs);
     this.write(options.layout.opening);
   }
@@ -71,7 +71,7 @@ export class Viewer {
   offer(frame: Frame): void {
     const newest = this.pending ?? this.last;
     if (this.closed || (newest && frame.seq <= newest.seq)) return;
-    if (this.pending) this.info.framesDropped++;
+    if (this.pending) this.info.framesSkipped++;
     this.pending = frame;
     this.flush();
   }
