@@ -320,7 +320,7 @@ test('/status.json reports source, frame, encoder, how many watch and the own vi
     source: { kind: string; state: string };
     frame: { seq: number; width: number; height: number; bytes: number; at: number };
     encoder: { frames: number; avgMs: number };
-    clients: { id: number; ip: string; userAgent: string; since: number; framesSent: number; framesSkipped: number; bytesSent: number }[];
+    clients: { id: number; ip: string; userAgent: string; since: number; framesSent: number; framesSkipped: number; framesDropped: number; bytesSent: number }[];
   };
   assert.deepEqual(status.source, { kind: 'pattern', state: 'running' });
   assert.ok(status.frame.seq >= 3 && status.frame.bytes > 0 && status.frame.width === 160 && status.frame.height === 120);
@@ -332,6 +332,7 @@ test('/status.json reports source, frame, encoder, how many watch and the own vi
   assert.equal(c.ip, '127.0.0.1');
   assert.equal(c.userAgent, 'status-test');
   assert.ok(c.framesSent >= 3 && c.bytesSent > 0 && c.framesSkipped >= 0 && c.since <= Date.now());
+  assert.equal(c.framesDropped, c.framesSkipped, 'the old name, for programs that read it');
 });
 
 test('a kicked viewer is refused stream and snapshot for a while; others are not', async (t) => {
