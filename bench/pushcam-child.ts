@@ -13,7 +13,7 @@ const cam = await startPushCam({
   host: '127.0.0.1',
   port: 0,
   // The default caps are 32 viewers and 32 connections per address; the bench connects up to 200, all from 127.0.0.1.
-  maxClients: 1000,
+  maxViewers: 1000,
   maxPerAddress: 1000,
   log: () => {},
 });

@@ -27,7 +27,7 @@ export interface HttpOptions {
   key: string | null;
   /** Guest links' keys, which open it too (server/config/guest-links.ts). */
   guests?: GuestKeys;
-  maxClients?: number;
+  maxViewers?: number;
   /** A viewer whose connection takes no data for this long is dropped; default 15 s (SEND_TIMEOUT_MS). */
   sendTimeoutMs?: number;
   /** How long `/snapshot.jpg?after=` (and a snapshot of an idle source) waits for a frame; default 10 s (SNAPSHOT_WAIT_MS). */
@@ -101,7 +101,7 @@ export async function serveHttp(core: Core, o: HttpOptions, log: (line: string) 
   const app = createApp({
     ...core,
     boundary: newBoundary(),
-    maxClients: o.maxClients ?? DEFAULT_SETTINGS.maxClients,
+    maxViewers: o.maxViewers ?? DEFAULT_SETTINGS.maxViewers,
     sendTimeoutMs: o.sendTimeoutMs,
     snapshotWaitMs: o.snapshotWaitMs,
     access: { key: o.key, cookieName: cookieNameFor(port), guests: o.guests },

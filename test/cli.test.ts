@@ -72,7 +72,7 @@ test('--help, help, and pushcam alone print the usage; --version the version', a
   }
   const help = pushcam(t, ['--help']);
   await help.exit;
-  for (const option of ['--source', '--port', '--host', '--interval', '--size', '--quality', '--timestamp', '--text', '--mirror', '--rotate', '--key', '--no-auth', '--max-clients', '--send-timeout', '--max-per-address', '--allow-host', '--name', '--ui', '--browser', '--fake-camera']) {
+  for (const option of ['--source', '--port', '--host', '--interval', '--size', '--quality', '--timestamp', '--text', '--mirror', '--rotate', '--key', '--no-auth', '--max-viewers', '--send-timeout', '--max-per-address', '--allow-host', '--name', '--ui', '--browser', '--fake-camera']) {
     assert.ok(help.stdout.includes(option), option);
   }
   const version = pushcam(t, ['--version']);
@@ -92,6 +92,7 @@ const BAD = [
   [['serve', '--rotate', '45'], /--rotate must be 90, 180 or 270/],
   [['serve', '--quality', '0'], /--quality must be a whole number from 1 to 100/],
   [['serve', '--interval', '5'], /--interval must be/],
+  [['serve', '--max-viewers', '0'], /--max-viewers must be/],
   [['serve', '--max-clients', '0'], /--max-clients must be/],
   [['serve', '--send-timeout', '0'], /--send-timeout must be a whole number from 1 to 3600/],
   [['serve', '--max-per-address', '0'], /--max-per-address must be a whole number from 1 to 10000/],
@@ -269,7 +270,7 @@ test('--host with an address this computer does not have: one line saying so, ex
 });
 
 test('expected events are one line, once, with no stack trace: a full server refusing viewers (a stack per viewer before)', async (t) => {
-  const run = pushcam(t, ['serve', '--host', '127.0.0.1', '--port', '0', '--max-clients', '1', '--size', '160x120']);
+  const run = pushcam(t, ['serve', '--host', '127.0.0.1', '--port', '0', '--max-viewers', '1', '--size', '160x120']);
   const [, url] = await until(run, VIEWER_LINE);
   const first = await MjpegClient.open(url.replace('/?', '/stream.mjpg?'));
   t.after(() => first.close());
@@ -399,6 +400,18 @@ test('a change in the panel that moves the links prints the new ones: port, key,
   await panel.call('start');
   await until(run, new RegExp(`Broadcast stopped[^]*New links[^]*key=${renewed.share.key}`));
   assert.equal(run.stderr, '');
+});
+
+test('--max-clients, the former name of --max-viewers, still sets it; the name now wins when both are given', async () => {
+  const { parseCommand } = await import('../server/cli/options.js');
+  const maxViewers = (args: string[]): unknown => {
+    const command = parseCommand(['serve', ...args]);
+    return command.kind === 'serve' ? command.options.settings.maxViewers : command.kind;
+  };
+  assert.equal(maxViewers(['--max-clients', '5']), 5);
+  assert.equal(maxViewers(['--max-clients', '5', '--max-viewers', '7']), 7);
+  const { HELP } = await import('../server/cli/options.js');
+  assert.ok(!HELP.includes('--max-clients'), '--help names only the name now');
 });
 
 test("the README's options table lists exactly the options of --help, in its order", async () => {

@@ -141,7 +141,7 @@ test('with port 0, a new key or a server setting keeps the port that was picked 
   const first = (await service.start()).broadcast.port;
   assert.ok(first && first > 0);
   assert.equal((await service.newKey()).broadcast.port, first);
-  assert.equal((await service.updateSettings({ maxClients: 5 })).broadcast.port, first);
+  assert.equal((await service.updateSettings({ maxViewers: 5 })).broadcast.port, first);
   assert.equal((await service.updateSettings({ openAccess: true })).broadcast.port, first);
   await service.stop();
   assert.equal((await service.start()).broadcast.port, first, 'and across stop and start');

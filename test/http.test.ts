@@ -216,8 +216,8 @@ test('?fps caps one viewer; bad values are a 400 with a reason', async (t) => {
   }
 });
 
-test('--max-clients: the next viewer gets 503 with a reason', async (t) => {
-  const s = await startTestServer(t, { maxClients: 2 });
+test('--max-viewers: the next viewer gets 503 with a reason', async (t) => {
+  const s = await startTestServer(t, { maxViewers: 2 });
   const a = await MjpegClient.open(s.url('/stream.mjpg'));
   const b = await MjpegClient.open(s.url('/stream.mjpg'));
   t.after(() => (a.close(), b.close()));

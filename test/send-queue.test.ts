@@ -78,7 +78,7 @@ test("a burst of viewer lists (status answers) looks at each viewer's link once 
 });
 
 test('send timeout: a stalled reader is dropped and frees its slot; a viewer that reads stays', async (t) => {
-  const s = await startTestServer(t, { source: new PatternSource({ width: 1280, height: 720, intervalMs: 20 }), maxClients: 2, sendTimeoutMs: 1000 });
+  const s = await startTestServer(t, { source: new PatternSource({ width: 1280, height: 720, intervalMs: 20 }), maxViewers: 2, sendTimeoutMs: 1000 });
   const healthy = await MjpegClient.open(s.url('/stream.mjpg'), { 'user-agent': 'reads' });
   t.after(() => healthy.close());
   const stalled = connect(s.port, '127.0.0.1');

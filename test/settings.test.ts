@@ -48,6 +48,17 @@ test('inherited names in the file are dropped like unknown ones, not taken for d
   assert.deepEqual(notices, []);
 });
 
+test('a setting saved under its former name (maxClients) is read, and saved under its name now', async (t) => {
+  const file = tempFile(t);
+  await writeFile(file, JSON.stringify({ maxClients: 5, quality: 55 }));
+  const store = SettingsStore.load(file, () => {});
+  assert.deepEqual(store.settings, { ...DEFAULT_SETTINGS, maxViewers: 5, quality: 55 });
+  store.update({ mirror: true });
+  assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), { ...DEFAULT_SETTINGS, maxViewers: 5, quality: 55, mirror: true });
+  await writeFile(file, JSON.stringify({ maxClients: 5, maxViewers: 7 }));
+  assert.equal(SettingsStore.load(file, () => {}).settings.maxViewers, 7, 'the name now wins over the former one');
+});
+
 test('a settings change is checked, with a one-line reason naming the setting', () => {
   assert.deepEqual(validateSettingsPatch({ quality: 70, rotate: 90 }), { quality: 70, rotate: 90 });
   const bad: [unknown, RegExp][] = [

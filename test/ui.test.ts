@@ -139,7 +139,7 @@ test('start broadcasting: camera frames reach an HTTP viewer, who shows in the t
 
   const row = page.getByTestId('viewer-row');
   await row.waitFor({ timeout: WAIT_MS });
-  await waitForText(page.getByTestId('clients-count'), /^1 viewer$/);
+  await waitForText(page.getByTestId('viewers-count'), /^1 viewer$/);
   assert.equal(await row.locator('.col-client').textContent(), 'VLC');
   assert.match((await row.locator('.col-data').textContent()) ?? '', /\d (kB|MB)$/);
   assert.match((await row.locator('.col-connected').textContent()) ?? '', /\d s$/);
@@ -150,7 +150,7 @@ test('start broadcasting: camera frames reach an HTTP viewer, who shows in the t
   await row.getByTestId('kick').click();
   await viewer.waitForEnd(WAIT_MS);
   await row.waitFor({ state: 'detached', timeout: WAIT_MS });
-  await waitForText(page.getByTestId('clients-count'), /^0 viewers$/);
+  await waitForText(page.getByTestId('viewers-count'), /^0 viewers$/);
 
   // A viewer of a smaller picture (another client: the kicked one is refused for a while): the table says which.
   const small = await openViewer(t, `${shareUrl}&width=160&quality=40`, 'Lavf/60.16.100');
@@ -212,7 +212,7 @@ test('a busy port is reported with a free one to use, and that button starts on 
 });
 
 test('a setting the core refuses shows its reason beside the field, and a good value clears it', async (t) => {
-  const harness = await harnessFor(t, { intervalMs: 100, maxClients: 32 });
+  const harness = await harnessFor(t, { intervalMs: 100, maxViewers: 32 });
   const { page } = harness;
   const error = page.getByTestId('interval-error');
 
@@ -223,8 +223,8 @@ test('a setting the core refuses shows its reason beside the field, and a good v
   assert.equal(await page.getByTestId('interval').inputValue(), '5');
   assert.equal(harness.state().settings.intervalMs, 100);
 
-  await enter(page, 'max-clients', '0');
-  await waitForText(page.getByTestId('max-clients-error'), /whole number from 1 to 10000/);
+  await enter(page, 'max-viewers', '0');
+  await waitForText(page.getByTestId('max-viewers-error'), /whole number from 1 to 10000/);
 
   await enter(page, 'interval', '250');
   await harness.waitForState((s) => s.settings.intervalMs === 250, 'interval 250 ms');
@@ -395,7 +395,7 @@ test('settings made in the window persist across a restart', async (t) => {
   await page.getByTestId('quality').fill('55');
   await enter(page, 'port', '8123');
   await page.getByTestId('access-local').check();
-  await enter(page, 'max-clients', '5');
+  await enter(page, 'max-viewers', '5');
   await page.getByTestId('mirror').check();
   await page.getByTestId('rotate').selectOption('180');
   await page.getByTestId('timestamp').check();
@@ -409,7 +409,7 @@ test('settings made in the window persist across a restart', async (t) => {
     quality: 55,
     port: 8123,
     lanAccess: false,
-    maxClients: 5,
+    maxViewers: 5,
     mirror: true,
     rotate: 180,
     timestamp: true,
@@ -425,7 +425,7 @@ test('settings made in the window persist across a restart', async (t) => {
   assert.equal(await again.getByTestId('quality').inputValue(), '55');
   assert.equal(await again.getByTestId('port').inputValue(), '8123');
   assert.equal(await again.getByTestId('access-local').isChecked(), true);
-  assert.equal(await again.getByTestId('max-clients').inputValue(), '5');
+  assert.equal(await again.getByTestId('max-viewers').inputValue(), '5');
   assert.equal(await again.getByTestId('mirror').isChecked(), true);
   assert.equal(await again.getByTestId('rotate').inputValue(), '180');
   assert.equal(await again.getByTestId('timestamp').isChecked(), true);

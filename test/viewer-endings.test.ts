@@ -111,7 +111,7 @@ test('stopping ends every stream on a "stopped" picture and tells every waiting 
 test('the window says why: a server setting restarts, a port change moves, a new key locks out', async (t) => {
   const service = await startTestService(t);
   const changes: [Farewell, () => Promise<unknown>][] = [
-    ['restarting', () => service.updateSettings({ maxClients: 7 })],
+    ['restarting', () => service.updateSettings({ maxViewers: 7 })],
     ['new-key', () => service.newKey()],
     ['moved', async () => service.updateSettings({ port: await freePort() })],
   ];
@@ -174,7 +174,7 @@ test('a page that long-polls snapshots is a viewer: listed as such, one viewer w
 });
 
 test('snapshot viewers count against the limit, and a kick answers their waiting request at once', async (t) => {
-  const s = await startTestServer(t, { source: await stillSource(t), maxClients: 1 });
+  const s = await startTestServer(t, { source: await stillSource(t), maxViewers: 1 });
   const first = await fetch(s.url(`/snapshot.jpg?viewer=${PAGE}&after=0`));
   const seq = Number(first.headers.get('x-frame-seq'));
   await first.arrayBuffer();

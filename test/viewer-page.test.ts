@@ -220,7 +220,7 @@ test('a server setting that restarts the server: "Reconnecting…", back live in
   await page.goto(service.getState().share.urls[0], { waitUntil: 'domcontentloaded' });
   await waitForText(page, 'mode', 'Live');
   const started = performance.now();
-  await service.updateSettings({ maxClients: 5 });
+  await service.updateSettings({ maxViewers: 5 });
   await waitForText(page, 'mode', 'Live', 5000);
   await eventually(() => pictureMoves(page, 500), 'the picture to move again', 5000);
   t.diagnostic(`live and moving ${(performance.now() - started).toFixed(0)} ms after the restart began`);
@@ -330,7 +330,7 @@ test('only a stream held up on the way falls back to snapshots; that viewer is l
 });
 
 test('a full server: the page waits and comes in when a place frees up, without snapshot polling', async (t) => {
-  const server = await startTestServer(t, { maxClients: 1, source: pattern() });
+  const server = await startTestServer(t, { maxViewers: 1, source: pattern() });
   const occupant = await MjpegClient.open(server.url('/stream.mjpg'));
   const page = await recordingPage(await browserFor(t));
   const snapshots = snapshotRequests(page);

@@ -10,7 +10,7 @@ import { formatFps, formatRate } from './format.js';
 // computer, and --host decides who can connect when it is given. A field's limits (min, max,
 // maxlength) are its setting's, from the settings table.
 
-type NumberKey = 'intervalMs' | 'quality' | 'port' | 'maxClients';
+type NumberKey = 'intervalMs' | 'quality' | 'port' | 'maxViewers';
 type SwitchKey = 'mirror' | 'timestamp' | 'startOnLaunch' | 'mdns';
 type TextKey = 'name' | 'text';
 
@@ -254,7 +254,7 @@ export function bindSettings(apply: ApplySettings): { show(state: ControlState):
     textField('text', 'text', apply),
     numberField('port', 'port', apply, false),
     accessField(apply),
-    numberField('max-clients', 'maxClients', apply),
+    numberField('max-viewers', 'maxViewers', apply),
     switchField('mdns', 'mdns', apply),
     tlsField(apply),
     switchField('start-on-launch', 'startOnLaunch', apply),

@@ -19,7 +19,7 @@ export function bindViewers(client: ControlClient): (state: ControlState) => voi
   const body = byTestId('viewers-body', HTMLTableSectionElement);
   const empty = byTestId('viewers-empty', HTMLElement);
   const table = byTestId('viewers-table', HTMLTableElement);
-  const count = byTestId('clients-count', HTMLElement);
+  const count = byTestId('viewers-count', HTMLElement);
   const limit = byTestId('viewers-limit', HTMLElement);
   const rows = new Map<number, Row>();
 
@@ -27,7 +27,7 @@ export function bindViewers(client: ControlClient): (state: ControlState) => voi
     const { viewers } = state;
     setText(count, plural(viewers.length, 'viewer', 'viewers'));
     count.dataset.count = String(viewers.length);
-    setText(limit, `${viewers.length} of ${state.settings.maxClients}`);
+    setText(limit, `${viewers.length} of ${state.settings.maxViewers}`);
     empty.hidden = viewers.length > 0;
     table.hidden = viewers.length === 0;
     const now = Date.now();

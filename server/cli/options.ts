@@ -73,7 +73,7 @@ const OPTIONS: readonly (OwnOption | SettingName)[] = [
   'rotate',
   { flag: 'key', arg: 'K', help: ['access key viewers need (default: one made on first run and kept)'] },
   'openAccess',
-  'maxClients',
+  'maxViewers',
   { flag: 'send-timeout', arg: 'S', help: [`drop a viewer that takes no data for S seconds (default ${SEND_TIMEOUT_MS / 1000})`] },
   { flag: 'max-per-address', arg: 'N', help: [`most connections from one address at once (default ${MAX_PER_ADDRESS})`] },
   {
@@ -141,12 +141,14 @@ ${ALL_OPTIONS.flatMap(helpLines).join('\n')}
 `;
 
 type ArgSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
-const SPEC: Record<string, ArgSpec> = Object.fromEntries(
-  ALL_OPTIONS.map((o) => [
-    o.flag,
-    { type: o.arg === undefined ? 'boolean' : 'string', ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) },
-  ]),
-);
+function argSpec(o: Pick<OwnOption, 'arg' | 'multiple' | 'short'>): ArgSpec {
+  return { type: o.arg === undefined ? 'boolean' : 'string', ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
+}
+/** Every option, and the settings' former flags (CliOption.formerly), taken as their options are. */
+const SPEC: Record<string, ArgSpec> = Object.fromEntries([
+  ...ALL_OPTIONS.map((o) => [o.flag, argSpec(o)]),
+  ...CLI_SETTINGS.flatMap(({ cli }) => (cli.formerly === undefined ? [] : [[cli.formerly, argSpec(cli)]])),
+]);
 
 /** What parseArgs found: strings for options with a value, true for flags, a list for --allow-host. */
 type Values = ReturnType<typeof parseArgs>['values'];
@@ -200,18 +202,19 @@ export function parseCommand(argv: string[]): Command {
 function settingsFrom(values: Values): Partial<Settings> {
   const settings: Record<string, unknown> = {};
   for (const { name, cli } of CLI_SETTINGS) {
-    const given = values[cli.flag];
-    if (given === undefined) continue;
-    settings[name] = cli.arg === undefined ? (cli.sets ?? true) : settingValue(name, cli, given as string);
+    // The flag as given, so a refusal names it; its name now wins over its former one.
+    const flag = [cli.flag, cli.formerly].find((f) => f !== undefined && values[f] !== undefined);
+    if (flag === undefined) continue;
+    settings[name] = cli.arg === undefined ? (cli.sets ?? true) : settingValue(name, cli, flag, values[flag] as string);
   }
   return settings as Partial<Settings>;
 }
 
-function settingValue(name: SettingName, cli: CliOption, text: string): Settings[SettingName] {
+function settingValue(name: SettingName, cli: CliOption, flag: string, text: string): Settings[SettingName] {
   const number = /^\d+$/.test(text) ? Number(text) : NaN;
   const value = typeof DEFAULT_SETTINGS[name] === 'number' ? number : cli.trim ? text.trim() : text;
   const problem = checkSetting(name, value);
-  if (problem) throw new UsageError(`--${cli.flag} ${cli.problem ?? problem}, not "${text}"`);
+  if (problem) throw new UsageError(`--${flag} ${cli.problem ?? problem}, not "${text}"`);
   return value;
 }
 

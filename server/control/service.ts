@@ -309,7 +309,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     const options = {
       host: this.host(),
       key: this.viewerKey(),
-      maxClients: s.maxClients,
+      maxViewers: s.maxViewers,
       guests: this.guests,
       sendTimeoutMs: this.o.sendTimeoutMs,
       maxPerAddress: this.o.maxPerAddress,

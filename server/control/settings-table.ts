@@ -30,6 +30,8 @@ interface Spec {
   sources?: readonly SourceKind[];
   /** Its option on the command line (server/cli/options.ts), which sets it for one run. */
   cli?: CliOption;
+  /** Its name in settings files before it was renamed: a file that has only that name is read as this setting. */
+  formerly?: string;
 }
 
 export interface CliOption {
@@ -44,6 +46,8 @@ export interface CliOption {
   problem?: string;
   /** Lines of --help, 56 characters at most; `{default}` is the setting's default. */
   help: readonly string[];
+  /** The flag's name before it was renamed, still accepted (not in --help; the README names it). */
+  formerly?: string;
 }
 
 /** The longest camera name: a browser tab shows fewer characters than this anyway. */
@@ -90,11 +94,12 @@ export const SETTINGS_TABLE = {
     applies: 'server',
     cli: { flag: 'no-auth', sets: true, help: ['let anyone who can reach the port watch, without a key'] },
   },
-  maxClients: {
+  maxViewers: {
     default: 32,
     range: [1, 10_000],
     applies: 'server',
-    cli: { flag: 'max-clients', arg: 'N', help: ['most viewers at once (default {default})'] },
+    formerly: 'maxClients',
+    cli: { flag: 'max-viewers', formerly: 'max-clients', arg: 'N', help: ['most viewers at once (default {default})'] },
   },
   mirror: { default: false, applies: 'encode', cli: { flag: 'mirror', sets: true, help: ['flip the picture left to right'] } },
   rotate: {
@@ -169,6 +174,14 @@ export const SOURCE_SETTINGS: { readonly [K in SourceKind]: readonly SettingName
   file: namesWhere((s) => s.sources?.includes('file') === true),
   dir: namesWhere((s) => s.sources?.includes('dir') === true),
 };
+
+/** Former names of settings in settings files, each with the setting's name now. */
+export const FORMER_NAMES: ReadonlyMap<string, SettingName> = new Map(
+  NAMES.flatMap((name) => {
+    const formerly = SPECS[name].formerly;
+    return formerly === undefined ? [] : [[formerly, name] as const];
+  }),
+);
 
 /** The settings that have a command-line option, with it. */
 export const CLI_SETTINGS = NAMES.flatMap((name) => {

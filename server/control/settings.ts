@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileProblem, isMissing, writeFileAtomic } from '../config/access-key.js';
-import { DEFAULT_SETTINGS, type SettingName, type Settings, checkSetting } from './settings-table.js';
+import { DEFAULT_SETTINGS, FORMER_NAMES, type SettingName, type Settings, checkSetting } from './settings-table.js';
 import { plainObject } from './values.js';
 
 export { DEFAULT_SETTINGS } from './settings-table.js';
@@ -97,10 +97,13 @@ export class SettingsStore {
   }
 }
 
+/** The saved settings over the defaults; a setting saved under its former name counts unless its name now is there too. */
 function mergeValid(saved: unknown): Settings {
   if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) throw new Error('not an object');
   const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
-  for (const [name, value] of Object.entries(saved)) {
+  for (const [savedName, value] of Object.entries(saved)) {
+    const renamed = FORMER_NAMES.get(savedName);
+    const name = renamed !== undefined && !Object.hasOwn(saved, renamed) ? renamed : savedName;
     if (isSetting(name) && checkSetting(name, value) === null) settings[name] = value;
   }
   return settings as unknown as Settings;

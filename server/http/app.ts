@@ -27,7 +27,7 @@ export function createApp(ctx: AppContext): Express {
   app.use(securityHeaders);
 
   const stream = streamRoute(ctx);
-  const snapshot = snapshotRoute(ctx.hub, ctx.pipeline, ctx.maxClients, ctx.snapshotWaitMs);
+  const snapshot = snapshotRoute(ctx.hub, ctx.pipeline, ctx.maxViewers, ctx.snapshotWaitMs);
   const page = viewerPageRoute(ctx.pageDir, ctx.access, ctx.name);
   const readOnly = methodNotAllowed('GET, HEAD');
 

@@ -15,7 +15,7 @@ export const SNAPSHOT_WAIT_MS = 10_000;
  * (long-polling for viewers that cannot show the stream) and answers 304 if none comes; such a
  * client is a viewer (a SnapshotViewer), counted, listed and kickable like a stream.
  */
-export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxClients: number, waitMs = SNAPSHOT_WAIT_MS): RequestHandler {
+export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxViewers: number, waitMs = SNAPSHOT_WAIT_MS): RequestHandler {
   return async (req, res) => {
     const after = intParam(req, 'after', 0, Number.MAX_SAFE_INTEGER);
     const page = pageParam(req);
@@ -24,8 +24,8 @@ export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxClients: number, 
     if (after !== undefined) refuseGuestInUse(hub, req, page);
     if (!hub.hasRoomFor(tier)) refuseTier(res);
     const viewer = { ip: clientIp(req), userAgent: req.get('user-agent') ?? '', guest: guestOf(req)?.id ?? null, tier };
-    const poller = after === undefined ? null : hub.poller(page, viewer, maxClients);
-    if (after !== undefined && !poller) refuseFull(res, maxClients);
+    const poller = after === undefined ? null : hub.poller(page, viewer, maxViewers);
+    if (after !== undefined && !poller) refuseFull(res, maxViewers);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     const kicked = poller?.ask();

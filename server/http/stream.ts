@@ -13,7 +13,7 @@ import { refuseTier, tierParam } from './tier-param.js';
 export interface StreamContext {
   hub: Hub;
   boundary: string;
-  maxClients: number;
+  maxViewers: number;
   /** A viewer that takes no data for this long is dropped; default SEND_TIMEOUT_MS. */
   sendTimeoutMs?: number;
   log: (line: string) => void;
@@ -59,9 +59,9 @@ export function refuseGuestInUse(hub: Hub, req: Request, page: string | undefine
 }
 
 /** One viewer more than the limit gets 503 with a reason, stream or snapshot viewer alike. */
-export function refuseFull(res: Response, maxClients: number): never {
+export function refuseFull(res: Response, maxViewers: number): never {
   res.set('Retry-After', '10');
-  throw new HttpError(503, `PushCam is at its limit of ${maxClients} viewers; try again later`);
+  throw new HttpError(503, `PushCam is at its limit of ${maxViewers} viewers; try again later`);
 }
 
 /** GET /stream.mjpg: the push stream, open until the viewer leaves. */
@@ -82,7 +82,7 @@ export function streamRoute(ctx: StreamContext): RequestHandler {
     const tier = tierParam(req, ctx.hub.latest, { stream: true });
     refuseKicked(ctx.hub, req);
     refuseGuestInUse(ctx.hub, req, page);
-    if (ctx.hub.viewersBesides(page) >= ctx.maxClients) refuseFull(res, ctx.maxClients);
+    if (ctx.hub.viewersBesides(page) >= ctx.maxViewers) refuseFull(res, ctx.maxViewers);
     if (!ctx.hub.hasRoomFor(tier)) refuseTier(res);
     // No chunked encoding: raw parts, as every MJPEG server sends them; the end is the connection's end.
     res.useChunkedEncodingByDefault = false;

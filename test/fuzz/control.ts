@@ -82,7 +82,7 @@ const SETTING_OK: { [K in keyof Settings]: (v: unknown) => boolean } = {
   port: range(LIMITS.port),
   lanAccess: bool,
   openAccess: bool,
-  maxClients: range(LIMITS.maxClients),
+  maxViewers: range(LIMITS.maxViewers),
   mirror: bool,
   rotate: (v) => [0, 90, 180, 270].includes(v as number),
   timestamp: bool,

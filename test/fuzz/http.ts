@@ -471,7 +471,7 @@ async function normalRequest(server: ServeChild): Promise<number> {
 
 /** The server the fuzz runs against: the pattern, small, with room for the streams the cases open. */
 export function startFuzzServer(): Promise<ServeChild> {
-  return startServeChild(['--source', 'pattern', '--size', '160x120', '--interval', '50', '--key', FUZZ_KEY, '--max-clients', '10000']);
+  return startServeChild(['--source', 'pattern', '--size', '160x120', '--interval', '50', '--key', FUZZ_KEY, '--max-viewers', '10000']);
 }
 
 export async function fuzzHttp(o: HttpFuzzOptions, given?: ServeChild): Promise<HttpFuzzReport> {
