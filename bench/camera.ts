@@ -248,7 +248,7 @@ const HEADER = [
   '`pushcam serve --source camera`',
   'fps per viewer (median / min)',
   'frames published by the core, fps',
-  'dropped by the core (encoder busy), fps',
+  'skipped by the core (encoder busy), fps',
   'core encodes/s (its mean time)',
   'JPEG',
   'PushCam CPU, % of one core',

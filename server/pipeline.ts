@@ -19,12 +19,12 @@ export const FRAMES_IN_FLIGHT = Math.min(2, availableParallelism());
 /**
  * Source -> encoder -> hub, on demand: the source runs only while somebody wants frames. Up to
  * `framesInFlight` encodes at once; a source image that arrives while all are busy replaces the
- * one waiting (so the encoder never falls behind the source, it drops and counts). Frames reach
+ * one waiting (so the encoder never falls behind the source, it skips and counts). Frames reach
  * the hub in the order the source made them: one that finishes after a newer one was published
- * is dropped and counted too, never published late.
+ * is skipped and counted too, never published late.
  */
 export class Pipeline {
-  /** Source images received, and those dropped: replaced while waiting, or finished after a newer one. */
+  /** Source images received, and those skipped: replaced while waiting, or finished after a newer one. */
   received = 0;
   skipped = 0;
   private running = false;
