@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { placeholderImage } from '../source/placeholder.js';
+import { PLACEHOLDER_SIZE, placeholderImage } from '../source/placeholder.js';
 
 /** Why PushCam ends a viewer's stream (or long-poll) on purpose. */
 export type Farewell = 'kicked' | 'stopped' | 'restarting' | 'moved' | 'new-key' | 'expired';
@@ -14,14 +14,13 @@ const WORDS: Record<Farewell, string[]> = {
   expired: ['This guest link has expired', 'Ask the broadcaster for a new link'],
 };
 
-const FALLBACK_SIZE = { width: 1280, height: 720 };
 /** Pictures kept, by reason and size; a few sizes at most are ever in use. */
 const MAX_CACHED = 16;
 const cache = new Map<string, Promise<Buffer>>();
 
 /** The last picture for `reason` as a JPEG, the size of the stream's frames so the layout does not jump. */
 export function farewellJpeg(reason: Farewell, size: { width: number; height: number } | null): Promise<Buffer> {
-  const { width, height } = size ?? FALLBACK_SIZE;
+  const { width, height } = size ?? PLACEHOLDER_SIZE;
   const key = `${reason} ${width}x${height}`;
   let jpeg = cache.get(key);
   if (!jpeg) {

@@ -1,7 +1,7 @@
 import type { CameraReport } from '../control/contract.js';
 import type { CameraFrame } from '../control/frame-format.js';
 import type { FrameSource, SourceImage, SourceStatus } from '../types.js';
-import { placeholderImage } from './placeholder.js';
+import { PLACEHOLDER_SIZE, placeholderImage } from './placeholder.js';
 
 // The camera is captured elsewhere (the window, or a headless capture page) and its frames are
 // pushed in here, checked where they came in (server/control/frame-format.ts). This source only
@@ -9,7 +9,6 @@ import { placeholderImage } from './placeholder.js';
 // picture viewers see.
 
 const MIN_SIDE = 16;
-const DEFAULT_SIZE = { width: 1280, height: 720 };
 const WAITING = 'waiting for the camera';
 
 interface CameraSourceOptions {
@@ -28,7 +27,7 @@ export class CameraSource implements FrameSource {
   /** Frames came since the last report, which may still be on its way. */
   private receiving = false;
   // The placeholder takes the size of the last frame, so viewers' layout does not jump.
-  private lastSize = DEFAULT_SIZE;
+  private lastSize = PLACEHOLDER_SIZE;
   private drawing = false;
   private drawAgain = false;
 

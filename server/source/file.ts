@@ -8,7 +8,7 @@ import type { FrameSource, SourceImage, SourceState, SourceStatus } from '../typ
 import { isCompleteJpeg, jpegSize } from '../encoder/jpeg-info.js';
 import { withoutMetadata } from '../encoder/jpeg-metadata.js';
 import { checkIsFile, checkSize, NotAPicture, readPicture, TOO_BIG_PICTURE, UNREADABLE_PICTURE } from './picture-file.js';
-import { placeholderImage } from './placeholder.js';
+import { PLACEHOLDER_SIZE, placeholderImage } from './placeholder.js';
 import { Ticker } from './ticker.js';
 
 // Another program keeps rewriting an image file (or adding files to a folder); we poll and publish
@@ -57,7 +57,6 @@ const MAX_DECODED_PIXELS = LIMITS.width[1] * LIMITS.height[1];
  */
 const TIMESTAMP_STEP_MS = 3000;
 
-const DEFAULT_SIZE = { width: 1280, height: 720 };
 // What viewers see while there is no picture (see picture-file.ts for the other words they get).
 export const WAITING_PICTURE = ['Waiting for the picture'];
 const INCOMPLETE_PICTURE = 'The newest picture is incomplete; showing the one before';
@@ -69,7 +68,7 @@ class PolledFileSource implements FrameSource {
   private error: { message: string; forViewers: string } | undefined;
   private failures = 0;
   // The placeholder takes the size of the last good picture, so viewers' layout does not jump.
-  private lastSize = DEFAULT_SIZE;
+  private lastSize = PLACEHOLDER_SIZE;
 
   constructor(
     readonly kind: string,

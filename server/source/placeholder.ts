@@ -1,3 +1,4 @@
+import { DEFAULT_SETTINGS } from '../control/settings-table.js';
 import type { RawImage } from '../types.js';
 import { drawLabel, labelSizeFor, renderLabel } from '../encoder/text.js';
 
@@ -6,6 +7,9 @@ const LINE_GAP = 0.25;
 // Long lines (a deep path) are shrunk to fit this share of the width rather than cut off.
 const MAX_TEXT_WIDTH = 0.94;
 const MIN_LABEL_SIZE = 10;
+
+/** A placeholder's size while no picture has told the size: the picture size asked of a camera by default. */
+export const PLACEHOLDER_SIZE = { width: DEFAULT_SETTINGS.width, height: DEFAULT_SETTINGS.height };
 
 /** A dark grey RGB frame with `lines` of text centred on it, shown while there is no picture. */
 export async function placeholderImage(width: number, height: number, lines: string[]): Promise<RawImage> {
