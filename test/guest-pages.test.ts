@@ -94,6 +94,7 @@ test('window: New guest link makes a link with its own QR code and invitation; t
 
   // A name of spaces only: the core's reason shows in the dialog, which stays open.
   await page.getByTestId('new-guest').click();
+  assert.equal(await page.getByTestId('guest-name-field').getAttribute('maxlength'), '60', "the camera name's limit, which the core checks");
   await page.getByTestId('guest-name-field').fill('   ');
   await page.getByTestId('create-guest').click();
   await textOf(page.getByTestId('guest-error'), /name must say who the link is for/);

@@ -1,4 +1,5 @@
 import { type ControlClient, type ControlState, GUEST_EXPIRIES, type GuestLinkRow } from '../../server/control/contract.js';
+import { SETTINGS_TABLE } from '../../server/control/settings-table.js';
 import { copyText } from './copy.js';
 import { byTestId, el, errorMessage, setText } from './dom.js';
 import { formatDuration, plural } from './format.js';
@@ -135,6 +136,8 @@ function bindNewGuestLink(client: ControlClient): void {
   const dialog = byTestId('guest-dialog', HTMLDialogElement);
   const form = byTestId('guest-form', HTMLFormElement, dialog);
   const name = byTestId('guest-name-field', HTMLInputElement, dialog);
+  // The core checks a guest link's name as it checks the camera's (server/control/calls.ts).
+  name.maxLength = SETTINGS_TABLE.name.max;
   const expiry = byTestId('guest-expiry-field', HTMLSelectElement, dialog);
   const oneViewer = byTestId('guest-one-viewer', HTMLInputElement, dialog);
   const error = byTestId('guest-error', HTMLElement, dialog);
