@@ -15,7 +15,7 @@ import {
 } from './contract.js';
 import { MAX_FRAME } from './frame-format.js';
 import { validateSettingsPatch } from './settings.js';
-import { checkSetting } from './settings-table.js';
+import { checkSetting, SETTINGS_TABLE } from './settings-table.js';
 import { exactFields, plainObject, text, whole } from './values.js';
 
 /** One argument's check: the value as the handler may trust it, or a one-line error. */
@@ -24,8 +24,8 @@ type ArgCheck<T> = (value: unknown) => T;
 type ArgChecks<P extends unknown[]> = { [I in keyof P]: ArgCheck<P[I]> };
 
 const CAMERA_FAULTS: readonly CameraFault[] = ['denied', 'busy', 'missing', 'unplugged', 'other'];
-/** As long as a camera label may be in the settings (cameraLabel). */
-const MAX_LABEL = 512;
+/** As long as a camera label may be in the settings. */
+const MAX_LABEL = SETTINGS_TABLE.cameraLabel.max;
 /** Browsers' error messages are a line; this leaves room for a long one without taking a page. */
 const MAX_MESSAGE = 500;
 
