@@ -12,7 +12,8 @@ import { isCompleteJpeg, jpegSize } from '../encoder/jpeg-info.js';
 export const FRAME_ACK = 'ack';
 /** Larger frames are refused before they reach sharp. */
 export const MAX_FRAME = { width: 3840, height: 2160 };
-const MIN_SIDE = 16;
+/** Smaller frames are refused too. */
+export const MIN_FRAME_SIDE = 16;
 
 /** One camera frame: tightly packed RGB or RGBA (or RGBX) pixels, or a whole JPEG. */
 export type CameraFrameMeta =
@@ -100,8 +101,8 @@ function checkJpeg({ width, height }: CameraFrameMeta, jpeg: Uint8Array): void {
 }
 
 function checkSide(name: string, value: number, max: number): void {
-  if (!Number.isInteger(value) || value < MIN_SIDE || value > max) {
-    throw new Error(`camera frame ${name} ${value} is not a whole number from ${MIN_SIDE} to ${max}`);
+  if (!Number.isInteger(value) || value < MIN_FRAME_SIDE || value > max) {
+    throw new Error(`camera frame ${name} ${value} is not a whole number from ${MIN_FRAME_SIDE} to ${max}`);
   }
 }
 

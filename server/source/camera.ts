@@ -1,5 +1,5 @@
 import type { CameraReport } from '../control/contract.js';
-import type { CameraFrame } from '../control/frame-format.js';
+import { type CameraFrame, MIN_FRAME_SIDE } from '../control/frame-format.js';
 import type { FrameSource, SourceImage, SourceStatus } from '../types.js';
 import { PLACEHOLDER_SIZE, placeholderImage } from './placeholder.js';
 
@@ -8,7 +8,6 @@ import { PLACEHOLDER_SIZE, placeholderImage } from './placeholder.js';
 // asks for capture while it runs (onDemand), and turns the capture side's fault reports into a
 // picture viewers see.
 
-const MIN_SIDE = 16;
 const WAITING = 'waiting for the camera';
 
 interface CameraSourceOptions {
@@ -73,7 +72,7 @@ export class CameraSource implements FrameSource {
     this.camera = report;
     this.receiving = false;
     // A camera that does not say its size (0) leaves the last one.
-    if (report.state === 'capturing' && report.width >= MIN_SIDE && report.height >= MIN_SIDE) this.lastSize = { width: report.width, height: report.height };
+    if (report.state === 'capturing' && report.width >= MIN_FRAME_SIDE && report.height >= MIN_FRAME_SIDE) this.lastSize = { width: report.width, height: report.height };
     if (report.state === 'error') void this.showUnavailable();
   }
 
