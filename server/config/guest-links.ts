@@ -37,6 +37,11 @@ export interface GuestKeys {
 /** Enough for a family and its devices; each link is a timer and a hash comparison per request. */
 export const MAX_GUEST_LINKS = 50;
 
+/** Whether `value` can be a link's id: 8 random bytes in base64url (create), 11 characters. */
+export function isGuestLinkId(value: unknown): value is string {
+  return typeof value === 'string' && /^[\w-]{11}$/.test(value);
+}
+
 /** A link is kept in the file with the SHA-256 of its key, never the key: a leaked file lets nobody in. */
 interface StoredLink extends GuestLink {
   keyHash: string;
@@ -208,7 +213,7 @@ function parseLinks(saved: unknown): StoredLink[] {
     const time = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
     const ok =
       typeof l === 'object' && l !== null &&
-      typeof l.id === 'string' && /^[\w-]{11}$/.test(l.id) &&
+      isGuestLinkId(l.id) &&
       typeof l.name === 'string' &&
       time(l.createdAt) &&
       (l.expiresAt === null || time(l.expiresAt)) &&

@@ -4,6 +4,7 @@
 // else is answered with a one-line reason. The table is keyed by call name and typed from
 // ControlCalls: the compiler refuses a call without its check, or a check without its call.
 
+import { isGuestLinkId } from '../config/guest-links.js';
 import {
   type CallName,
   type CameraFault,
@@ -124,6 +125,6 @@ function guestLinkSpec(value: unknown): GuestLinkSpec {
 }
 
 function guestLinkId(value: unknown): string {
-  if (typeof value !== 'string' || !/^[\w-]{11}$/.test(value)) throw new Error("id must be a guest link's id (11 letters, digits, - or _)");
+  if (!isGuestLinkId(value)) throw new Error("id must be a guest link's id (11 letters, digits, - or _)");
   return value;
 }
