@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import type { GuestKeys } from './config/guest-links.js';
-import { DEFAULT_SETTINGS } from './control/settings-table.js';
+import { DEFAULT_SETTINGS, SETTING_RANGES } from './control/settings-table.js';
 import { Encoder } from './encoder/encoder.js';
 import { encodeTier } from './encoder/tiers.js';
 import { createApp } from './http/app.js';
@@ -179,7 +179,7 @@ function listen(server: Server, port: number, host: string | undefined): Promise
 
 /** The first free port among the next few, to suggest instead of a busy one. */
 export async function freePortNear(port: number, host?: string): Promise<number | null> {
-  for (let candidate = port + 1; candidate <= Math.min(port + 20, 65535); candidate++) {
+  for (let candidate = port + 1; candidate <= Math.min(port + 20, SETTING_RANGES.port[1]); candidate++) {
     const free = await new Promise<boolean>((resolve) => {
       const probe = createServer();
       probe.once('error', () => resolve(false));
