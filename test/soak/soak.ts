@@ -151,7 +151,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** The server the soak runs against: the pattern, small, with room for every viewer it connects. */
 export function startSoakServer(sendTimeoutS: number): Promise<ServeChild> {
-  return startServeChild(['--source', 'pattern', '--size', '320x240', '--interval', String(1000 / SOURCE_FPS), '--key', KEY, '--max-viewers', '5000', '--send-timeout', String(sendTimeoutS)]);
+  return startServeChild(['--source', 'pattern', '--size', '320x240', '--interval', String(1000 / SOURCE_FPS), '--key', KEY, '--max-clients', '5000', '--send-timeout', String(sendTimeoutS)]);
 }
 
 /** What one round of load saw. */
