@@ -93,7 +93,7 @@ export function registerIpc<Port>(o: IpcAdapterOptions<Port>): () => void {
 }
 
 /** Calls are taken only from the app's own page, in the main frame of the PushCam window. */
-export function assertTrustedSender(event: InvokeEventLike, windowContentsId: number): void {
+function assertTrustedSender(event: InvokeEventLike, windowContentsId: number): void {
   const frame = event.senderFrame;
   if (event.sender.id !== windowContentsId || frame === null || frame.parent !== null || !isAppUrl(frame.url)) {
     throw new Error('refused: the call did not come from the PushCam window');

@@ -21,7 +21,7 @@ interface TrayStatus {
   toggle: string;
 }
 
-export function trayStatus(state: ControlState): TrayStatus {
+function trayStatus(state: ControlState): TrayStatus {
   const { broadcast, viewers } = state;
   const toggle = broadcast.state === 'broadcasting' || broadcast.state === 'starting' ? 'Stop broadcasting' : 'Start broadcasting';
   switch (broadcast.state) {

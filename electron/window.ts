@@ -9,7 +9,7 @@ import type { BrowserWindow, BrowserWindowConstructorOptions } from 'electron';
  * getUserMedia, and responses whose headers we write, so the CSP is an HTTP header.
  */
 export const APP_SCHEME = 'app';
-export const APP_HOST = 'pushcam';
+const APP_HOST = 'pushcam';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_PAGE = `${APP_ORIGIN}/app/index.html`;
 

@@ -7,7 +7,7 @@ export type Log = (line: string) => void;
 const PREFIX = 'pushcam: ';
 
 /** A Log that writes each line to `write` with PushCam's prefix, never twice, whoever wrote the line. */
-export function prefixed(write: (text: string) => void): Log {
+function prefixed(write: (text: string) => void): Log {
   return (line) => write(line.startsWith(PREFIX) ? line : `${PREFIX}${line}`);
 }
 

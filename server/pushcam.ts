@@ -178,7 +178,7 @@ function listen(server: Server, port: number, host: string | undefined): Promise
 }
 
 /** The first free port among the next few, to suggest instead of a busy one. */
-export async function freePortNear(port: number, host?: string): Promise<number | null> {
+async function freePortNear(port: number, host?: string): Promise<number | null> {
   for (let candidate = port + 1; candidate <= Math.min(port + 20, SETTING_RANGES.port[1]); candidate++) {
     const free = await new Promise<boolean>((resolve) => {
       const probe = createServer();

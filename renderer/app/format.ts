@@ -51,7 +51,7 @@ export function formatTier(tier: ViewerTier): string {
   return tier.auto ? `Auto · ${parts.length === 0 ? 'main picture' : picture}` : picture;
 }
 
-export function formatBitRate(bitsPerSecond: number): string {
+function formatBitRate(bitsPerSecond: number): string {
   if (bitsPerSecond < 1e6) return `${trim(bitsPerSecond / 1e3)} kbit/s`;
   if (bitsPerSecond < 1e9) return `${trim(bitsPerSecond / 1e6)} Mbit/s`;
   return `${trim(bitsPerSecond / 1e9)} Gbit/s`;

@@ -110,7 +110,7 @@ function revokeButton(client: ControlClient, link: GuestLinkRow): HTMLButtonElem
 }
 
 /** What a guest is sent: who invites, to what, until when, and the link. */
-export function invitationText(link: GuestLinkRow, cameraName: string): string {
+function invitationText(link: GuestLinkRow, cameraName: string): string {
   const what = cameraName ? `"${cameraName}"` : 'my camera';
   const until = link.expiresAt === null ? '' : ` The link works until ${formatWhen(link.expiresAt)}.`;
   return `You can watch ${what} live in your browser: ${link.url}${until}`;

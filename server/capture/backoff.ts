@@ -6,7 +6,7 @@ export interface BackoffOptions {
   stableMs: number;
 }
 
-export const RESTART_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 30_000, stableMs: 60_000 };
+const RESTART_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 30_000, stableMs: 60_000 };
 
 export class Backoff {
   private delay: number;

@@ -35,7 +35,7 @@ export interface GuestKeys {
 }
 
 /** Enough for a family and its devices; each link is a timer and a hash comparison per request. */
-export const MAX_GUEST_LINKS = 50;
+const MAX_GUEST_LINKS = 50;
 
 /** Whether `value` can be a link's id: 8 random bytes in base64url (create), 11 characters. */
 export function isGuestLinkId(value: unknown): value is string {

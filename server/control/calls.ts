@@ -30,7 +30,7 @@ const MAX_LABEL = SETTINGS_TABLE.cameraLabel.max;
 /** Browsers' error messages are a line; this leaves room for a long one without taking a page. */
 const MAX_MESSAGE = 500;
 
-export const CALL_ARGS: { [N in CallName]: ArgChecks<Parameters<ControlCalls[N]>> } = {
+const CALL_ARGS: { [N in CallName]: ArgChecks<Parameters<ControlCalls[N]>> } = {
   getState: [],
   updateSettings: [validateSettingsPatch],
   start: [],
@@ -45,7 +45,7 @@ export const CALL_ARGS: { [N in CallName]: ArgChecks<Parameters<ControlCalls[N]>
 };
 
 /** The call and its arguments as the contract has them; throws a one-line reason otherwise. */
-export function checkCall(name: unknown, args: unknown): { name: CallName; args: unknown[] } {
+function checkCall(name: unknown, args: unknown): { name: CallName; args: unknown[] } {
   if (typeof name !== 'string') throw new Error(`the call's name must be text, not ${name === null ? 'null' : typeof name}`);
   if (!Object.hasOwn(CALL_ARGS, name)) throw new Error(`unknown call "${name.slice(0, 64)}"`);
   const call = name as CallName;

@@ -52,7 +52,7 @@ export function keyMatches(expected: string, given: string): boolean {
  * The key in `?key=` as a person may have typed or pasted it: spaces around it dropped, and the
  * key taken out of a whole link (keys are letters, digits and . _ ~ -, so never contain "key=").
  */
-export function keyFromQuery(req: Request): string | undefined {
+function keyFromQuery(req: Request): string | undefined {
   const raw = req.query.key;
   if (typeof raw !== 'string') return undefined;
   const text = raw.trim();

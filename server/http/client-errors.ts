@@ -5,7 +5,7 @@ import { PerAddress, peerAddress } from './per-address.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
 /** A client's mistakes are logged at most once per address this often. */
-export const CLIENT_ERROR_LOG_MS = 60_000;
+const CLIENT_ERROR_LOG_MS = 60_000;
 /** Addresses remembered for that; past it the oldest is forgotten (and may be logged again). */
 const REMEMBERED = 1000;
 

@@ -9,13 +9,13 @@ export const MAX_PER_ADDRESS = 32;
  * soak's load); 1,024 refused new viewers there. Node raises its descriptor limit to the hard
  * limit at start, far above this on Linux and macOS.
  */
-export const MAX_CONNECTIONS = 4096;
+const MAX_CONNECTIONS = 4096;
 /** A connection must have sent a request's whole head this long after it opened (or after its last answer). */
 export const HEADERS_TIMEOUT_MS = 5_000;
 /** How often Node looks for connections past HEADERS_TIMEOUT_MS; its default, 30 s, let them stay up to 35 s. */
 const TIMEOUT_CHECK_MS = 1_000;
 /** A kept-alive connection that asks nothing more for this long is closed. */
-export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** Connections waiting to be accepted, for bursts of viewers (Linux caps it at net.core.somaxconn). */
 export const LISTEN_BACKLOG = 4096;
 

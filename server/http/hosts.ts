@@ -17,7 +17,7 @@ function interfaceAddresses(): Set<string> {
 }
 
 /** The name in a Host header, without its port, brackets, case or trailing dot; '' if it is not one. */
-export function hostName(header: string): string {
+function hostName(header: string): string {
   const text = header.trim().toLowerCase();
   const name = text.startsWith('[') ? /^\[([0-9a-f:.]+)\](?::\d+)?$/.exec(text)?.[1] : /^([^:]+)(?::\d+)?$/.exec(text)?.[1];
   return (name ?? '').replace(/\.$/, '');
@@ -29,7 +29,7 @@ export function hostName(header: string): string {
  * and host name.local, or one of `extraNames` (--allow-host, an mDNS name). A page of another
  * site that points its own name at this machine (DNS rebinding) sends its own name, and is refused.
  */
-export function hostAllowed(header: string, extraNames: readonly string[]): boolean {
+function hostAllowed(header: string, extraNames: readonly string[]): boolean {
   const name = hostName(header);
   if (!name) return false;
   if (name === 'localhost' || name.endsWith('.localhost')) return true;

@@ -4,7 +4,7 @@ import { PerAddress } from './per-address.js';
 /** Wrong keys an address may try before it is slowed down. */
 export const FREE_FAILURES = 10;
 /** Then one more try per this long. */
-export const FAILURE_REFILL_MS = 3_000;
+const FAILURE_REFILL_MS = 3_000;
 /** Addresses remembered; past it the one that failed longest ago is forgotten. */
 const REMEMBERED = 10_000;
 

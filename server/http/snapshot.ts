@@ -8,7 +8,7 @@ import { clientIp, refuseFull, refuseGuestInUse, refuseKicked } from './stream.j
 import { refuseTier, tierParam } from './tier-param.js';
 
 /** How long `?after=SEQ` (and a snapshot of an idle source) waits for a frame. */
-export const SNAPSHOT_WAIT_MS = 10_000;
+const SNAPSHOT_WAIT_MS = 10_000;
 
 /**
  * GET /snapshot.jpg: the newest frame, ETag = its seq. `?after=SEQ` waits for a newer frame

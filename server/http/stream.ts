@@ -34,7 +34,7 @@ export const NO_CACHE = {
  * advance headers: programs such as Home Assistant hand the stream on to a browser's <img>,
  * where the length layout would show each frame one frame late.
  */
-export function compatFor(userAgent: string | undefined): StreamCompat {
+function compatFor(userAgent: string | undefined): StreamCompat {
   if (userAgent === undefined || userAgent.startsWith('Lavf/')) return 'length';
   const webkit = /AppleWebKit/.test(userAgent) && !/Chrome\/|Chromium\/|Edg\//.test(userAgent);
   return webkit || /CriOS|FxiOS|EdgiOS/.test(userAgent) ? 'dual' : 'advance';

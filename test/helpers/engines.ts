@@ -66,7 +66,7 @@ async function throwawayHome(t: TestContext, name: string, running: Running): Pr
   return { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, 'cache'), XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data') };
 }
 
-export const chromiumEngine: Engine = {
+const chromiumEngine: Engine = {
   name: 'Chromium',
   missing: () => (existsSync(CHROMIUM_PATH) ? null : `Chromium is not installed at ${CHROMIUM_PATH} (Debian: apt-get install chromium)`),
   async open(t) {
@@ -79,7 +79,7 @@ export const chromiumEngine: Engine = {
   },
 };
 
-export const firefoxEngine: Engine = {
+const firefoxEngine: Engine = {
   name: 'Firefox',
   missing: () => (existsSync(FIREFOX_PATH) ? null : `Firefox ESR is not installed at ${FIREFOX_PATH} (Debian: apt-get install firefox-esr)`),
   async open(t) {
@@ -100,7 +100,7 @@ export const firefoxEngine: Engine = {
 
 let webkitMissing: string | null | undefined;
 
-export const webkitEngine: Engine = {
+const webkitEngine: Engine = {
   name: 'WebKit',
   missing() {
     if (webkitMissing !== undefined) return webkitMissing;

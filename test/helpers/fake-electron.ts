@@ -13,7 +13,7 @@ export interface MenuItem {
 }
 
 /** An Electron-style event: `preventDefault()` is remembered. */
-export function electronEvent<T extends object>(fields: T = {} as T): T & { defaultPrevented: boolean; preventDefault(): void } {
+function electronEvent<T extends object>(fields: T = {} as T): T & { defaultPrevented: boolean; preventDefault(): void } {
   const event = { ...fields, defaultPrevented: false, preventDefault: () => void (event.defaultPrevented = true) };
   return event;
 }
