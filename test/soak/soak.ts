@@ -160,7 +160,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** The server the soak runs against: the pattern, small, with room for every viewer it connects. */
 function startSoakServer(sendTimeoutS: number): Promise<ServeChild> {
-  const args = ['--source', 'pattern', '--size', '320x240', '--interval', String(1000 / SOURCE_FPS), '--key', KEY, '--max-clients', '5000', '--send-timeout', String(sendTimeoutS)];
+  const args = ['--source', 'pattern', '--size', '320x240', '--interval', String(1000 / SOURCE_FPS), '--key', KEY, '--max-viewers', '5000', '--send-timeout', String(sendTimeoutS)];
   return startServeChild(args, { inspect: true });
 }
 
