@@ -264,6 +264,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   async close(): Promise<void> {
     clearInterval(this.statsTimer);
     this.guests.close();
+    this.setPreview(false);
     this.core.pipeline.close();
     await this.http?.close();
     this.http = null;

@@ -37,7 +37,8 @@ export class Consumer {
     private readonly sink: Sink,
     /** At most one frame per this many ms; 0 = as fast as frames come. */
     private readonly minIntervalMs: number,
-    readonly counts: SendCounts = { framesSent: 0, framesDropped: 0 },
+    /** Counted into: a viewer passes its ViewerInfo, so the viewer list shows them. */
+    private readonly counts: SendCounts = { framesSent: 0, framesDropped: 0 },
   ) {}
 
   /** The last frame sent; null before the first. */
