@@ -187,7 +187,10 @@ const CALLS: { [N in CallName]: true } = {
 };
 /** The list both adapters register, so neither can miss or add a call. */
 export const CALL_NAMES = Object.keys(CALLS) as readonly CallName[];
-export const EVENT_NAMES: readonly EventName[] = ['state', 'stats', 'capture', 'preview'];
+/** The events the core emits, which both adapters relay; the preview each adapter sends from its window's own hub consumer. */
+export type CoreEvents = Omit<ControlEvents, 'preview'>;
+export const CORE_EVENT_NAMES: readonly (keyof CoreEvents)[] = ['state', 'stats', 'capture'];
+export const EVENT_NAMES: readonly EventName[] = [...CORE_EVENT_NAMES, 'preview'];
 
 /** Electron IPC channel names, derived from the lists above. */
 export const ipcChannel = {
