@@ -10,7 +10,7 @@ import {
   type EventName,
   type FrameChannel,
   ipcChannel,
-} from '../server/control/contract.js';
+} from '../shared/contract.js';
 
 /**
  * What every call handler answers. Electron would wrap a thrown error's message in "Error

@@ -10,9 +10,9 @@ import {
   EVENT_NAMES,
   type EventName,
   ipcChannel,
-} from '../server/control/contract.js';
+} from '../shared/contract.js';
 import { callCore, oneLine } from '../server/control/calls.js';
-import { type CameraFrame, FRAME_ACK, frameFromPortMessage } from '../server/control/frame-format.js';
+import { type CameraFrame, FRAME_ACK, frameFromPortMessage } from '../shared/frame-format.js';
 import type { CallReply } from './ipc-client.js';
 import { isAppUrl } from './window.js';
 

@@ -45,7 +45,7 @@ export interface FrameSource {
 
 export type Rotation = 0 | 90 | 180 | 270;
 
-export type { EncodeSettings } from './control/settings-table.js';
+export type { EncodeSettings } from '../shared/settings-table.js';
 
 /** One encoded picture, shared by every viewer. */
 export interface Frame {

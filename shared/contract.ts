@@ -3,12 +3,12 @@
 // (electron/ipc.ts + electron/preload.ts) and a loopback WebSocket (server/control/ws-server.ts).
 // This file is shared by the core, the preload and the renderer: types and constants only.
 
-import type { GuestLink, GuestLinkSpec } from '../config/guest-links.js';
+import type { GuestLink, GuestLinkSpec } from '../server/config/guest-links.js';
 import type { PreviewFrame } from './frame-format.js';
 import type { Settings } from './settings-table.js';
-import type { SourceStatus, ViewerInfo } from '../types.js';
+import type { SourceStatus, ViewerInfo } from '../server/types.js';
 
-export type { GuestLinkSpec } from '../config/guest-links.js';
+export type { GuestLinkSpec } from '../server/config/guest-links.js';
 export { type Settings, SOURCE_SETTINGS } from './settings-table.js';
 
 export type BroadcastState = 'stopped' | 'starting' | 'broadcasting' | 'error';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import type { CaptureRequest, ControlEvents, Stats } from '../server/control/contract.js';
-import type { PreviewFrame } from '../server/control/frame-format.js';
+import type { CaptureRequest, ControlEvents, Stats } from '../shared/contract.js';
+import type { PreviewFrame } from '../shared/frame-format.js';
 import { ControlService } from '../server/control/service.js';
 import { LINGER_MS } from '../server/pipeline.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';

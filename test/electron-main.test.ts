@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { type ControlState, ipcChannel } from '../server/control/contract.js';
+import { type ControlState, ipcChannel } from '../shared/contract.js';
 import type { CallReply } from '../electron/ipc-client.js';
 import { APP_CSP, APP_PAGE } from '../electron/window.js';
 import { FakeElectron, type FakeWindow } from './helpers/fake-electron.js';

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import test from 'node:test';
 import sharp from 'sharp';
 import { Encoder } from '../server/encoder/encoder.js';
-import { jpegComments, jpegSize } from '../server/encoder/jpeg-info.js';
+import { jpegComments, jpegSize } from '../shared/jpeg-info.js';
 import { encodeTier, tierSize } from '../server/encoder/tiers.js';
 import { Hub } from '../server/hub/hub.js';
 import { partLayout } from '../server/hub/multipart.js';

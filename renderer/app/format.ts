@@ -1,4 +1,4 @@
-import { LIMITS } from '../../server/limits.js';
+import { LIMITS } from '../../shared/limits.js';
 import type { LinkSample, ViewerTier } from '../../server/types.js';
 
 // How numbers read in the window: short, with units, and stable in width where they tick.

@@ -9,7 +9,7 @@
 // Snapshots (long-polled) are for a stream that cannot get through, and only that: fresh streams
 // failed while the server answers.
 
-import { byTestId } from '../shared/by-test-id.js';
+import { byTestId } from '../common/by-test-id.js';
 
 const HOLD_MS = 2000;
 /** A fresh stream the server has not seen this long after it was asked for is held up on the way (or ended). */

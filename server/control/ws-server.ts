@@ -6,10 +6,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { packageRoot } from '../config/paths.js';
 import { keyMatches } from '../http/auth.js';
 import { callCore, oneLine } from './calls.js';
-import { EVENT_NAMES } from './contract.js';
-import { FRAME_ACK, FRAME_HEADER_BYTES, MAX_FRAME, parseWireFrame, type PreviewFrame, previewMessage } from './frame-format.js';
+import { EVENT_NAMES } from '../../shared/contract.js';
+import { FRAME_ACK, FRAME_HEADER_BYTES, MAX_FRAME, parseWireFrame, type PreviewFrame, previewMessage } from '../../shared/frame-format.js';
 import type { ControlService } from './service.js';
-import { plainObject } from './values.js';
+import { plainObject } from '../../shared/values.js';
 import { type Log, onChange } from '../log.js';
 
 // The browser adapter of the control contract: a server of its own, on loopback only, so that the
