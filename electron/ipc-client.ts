@@ -3,6 +3,7 @@
 import {
   CALL_NAMES,
   type CallName,
+  type CallReply,
   type ClientEvents,
   type ControlCalls,
   type ControlClient,
@@ -11,12 +12,6 @@ import {
   type FrameChannel,
   ipcChannel,
 } from '../shared/contract.js';
-
-/**
- * What every call handler answers. Electron would wrap a thrown error's message in "Error
- * invoking remote method ..."; a reply object keeps the core's one-line reason as it is.
- */
-export type CallReply = { ok: true; value: unknown } | { ok: false; error: string };
 
 export interface IpcRendererEventLike {
   readonly ports: readonly MessagePort[];

@@ -5,6 +5,7 @@
 import type { EventEmitter } from 'node:events';
 import {
   CALL_NAMES,
+  type CallReply,
   type ControlEvents,
   type ControlHandlers,
   EVENT_NAMES,
@@ -13,7 +14,6 @@ import {
 } from '../shared/contract.js';
 import { callCore, oneLine } from '../server/control/calls.js';
 import { type CameraFrame, FRAME_ACK, frameFromPortMessage } from '../shared/frame-format.js';
-import type { CallReply } from './ipc-client.js';
 import { isAppUrl } from './window.js';
 
 export interface FrameLike {

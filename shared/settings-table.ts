@@ -5,7 +5,6 @@
 // To add a setting: one entry here, its field in the window (renderer/app), and what it does;
 // with a command-line option, its row in the README's options table too.
 
-import type { Rotation } from '../server/types.js';
 import type { SourceKind } from './contract.js';
 import { rangeProblem, textProblem } from './values.js';
 
@@ -15,6 +14,9 @@ import { rangeProblem, textProblem } from './values.js';
  * the setting is read where it is used (the source's settings are in `sources`).
  */
 type Applies = 'encode' | 'server' | 'address';
+
+/** The picture's turn, clockwise, in degrees (the `rotate` setting). */
+export type Rotation = 0 | 90 | 180 | 270;
 
 interface Spec {
   default: string | number | boolean;

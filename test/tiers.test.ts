@@ -10,7 +10,8 @@ import { partLayout } from '../server/hub/multipart.js';
 import { MAX_TIERS, tierKey } from '../server/hub/tiers.js';
 import { KEEPALIVE_MS, Viewer } from '../server/hub/viewer.js';
 import type { TierSpec } from '../server/types.js';
-import { type Status, statusOf } from '../server/http/status.js';
+import type { Status } from '../shared/status.js';
+import { statusOf } from '../server/http/status.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { eventually, startTestServer, type TestServer } from './helpers/server.js';
 

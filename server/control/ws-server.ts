@@ -7,6 +7,7 @@ import { packageRoot } from '../config/paths.js';
 import { keyMatches } from '../http/auth.js';
 import { callCore, oneLine } from './calls.js';
 import { EVENT_NAMES } from '../../shared/contract.js';
+import { PANEL_CSP } from '../../shared/page-csp.js';
 import { FRAME_ACK, FRAME_HEADER_BYTES, MAX_FRAME, parseWireFrame, type PreviewFrame, previewMessage } from '../../shared/frame-format.js';
 import type { ControlService } from './service.js';
 import { plainObject } from '../../shared/values.js';
@@ -115,8 +116,7 @@ function staticPages(hosts: Set<string>): express.Express {
   });
   app.use((_req, res, next) => {
     res.set({
-      'Content-Security-Policy':
-        "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      'Content-Security-Policy': PANEL_CSP,
       'X-Content-Type-Options': 'nosniff',
       'Cache-Control': 'no-cache',
     });
