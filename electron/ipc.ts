@@ -3,11 +3,18 @@
 // interfaces below, which Electron's ipcMain / WebContents / MessagePortMain satisfy and which a
 // test can fake; this file does not import Electron.
 import type { EventEmitter } from 'node:events';
-import { CALL_NAMES, CORE_EVENT_NAMES, type ControlHandlers, type CoreEvents, type EventName, ipcChannel } from '../server/control/contract.js';
+import {
+  CALL_NAMES,
+  type CallReply,
+  CORE_EVENT_NAMES,
+  type ControlHandlers,
+  type CoreEvents,
+  type EventName,
+  ipcChannel,
+} from '../shared/contract.js';
 import { callCore, oneLine } from '../server/control/calls.js';
-import { type CameraFrame, FRAME_ACK, frameFromPortMessage, type PreviewFrame } from '../server/control/frame-format.js';
+import { type CameraFrame, FRAME_ACK, frameFromPortMessage, type PreviewFrame } from '../shared/frame-format.js';
 import type { Sink } from '../server/hub/consumer.js';
-import type { CallReply } from './ipc-client.js';
 import { isAppUrl } from './window.js';
 
 export interface FrameLike {

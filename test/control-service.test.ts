@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import type { CaptureRequest, ControlEvents, Stats } from '../server/control/contract.js';
+import type { CaptureRequest, ControlEvents, Stats } from '../shared/contract.js';
 import { ControlService } from '../server/control/service.js';
 import type { Frame } from '../server/types.js';
 import { LINGER_MS } from '../server/pipeline.js';

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
-import { type CallName } from '../server/control/contract.js';
-import { FRAME_ACK, FRAME_HEADER_BYTES, WIRE_FORMAT } from '../server/control/frame-format.js';
+import { type CallName } from '../shared/contract.js';
+import { FRAME_ACK, FRAME_HEADER_BYTES, WIRE_FORMAT } from '../shared/frame-format.js';
 import { ControlService } from '../server/control/service.js';
 import { type ControlServer, startControlServer } from '../server/control/ws-server.js';
-import { connectControl } from '../renderer/shared/ws-client.js';
+import { connectControl } from '../renderer/common/ws-client.js';
 import { contractCases } from './helpers/contract-cases.js';
 import { eventually } from './helpers/server.js';
 import { solidJpeg, tempDir } from './helpers/fixtures.js';
@@ -40,7 +40,7 @@ async function makeControl(t: TestContext): Promise<Rig> {
   return rig;
 }
 
-/** The browser client (renderer/shared/ws-client.ts) over the `ws` package's WebSocket. */
+/** The browser client (renderer/common/ws-client.ts) over the `ws` package's WebSocket. */
 function wsClient(control: ControlServer): ReturnType<typeof connectControl> {
   return connectControl(`ws://127.0.0.1:${control.port}/control?token=${control.token}`, WebSocket as never);
 }

@@ -1,4 +1,4 @@
-import { type ControlClient, type ControlState, GUEST_EXPIRIES, type GuestLinkRow } from '../../server/control/contract.js';
+import { type ControlClient, type ControlState, GUEST_EXPIRIES, type GuestLinkRow } from '../../shared/contract.js';
 import { copyText } from './copy.js';
 import { byTestId, el, errorMessage, setText } from './dom.js';
 import { formatDuration, plural } from './format.js';

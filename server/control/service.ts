@@ -25,10 +25,10 @@ import {
   STATS_INTERVAL_MS,
   type Stats,
   type ViewerRow,
-} from './contract.js';
-import type { CameraFrame } from './frame-format.js';
+} from '../../shared/contract.js';
+import type { CameraFrame } from '../../shared/frame-format.js';
 import { SettingsStore, validateSettingsPatch } from './settings.js';
-import { ADDRESS_KEYS, ENCODE_KEYS, SERVER_KEYS, SOURCE_SETTINGS } from './settings-table.js';
+import { ADDRESS_KEYS, ENCODE_KEYS, SERVER_KEYS, SOURCE_SETTINGS } from '../../shared/settings-table.js';
 import type { ViewerInfo } from '../types.js';
 import { describeUserAgent } from '../user-agent.js';
 
@@ -256,7 +256,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.emitState();
   }
 
-  /** One camera frame (pixels or a JPEG) from the capture side, checked where it came in (./frame-format.ts). */
+  /** One camera frame (pixels or a JPEG) from the capture side, checked where it came in (shared/frame-format.ts). */
   acceptFrame(frame: CameraFrame): void {
     this.cameraSource().acceptFrame(frame);
   }

@@ -6,10 +6,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { packageRoot } from '../config/paths.js';
 import { keyMatches } from '../http/auth.js';
 import { callCore, oneLine } from './calls.js';
-import { CORE_EVENT_NAMES } from './contract.js';
-import { FRAME_ACK, FRAME_HEADER_BYTES, MAX_FRAME, parseWireFrame, previewMessage } from './frame-format.js';
+import { CORE_EVENT_NAMES } from '../../shared/contract.js';
+import { PANEL_CSP } from '../../shared/page-csp.js';
+import { FRAME_ACK, FRAME_HEADER_BYTES, MAX_FRAME, parseWireFrame, previewMessage } from '../../shared/frame-format.js';
 import type { ControlService } from './service.js';
-import { plainObject } from './values.js';
+import { plainObject } from '../../shared/values.js';
 import { type Log, onChange } from '../log.js';
 
 // The browser adapter of the control contract: a server of its own, on loopback only, so that the
@@ -117,8 +118,7 @@ function staticPages(hosts: Set<string>): express.Express {
   });
   app.use((_req, res, next) => {
     res.set({
-      'Content-Security-Policy':
-        "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      'Content-Security-Policy': PANEL_CSP,
       'X-Content-Type-Options': 'nosniff',
       'Cache-Control': 'no-cache',
     });
