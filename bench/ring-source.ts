@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { jpegSize } from '../server/encoder/jpeg-info.js';
+import { jpegSize } from '../shared/jpeg-info.js';
 import { Ticker } from '../server/source/ticker.js';
 import type { FrameSource, SourceImage, SourceState, SourceStatus } from '../server/types.js';
 import { stampJpeg } from './stamp.js';

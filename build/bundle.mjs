@@ -24,7 +24,7 @@ await build({
 
 // Pages: every folder of renderer/ with an index.html is a page. Its entries are the scripts its
 // index.html loads, plus its workers (*-worker.ts); the other .ts files are modules they import.
-// Other folders (renderer/shared) are only imported.
+// Other folders (renderer/common) are only imported.
 for (const page of readdirSync(join(root, 'renderer'), { withFileTypes: true })) {
   const dir = join(root, 'renderer', page.name);
   if (!page.isDirectory() || !existsSync(join(dir, 'index.html'))) continue;

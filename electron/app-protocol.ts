@@ -3,7 +3,8 @@
 // it to protocol.handle. fs reads inside app.asar too when Electron runs it.
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
-import { APP_CSP, isAppUrl } from './window.js';
+import { APP_CSP } from '../shared/page-csp.js';
+import { isAppUrl } from './window.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -42,7 +43,7 @@ export async function serveAppRequest(url: string, root: string): Promise<Respon
   return new Response(await readFile(file), { status: 200, headers: headers(type) });
 }
 
-function headers(type: string): HeadersInit {
+function headers(type: string): Record<string, string> {
   return {
     'Content-Type': type,
     'Content-Security-Policy': APP_CSP,

@@ -3,6 +3,7 @@
 import {
   CALL_NAMES,
   type CallName,
+  type CallReply,
   type ClientEvents,
   type ControlCalls,
   type ControlClient,
@@ -10,13 +11,7 @@ import {
   type EventName,
   type FrameChannel,
   ipcChannel,
-} from '../server/control/contract.js';
-
-/**
- * What every call handler answers. Electron would wrap a thrown error's message in "Error
- * invoking remote method ..."; a reply object keeps the core's one-line reason as it is.
- */
-export type CallReply = { ok: true; value: unknown } | { ok: false; error: string };
+} from '../shared/contract.js';
 
 export interface IpcRendererEventLike {
   readonly ports: readonly MessagePort[];

@@ -5,15 +5,16 @@
 import type { EventEmitter } from 'node:events';
 import {
   CALL_NAMES,
-  type ControlEvents,
+  type CallReply,
+  CORE_EVENT_NAMES,
   type ControlHandlers,
-  EVENT_NAMES,
+  type CoreEvents,
   type EventName,
   ipcChannel,
-} from '../server/control/contract.js';
+} from '../shared/contract.js';
 import { callCore, oneLine } from '../server/control/calls.js';
-import { type CameraFrame, FRAME_ACK, frameFromPortMessage } from '../server/control/frame-format.js';
-import type { CallReply } from './ipc-client.js';
+import { type CameraFrame, FRAME_ACK, frameFromPortMessage, type PreviewFrame } from '../shared/frame-format.js';
+import type { Sink } from '../server/hub/consumer.js';
 import { isAppUrl } from './window.js';
 
 export interface FrameLike {
@@ -48,11 +49,12 @@ export interface WebContentsLike<Port> {
   postMessage(channel: string, message: unknown, transfer?: Port[]): void;
 }
 
-export type ControlEventMap = { [E in EventName]: [ControlEvents[E]] };
+export type ControlEventMap = { [E in keyof CoreEvents]: [CoreEvents[E]] };
 
 /** The core as the adapter sees it: ControlService. */
 export interface ControlCore extends ControlHandlers, Pick<EventEmitter<ControlEventMap>, 'on' | 'off'> {
   acceptFrame(frame: CameraFrame): void;
+  addPreviewSink(sink: Sink): () => void;
 }
 
 export interface IpcAdapterOptions<Port> {
@@ -83,11 +85,13 @@ export function registerIpc<Port>(o: IpcAdapterOptions<Port>): () => void {
       framePort = openFramePort(o);
     }),
   );
-  const stopRelaying = EVENT_NAMES.map((name) => relayEvent(o.core, name, o.webContents));
+  const stopRelaying = CORE_EVENT_NAMES.map((name) => relayEvent(o.core, name, o.webContents));
+  const endPreview = o.core.addPreviewSink(previewSink(o.webContents));
   return () => {
     for (const name of CALL_NAMES) o.ipcMain.removeHandler(ipcChannel.call(name));
     o.ipcMain.removeHandler(ipcChannel.framePort);
     for (const stop of stopRelaying) stop();
+    endPreview();
     framePort?.close();
   };
 }
@@ -108,12 +112,25 @@ async function reply(run: () => unknown): Promise<CallReply> {
   }
 }
 
-function relayEvent<Port>(core: ControlCore, name: EventName, contents: WebContentsLike<Port>): () => void {
-  const send = (data: unknown): void => {
-    if (!contents.isDestroyed()) contents.send(ipcChannel.event, name, data);
-  };
+function relayEvent<Port>(core: ControlCore, name: keyof CoreEvents, contents: WebContentsLike<Port>): () => void {
+  const send = (data: unknown): void => sendEvent(contents, name, data);
   core.on(name, send);
   return () => core.off(name, send);
+}
+
+/**
+ * The window's preview over IPC. Never behind: Electron tells nothing of what the window has yet
+ * to take (webContents.send has no backlog figure and no callback), so the rate cap alone bounds it.
+ */
+function previewSink<Port>(contents: WebContentsLike<Port>): Sink {
+  return {
+    send: ({ seq, width, height, jpeg }) => sendEvent(contents, 'preview', { seq, width, height, jpeg } satisfies PreviewFrame),
+    behindMs: () => 0,
+  };
+}
+
+function sendEvent<Port>(contents: WebContentsLike<Port>, name: EventName, data: unknown): void {
+  if (!contents.isDestroyed()) contents.send(ipcChannel.event, name, data);
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   shell,
   systemPreferences,
 } from 'electron';
-import type { ControlState } from '../server/control/contract.js';
+import type { ControlState } from '../shared/contract.js';
 import { Backoff, seconds } from '../server/capture/backoff.js';
 import { ControlService } from '../server/control/service.js';
 import { stderrLog as log } from '../server/log.js';

@@ -1,7 +1,7 @@
 // The preload: gives the page `window.pushcam`, a ControlClient, and nothing else (no ipcRenderer,
 // no Node). Sandboxed, so it is bundled into one file with only `electron` left to require.
 import { contextBridge, ipcRenderer } from 'electron';
-import { ipcChannel } from '../server/control/contract.js';
+import { ipcChannel } from '../shared/contract.js';
 import { createIpcClient, installPageClient, type PageBridge } from './ipc-client.js';
 
 const client = createIpcClient(ipcRenderer);

@@ -2,7 +2,7 @@
 // a user wants from it without opening the window.
 import { join } from 'node:path';
 import { Menu, nativeImage, Tray } from 'electron';
-import type { ControlState } from '../server/control/contract.js';
+import type { ControlState } from '../shared/contract.js';
 
 export interface TrayActions {
   showWindow(): void;

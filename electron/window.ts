@@ -88,22 +88,6 @@ export function linkDecision(url: string, shownUrls: readonly string[]): 'open-e
   return isWeb && shownUrls.includes(url) ? 'open-external' : 'deny';
 }
 
-export const APP_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "worker-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "media-src 'self' blob: mediastream:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-src 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
-
 export interface WindowPolicyHooks {
   /** The share URLs the window shows right now. */
   shownUrls(): readonly string[];

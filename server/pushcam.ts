@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import type { GuestKeys } from './config/guest-links.js';
-import { DEFAULT_SETTINGS, SETTING_RANGES } from './control/settings-table.js';
+import { DEFAULT_SETTINGS, SETTING_RANGES } from '../shared/settings-table.js';
 import { Encoder } from './encoder/encoder.js';
 import { encodeTier } from './encoder/tiers.js';
 import { createApp } from './http/app.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { type CameraFrameMeta, checkedFrame, FRAME_HEADER_BYTES, frameFromPortMessage, frameHeader, MAX_FRAME, parseWireFrame, WIRE_FORMAT } from '../server/control/frame-format.js';
+import { type CameraFrameMeta, checkedFrame, FRAME_HEADER_BYTES, frameFromPortMessage, frameHeader, MAX_FRAME, parseWireFrame, WIRE_FORMAT } from '../shared/frame-format.js';
 import { CameraSource } from '../server/source/camera.js';
 import { placeholderImage } from '../server/source/placeholder.js';
 import type { SourceImage } from '../server/types.js';

@@ -10,7 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { WebSocketServer } from 'ws';
 import { findBrowser, launchCapturePage, RESTARTING } from '../server/capture/headless-browser.js';
 import { packageRoot } from '../server/config/paths.js';
-import { type CameraFrameMeta, FRAME_ACK, frameFromPortMessage, parseWireFrame } from '../server/control/frame-format.js';
+import { type CameraFrameMeta, FRAME_ACK, frameFromPortMessage, parseWireFrame } from '../shared/frame-format.js';
 import { ControlService } from '../server/control/service.js';
 import { startControlServer } from '../server/control/ws-server.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium, newPage } from './helpers/chromium.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import sharp from 'sharp';
 import WebSocket from 'ws';
-import { connectControl, type WsControlClient } from '../renderer/shared/ws-client.js';
+import { connectControl, type WsControlClient } from '../renderer/common/ws-client.js';
 import { CHROMIUM_PATH } from './helpers/chromium.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { makeCertificates } from './helpers/tls.js';
@@ -55,7 +55,7 @@ async function configFolder(t: TestContext): Promise<string> {
   return dir;
 }
 
-/** The panel's own client (renderer/shared/ws-client.ts) on the control panel link a run printed. */
+/** The panel's own client (renderer/common/ws-client.ts) on the control panel link a run printed. */
 async function panelClient(t: TestContext, run: Run): Promise<WsControlClient> {
   const [, , port, token] = await until(run, PANEL_LINE);
   const client = await connectControl(`ws://127.0.0.1:${port}/control?token=${token}`, WebSocket as never);

@@ -2,8 +2,8 @@
 // a real ControlService, over the fake Electron IPC of test/helpers/fake-ipc.ts.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { ipcChannel } from '../server/control/contract.js';
-import { FRAME_ACK } from '../server/control/frame-format.js';
+import { ipcChannel } from '../shared/contract.js';
+import { FRAME_ACK } from '../shared/frame-format.js';
 import type { InvokeEventLike } from '../electron/ipc.js';
 import { APP_PAGE } from '../electron/window.js';
 import { assertRefused, contractCases, nextEvent } from './helpers/contract-cases.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import type { CaptureRequest, ControlEvents, Stats } from '../server/control/contract.js';
-import type { PreviewFrame } from '../server/control/frame-format.js';
+import type { CaptureRequest, ControlEvents, Stats } from '../shared/contract.js';
 import { ControlService } from '../server/control/service.js';
+import type { Frame } from '../server/types.js';
 import { LINGER_MS } from '../server/pipeline.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { createTestService, eventually } from './helpers/server.js';
@@ -169,9 +169,16 @@ test('kick ends one viewer; an unknown viewer is an error', async (t) => {
   assert.throws(() => service.kick(9999), /no viewer 9999 is connected/);
 });
 
+/** A window's preview end that keeps what it gets; behind while `behind` says so. */
+function previewWindow(service: ControlService, behind = (): boolean => false): Frame[] {
+  const frames: Frame[] = [];
+  service.addPreviewSink({ send: (frame) => frames.push(frame), behindMs: () => (behind() ? 20 : 0) });
+  return frames;
+}
+
 test('the preview gets what viewers get, at most 10 frames a second, without broadcasting', async (t) => {
   const service = await createTestService(t, { mirror: true });
-  const previews = record(service, 'preview');
+  const previews = previewWindow(service);
   fakeCamera(service, t);
   service.setPreview(true);
   await eventually(() => previews.length >= 5, 'preview frames');
@@ -180,10 +187,52 @@ test('the preview gets what viewers get, at most 10 frames a second, without bro
   await new Promise((r) => setTimeout(r, 1000));
   const rate = (previews.length - count) / ((performance.now() - started) / 1000);
   assert.ok(rate <= 11, `preview at ${rate.toFixed(1)} fps`);
-  const frame = previews.at(-1) as PreviewFrame;
+  const frame = previews.at(-1) as Frame;
   assert.deepEqual([frame.width, frame.height, frame.jpeg[0], frame.jpeg[1]], [64, 48, 0xff, 0xd8]);
   assert.equal(service.getState().broadcast.state, 'stopped');
   service.setPreview(false);
+  const stopped = previews.length;
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(previews.length, stopped, 'no frames once the preview is off');
+});
+
+test('the preview is no viewer: not listed, not in /status.json, not counted against the viewer limit', async (t) => {
+  const service = await createTestService(t, { maxViewers: 1 });
+  const previews = previewWindow(service);
+  fakeCamera(service, t);
+  service.setPreview(true);
+  const state = await service.start();
+  await eventually(() => previews.length > 0, 'a preview frame');
+  assert.deepEqual(service.getState().viewers, []);
+  const viewer = await MjpegClient.open(state.share.urls[0].replace('/?', '/stream.mjpg?'));
+  t.after(() => viewer.close());
+  await viewer.waitForParts(1);
+  const status = (await (await fetch(state.share.urls[0].replace('/?', '/status.json?'))).json()) as { viewers: number };
+  assert.equal(status.viewers, 1);
+  assert.equal(service.getState().viewers.length, 1);
+});
+
+test('a preview that is behind skips to the newest frame once it catches up, and the last one arrives', async (t) => {
+  const service = await createTestService(t);
+  let behind = false;
+  const previews = previewWindow(service, () => behind);
+  service.setPreview(true);
+  const frame = async (shade: number): Promise<void> => {
+    const seq = service.hub.latest?.seq ?? 0;
+    service.acceptFrame({ meta: { format: 'pixels', width: 64, height: 48, channels: 4 }, data: rgba(64, 48, shade) });
+    await eventually(() => (service.hub.latest?.seq ?? 0) > seq, 'the frame to be encoded');
+  };
+  await frame(0);
+  await eventually(() => previews.length === 1, 'the first preview frame');
+  behind = true;
+  for (const shade of [50, 100, 150]) await frame(shade);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(previews.length, 1, 'nothing goes while the window is behind');
+  behind = false;
+  await eventually(() => previews.length > 1, 'the newest frame once the window catches up');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(previews.length, 2, 'one frame, not the ones skipped');
+  assert.equal(previews[1]?.seq, service.hub.latest?.seq);
 });
 
 test('stats every second: capture rate, encode time, outgoing data', async (t) => {

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
-import { type CallName } from '../server/control/contract.js';
-import { FRAME_ACK, FRAME_HEADER_BYTES, WIRE_FORMAT } from '../server/control/frame-format.js';
+import { type CallName } from '../shared/contract.js';
+import { FRAME_ACK, FRAME_HEADER_BYTES, WIRE_FORMAT } from '../shared/frame-format.js';
 import { ControlService } from '../server/control/service.js';
 import { type ControlServer, startControlServer } from '../server/control/ws-server.js';
-import { connectControl } from '../renderer/shared/ws-client.js';
+import { connectControl } from '../renderer/common/ws-client.js';
 import { contractCases } from './helpers/contract-cases.js';
 import { eventually } from './helpers/server.js';
 import { solidJpeg, tempDir } from './helpers/fixtures.js';
@@ -40,7 +40,7 @@ async function makeControl(t: TestContext): Promise<Rig> {
   return rig;
 }
 
-/** The browser client (renderer/shared/ws-client.ts) over the `ws` package's WebSocket. */
+/** The browser client (renderer/common/ws-client.ts) over the `ws` package's WebSocket. */
 function wsClient(control: ControlServer): ReturnType<typeof connectControl> {
   return connectControl(`ws://127.0.0.1:${control.port}/control?token=${control.token}`, WebSocket as never);
 }
@@ -126,7 +126,9 @@ async function rawControl(t: TestContext, control: ControlServer): Promise<{ ws:
   await new Promise((r) => ws.once('open', r));
   t.after(() => ws.terminate());
   const answers: unknown[] = [];
-  ws.on('message', (m) => {
+  ws.on('message', (m, isBinary) => {
+    // Binary messages are preview frames.
+    if (isBinary) return;
     const parsed = JSON.parse(m.toString()) as { event?: string };
     if (!parsed.event) answers.push(parsed);
   });
@@ -165,12 +167,29 @@ test('each route takes messages of its own size: a JSON call kilobytes, a camera
   const frames = new WebSocket(`ws://127.0.0.1:${control.port}/frames?token=${control.token}`);
   await new Promise((r) => frames.once('open', r));
   t.after(() => frames.terminate());
-  service.setPreview(true);
+  t.after(service.hub.hold());
   const header = Buffer.alloc(FRAME_HEADER_BYTES);
   [1280, 720, 4, WIRE_FORMAT.pixels].forEach((value, i) => header.writeUInt32LE(value, i * 4));
   frames.send(Buffer.concat([header, Buffer.alloc(1280 * 720 * 4, 90)]));
   assert.equal((await new Promise((r) => frames.once('message', r)))?.toString(), FRAME_ACK);
   await eventually(() => service.hub.latest?.width === 1280, 'the 3.7 MB frame to be encoded');
+});
+
+test('each panel gets the preview over its own socket: one closing leaves the others theirs', async (t) => {
+  const { service, control } = await makeControl(t);
+  const camera = setInterval(() => {
+    if (service.getState().capture.active) service.acceptFrame({ meta: { format: 'pixels', width: 32, height: 24, channels: 4 }, data: Buffer.alloc(32 * 24 * 4, 60) });
+  }, 30);
+  t.after(() => clearInterval(camera));
+  const [one, other] = [await rawControl(t, control), await rawControl(t, control)];
+  let previews = 0;
+  other.ws.on('message', (_m, isBinary) => (previews += isBinary ? 1 : 0));
+  assert.deepEqual(await one.answer(JSON.stringify({ id: 1, call: 'setPreview', args: [true] })), { id: 1 });
+  await eventually(() => previews > 0, 'preview frames on the other panel');
+  one.ws.close();
+  await new Promise((r) => one.ws.once('close', r));
+  const before = previews;
+  await eventually(() => previews > before + 2, 'preview frames after the first panel closed');
 });
 
 test('a broken WebSocket frame closes that socket only (it ended PushCam before)', async (t) => {
@@ -190,7 +209,7 @@ test('a broken WebSocket frame closes that socket only (it ended PushCam before)
 
 test('camera frames over /frames: each acked, bad ones refused without harm', async (t) => {
   const { service, control } = await makeControl(t);
-  service.setPreview(true);
+  t.after(service.hub.hold());
   const ws = new WebSocket(`ws://127.0.0.1:${control.port}/frames?token=${control.token}`);
   await new Promise((r) => ws.once('open', r));
   const acks: string[] = [];

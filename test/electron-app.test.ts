@@ -18,7 +18,7 @@ import {
   EVENT_NAMES,
   type EventName,
   type FrameChannel,
-} from '../server/control/contract.js';
+} from '../shared/contract.js';
 import { APP_PAGE } from '../electron/window.js';
 import { contractCases } from './helpers/contract-cases.js';
 import { eventually } from './helpers/server.js';

@@ -3,7 +3,7 @@
 // to the window. Here a stand-in bridge posts them the same way.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ipcChannel } from '../server/control/contract.js';
+import { ipcChannel } from '../shared/contract.js';
 import { installPageClient } from '../electron/ipc-client.js';
 import { browserFor, newPage } from './helpers/chromium.js';
 

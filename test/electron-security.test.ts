@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BrowserWindow } from 'electron';
 import { appFilePath, serveAppRequest } from '../electron/app-protocol.js';
-import { APP_CSP, APP_ORIGIN, APP_PAGE, isAppUrl, linkDecision, permissionDecision, secureWindow, windowOptions } from '../electron/window.js';
+import { APP_ORIGIN, APP_PAGE, isAppUrl, linkDecision, permissionDecision, secureWindow, windowOptions } from '../electron/window.js';
+import { APP_CSP } from '../shared/page-csp.js';
 import { tempDir } from './helpers/fixtures.js';
 
 test('window: every security option is set, and the window keeps capturing when hidden', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { isCompleteJpeg, jpegSize } from '../server/encoder/jpeg-info.js';
+import { isCompleteJpeg, jpegSize } from '../shared/jpeg-info.js';
 
 function noise(width: number, height: number): ReturnType<typeof sharp> {
   const gaussian = { type: 'gaussian', mean: 128, sigma: 40 } as const;

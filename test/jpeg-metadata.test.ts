@@ -4,7 +4,7 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { segments } from '../server/encoder/jpeg-info.js';
+import { segments } from '../shared/jpeg-info.js';
 import { withoutMetadata } from '../server/encoder/jpeg-metadata.js';
 import { FileSource } from '../server/source/file.js';
 import { startTestServer } from './helpers/server.js';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FileSource } from '../server/source/file.js';
+import type { PageStatus } from '../shared/status.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { eventually, startTestServer, startTestService } from './helpers/server.js';
 import { tempDir } from './helpers/fixtures.js';
@@ -11,13 +12,6 @@ import { tempDir } from './helpers/fixtures.js';
 const PAGE = 'page-mine-0123456789';
 const OTHER_PAGE = 'page-theirs-0123456789';
 
-interface ViewerStatusBody {
-  viewers: number;
-  clients: { id: number; userAgent: string; ip: string }[];
-  you?: { watching: string | null };
-  source: { state: string; error?: string };
-}
-
 test('a viewer sees how many watch and its own entry only, also in the held long-poll', async (t) => {
   const s = await startTestServer(t);
   const mine = await MjpegClient.open(s.url(`/stream.mjpg?viewer=${PAGE}`), { 'user-agent': 'my-browser' });
@@ -26,9 +20,9 @@ test('a viewer sees how many watch and its own entry only, also in the held long
   t.after(() => [mine, theirs, program].forEach((c) => c.close()));
   await Promise.all([mine, theirs, program].map((c) => c.waitForParts(1)));
 
-  const asked = async (query: string): Promise<{ text: string; body: ViewerStatusBody }> => {
+  const asked = async (query: string): Promise<{ text: string; body: PageStatus }> => {
     const text = await (await fetch(s.url(`/status.json${query}`))).text();
-    return { text, body: JSON.parse(text) as ViewerStatusBody };
+    return { text, body: JSON.parse(text) as PageStatus };
   };
   const own = await asked(`?viewer=${PAGE}`);
   assert.equal(own.body.viewers, 3);
@@ -54,7 +48,7 @@ test('a viewer sees how many watch and its own entry only, also in the held long
   );
   assert.doesNotMatch(held.text, /their-/);
 
-  const device = await (await fetch(s.url('/status.json'), { headers: { 'user-agent': 'their-program' } })).json() as ViewerStatusBody;
+  const device = await (await fetch(s.url('/status.json'), { headers: { 'user-agent': 'their-program' } })).json() as PageStatus;
   assert.deepEqual(device.clients.map((c) => c.userAgent), ['their-program']);
 
   // The broadcaster's list is whole.
@@ -69,7 +63,7 @@ test("a file source's reason reaches viewers without the server's paths", async 
   t.after(() => viewer.close());
   await viewer.waitForParts(1);
   const text = await (await fetch(s.url('/status.json'))).text();
-  const body = JSON.parse(text) as ViewerStatusBody;
+  const body = JSON.parse(text) as PageStatus;
   assert.deepEqual(body.source, { kind: 'file', state: 'waiting', failures: 0, error: 'Waiting for the picture' });
   assert.ok(!text.includes(dir), text);
 });
@@ -83,6 +77,6 @@ test('the control channel still lists every viewer, with address and browser', a
   const rows = service.getState().viewers;
   assert.deepEqual(rows.map((v) => v.userAgent).sort(), ['one-browser', 'two-browser']);
   assert.ok(rows.every((v) => v.ip === '127.0.0.1'));
-  const status = (await (await fetch(url.replace('/?', '/status.json?'))).json()) as ViewerStatusBody;
+  const status = (await (await fetch(url.replace('/?', '/status.json?'))).json()) as PageStatus;
   assert.deepEqual([status.viewers, status.clients.length], [2, 0]);
 });

@@ -3,14 +3,15 @@ import { Writable } from 'node:stream';
 import test from 'node:test';
 import sharp from 'sharp';
 import { Encoder } from '../server/encoder/encoder.js';
-import { jpegComments, jpegSize } from '../server/encoder/jpeg-info.js';
+import { jpegComments, jpegSize } from '../shared/jpeg-info.js';
 import { encodeTier, tierSize } from '../server/encoder/tiers.js';
 import { Hub } from '../server/hub/hub.js';
 import { partLayout } from '../server/hub/multipart.js';
 import { MAX_TIERS, tierKey } from '../server/hub/tiers.js';
 import { KEEPALIVE_MS, Viewer } from '../server/hub/viewer.js';
 import type { TierSpec } from '../server/types.js';
-import { type Status, statusOf } from '../server/http/status.js';
+import type { Status } from '../shared/status.js';
+import { statusOf } from '../server/http/status.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { eventually, startTestServer, type TestServer } from './helpers/server.js';
 

@@ -2,7 +2,7 @@
 // or the loopback WebSocket does. Every part binds to its static elements in index.html and is
 // handed each new state; nothing is rebuilt that the user might be using.
 
-import type { ControlClient, ControlState, Settings, Stats } from '../../server/control/contract.js';
+import type { ControlClient, ControlState, Settings, Stats } from '../../shared/contract.js';
 import { Capture } from '../capture/capture.js';
 import { bindBroadcast } from './broadcast.js';
 import { bindCameraField } from './camera-field.js';

@@ -1,4 +1,4 @@
-import type { BroadcastState, ControlClient, ControlState } from '../../server/control/contract.js';
+import type { BroadcastState, ControlClient, ControlState } from '../../shared/contract.js';
 import { byTestId, errorMessage, setText } from './dom.js';
 import type { ApplySettings } from './field.js';
 

@@ -1,4 +1,4 @@
-import type { ControlState, Settings } from '../../server/control/contract.js';
+import type { ControlState, Settings } from '../../shared/contract.js';
 import { listCameras } from '../capture/capture.js';
 import { byTestId, errorMessage, setText } from './dom.js';
 import { type ApplySettings, liveField, setValue } from './field.js';

@@ -1,5 +1,5 @@
-import type { ControlClient } from '../../server/control/contract.js';
-import { connectControl, controlUrlFromLocation } from '../shared/ws-client.js';
+import type { ControlClient } from '../../shared/contract.js';
+import { connectControl, controlUrlFromLocation } from '../common/ws-client.js';
 
 declare global {
   interface Window {

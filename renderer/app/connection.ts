@@ -1,4 +1,4 @@
-import type { ControlClient } from '../../server/control/contract.js';
+import type { ControlClient } from '../../shared/contract.js';
 import { byTestId, setText } from './dom.js';
 
 // The window's link to the core. When it is lost (PushCam quit or stopped answering), the whole

@@ -1,7 +1,7 @@
 // A tiny DOM toolkit for the window: find the static elements of index.html by their test ids,
 // and build the few dynamic ones (table rows, URL rows, sparklines) without innerHTML.
 
-export { byTestId } from '../shared/by-test-id.js';
+export { byTestId } from '../common/by-test-id.js';
 
 interface ElementProps {
   className?: string;

@@ -1,4 +1,4 @@
-import type { ControlState, Settings } from '../../server/control/contract.js';
+import type { ControlState, Settings } from '../../shared/contract.js';
 import { errorMessage, setText } from './dom.js';
 
 /** Applies a settings change in the core; rejects with the core's one-line reason. */

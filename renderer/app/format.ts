@@ -1,5 +1,5 @@
-import { LIMITS } from '../../server/limits.js';
-import type { LinkSample, ViewerTier } from '../../server/types.js';
+import { LIMITS } from '../../shared/limits.js';
+import type { LinkSample, ViewerTier } from '../../shared/status.js';
 
 // How numbers read in the window: short, with units, and stable in width where they tick.
 

@@ -1,5 +1,5 @@
-import { type ControlClient, type ControlState, GUEST_EXPIRIES, type GuestLinkRow } from '../../server/control/contract.js';
-import { SETTINGS_TABLE } from '../../server/control/settings-table.js';
+import { type ControlClient, type ControlState, GUEST_EXPIRIES, type GuestLinkRow } from '../../shared/contract.js';
+import { SETTINGS_TABLE } from '../../shared/settings-table.js';
 import { copyText } from './copy.js';
 import { byTestId, el, errorMessage, setText } from './dom.js';
 import { formatDuration, plural } from './format.js';

@@ -1,4 +1,4 @@
-import type { ControlState } from '../../server/control/contract.js';
+import type { ControlState } from '../../shared/contract.js';
 import { byTestId, el } from './dom.js';
 
 // Things the core wants the user to know once (a damaged settings file). Dismissing one hides it

@@ -1,5 +1,5 @@
-import type { ControlClient } from '../../server/control/contract.js';
-import type { PreviewFrame } from '../../server/control/frame-format.js';
+import type { ControlClient } from '../../shared/contract.js';
+import type { PreviewFrame } from '../../shared/frame-format.js';
 import { byTestId, errorMessage, setText } from './dom.js';
 
 // The preview: the very JPEGs viewers get, asked for only while the window is visible (they

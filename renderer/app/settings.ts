@@ -1,6 +1,5 @@
-import { type ControlState, SOURCE_SETTINGS, STATS_INTERVAL_MS, type Stats } from '../../server/control/contract.js';
-import { SETTING_RANGES, SETTINGS_TABLE } from '../../server/control/settings-table.js';
-import type { Rotation } from '../../server/types.js';
+import { type ControlState, SOURCE_SETTINGS, STATS_INTERVAL_MS, type Stats } from '../../shared/contract.js';
+import { type Rotation, SETTING_RANGES, SETTINGS_TABLE } from '../../shared/settings-table.js';
 import { byTestId, setText } from './dom.js';
 import { type ApplySettings, type LiveField, liveField, setValue } from './field.js';
 import { formatFps, formatRate } from './format.js';

@@ -1,4 +1,4 @@
-import type { ControlClient, ControlState } from '../../server/control/contract.js';
+import type { ControlClient, ControlState } from '../../shared/contract.js';
 import { copyText } from './copy.js';
 import { byTestId, el, errorMessage, setText } from './dom.js';
 import { type ApplySettings, liveField } from './field.js';

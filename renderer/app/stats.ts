@@ -1,4 +1,4 @@
-import type { Stats } from '../../server/control/contract.js';
+import type { Stats } from '../../shared/contract.js';
 import { byTestId, setText } from './dom.js';
 import { Sparkline } from './sparkline.js';
 

@@ -1,4 +1,4 @@
-import type { ControlClient, ControlState, ViewerRow } from '../../server/control/contract.js';
+import type { ControlClient, ControlState, ViewerRow } from '../../shared/contract.js';
 import { byTestId, el, errorMessage, setText } from './dom.js';
 import { formatBytes, formatCount, formatDuration, formatLink, formatTier, plural } from './format.js';
 

@@ -2,7 +2,7 @@
 // Chromium with its control token in the URL (#token=... or ?token=...), and it captures whenever
 // the core asks. The two lines of text are for whoever opens it by hand or takes a screenshot.
 
-import { connectControl } from '../shared/ws-client.js';
+import { connectControl } from '../common/ws-client.js';
 import { Capture } from './capture.js';
 import type { CaptureStats } from './capture-worker.js';
 

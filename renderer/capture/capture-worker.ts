@@ -1,5 +1,5 @@
 // The capture worker: reads camera frames off the page's main thread and sends the newest one to
-// the core at most once per interval, following the frame protocol in server/control/contract.ts
+// the core at most once per interval, following the frame protocol in shared/contract.ts
 // (one frame in flight, the next only after FRAME_ACK).
 //
 // Measured in Chromium 156: MediaStreamTrackProcessor exists only on the main thread (not in a
@@ -8,8 +8,8 @@
 // workers, transferable tracks) get the track instead. Reading and copying happen here either way,
 // on timers a hidden or minimised window does not stop (requestAnimationFrame would).
 
-import type { FrameChannel } from '../../server/control/contract.js';
-import { FRAME_ACK, frameHeader } from '../../server/control/frame-format.js';
+import type { FrameChannel } from '../../shared/contract.js';
+import { FRAME_ACK, frameHeader } from '../../shared/frame-format.js';
 
 /** What can change while capturing, without reopening the camera. */
 export interface LiveSettings {

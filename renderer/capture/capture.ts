@@ -2,7 +2,7 @@
 // capture worker, and tells the core how the camera is doing. After a fault it keeps trying (on a
 // device change and every few seconds), so capture resumes by itself when the camera returns.
 
-import type { CameraFault, CameraReport, CaptureRequest, ControlClient, FrameChannel } from '../../server/control/contract.js';
+import type { CameraFault, CameraReport, CaptureRequest, ControlClient, FrameChannel } from '../../shared/contract.js';
 import type { CaptureStats, LiveSettings, StartCommand, WorkerCommand, WorkerReport } from './capture-worker.js';
 
 const RETRY_MS = 3000;

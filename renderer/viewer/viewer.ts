@@ -9,7 +9,9 @@
 // Snapshots (long-polled) are for a stream that cannot get through, and only that: fresh streams
 // failed while the server answers.
 
-import { byTestId } from '../shared/by-test-id.js';
+import { type Farewell, FAREWELL_WORDS } from '../../shared/farewell.js';
+import type { PageStatus, StatusJson } from '../../shared/status.js';
+import { byTestId } from '../common/by-test-id.js';
 
 const HOLD_MS = 2000;
 /** A fresh stream the server has not seen this long after it was asked for is held up on the way (or ended). */
@@ -45,27 +47,20 @@ const WORDS: Record<Mode, { badge: string; message?: string }> = {
   reconnecting: { badge: 'Reconnecting…' },
   unreachable: { badge: 'Reconnecting…', message: 'PushCam cannot be reached. Trying again…' },
   stopped: { badge: 'Stopped', message: 'The broadcaster stopped broadcasting. The picture comes back when the broadcast starts again.' },
-  moved: { badge: 'Moved', message: 'PushCam moved to another address. Ask the broadcaster for the new link.' },
-  kicked: { badge: 'Disconnected', message: 'The broadcaster disconnected you.' },
-  expired: { badge: 'Expired', message: 'This guest link has expired. Ask the broadcaster for a new link.' },
+  moved: { badge: 'Moved', message: sentences(FAREWELL_WORDS.moved) },
+  kicked: { badge: 'Disconnected', message: sentences(FAREWELL_WORDS.kicked) },
+  expired: { badge: 'Expired', message: sentences(FAREWELL_WORDS.expired) },
   full: { badge: 'Full', message: 'PushCam has as many viewers as it allows. You get in when a place is free…' },
   'in-use': { badge: 'In use', message: 'This link is for one viewer at a time, and someone else is watching through it. You get in when they stop…' },
   paused: { badge: 'Paused' },
 };
 
-/** Why the server ended this page's viewing (server/hub/farewell.ts). */
-type Farewell = 'kicked' | 'stopped' | 'restarting' | 'moved' | 'new-key' | 'expired';
-
-interface Status {
-  name?: string;
-  frame: { seq: number; width: number; height: number; at: number } | null;
-  /** How many watch (a viewer sees no one else's entry). */
-  viewers: number;
-  /** How the server sees this page: how it watches, and the size of the last picture it sent it. */
-  you?: { watching: 'stream' | 'snapshots' | null; picture: { width: number; height: number } | null };
+/** The words of the stream's last picture (a line each) as the sentences of the message. */
+function sentences(lines: readonly string[]): string {
+  return lines.map((line) => `${line}.`).join(' ');
 }
 
-type StatusAnswer = { kind: 'status'; status: Status } | { kind: 'ended'; reason: Farewell } | { kind: 'locked' } | { kind: 'unreachable' };
+type StatusAnswer = { kind: 'status'; status: PageStatus } | { kind: 'ended'; reason: Farewell } | { kind: 'locked' } | { kind: 'unreachable' };
 
 interface Snapshot {
   seq: number;
@@ -321,7 +316,7 @@ async function streamFailed(signal: AbortSignal): Promise<void> {
 }
 
 /** Runs at every status answer while streaming: does the server see the stream, and does the picture keep up? */
-async function watchStream(status: Status, signal: AbortSignal): Promise<void> {
+async function watchStream(status: PageStatus, signal: AbortSignal): Promise<void> {
   if (img.complete && img.naturalWidth === 0 && mode === 'live') return streamRefused(signal);
   if (status.you?.watching !== 'stream') {
     if (performance.now() - streamAskedAt >= STREAM_GRACE_MS) void streamFailed(signal);
@@ -489,7 +484,7 @@ function expired(): void {
 
 let previous: { seq: number; at: number } | null = null;
 
-function describe(status: Status): string {
+function describe(status: PageStatus): string {
   const viewers = status.viewers;
   const parts = [`${viewers} ${viewers === 1 ? 'viewer' : 'viewers'}`];
   const frame = status.frame;
@@ -511,14 +506,14 @@ async function askStatus(signal: AbortSignal): Promise<StatusAnswer> {
     const res = await fetch(url('status.json', { viewer: viewerToken, wait: String(wait) }), { cache: 'no-store', signal });
     if (res.status === 401) return { kind: 'locked' };
     if (!res.ok) return { kind: 'unreachable' };
-    const body = (await res.json()) as Status | { ended: Farewell };
+    const body = (await res.json()) as StatusJson;
     return 'ended' in body ? { kind: 'ended', reason: body.ended } : { kind: 'status', status: body };
   } catch {
     return { kind: 'unreachable' };
   }
 }
 
-async function onStatus(status: Status): Promise<void> {
+async function onStatus(status: PageStatus): Promise<void> {
   document.title = status.name || 'PushCam';
   const frame = status.frame;
   latestSeq = frame?.seq ?? 0;

@@ -1,11 +1,11 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Settings } from '../control/contract.js';
-import { CLI_SETTINGS, type CliOption, checkSetting, DEFAULT_SETTINGS, type SettingName } from '../control/settings-table.js';
+import type { Settings } from '../../shared/contract.js';
+import { CLI_SETTINGS, type CliOption, checkSetting, DEFAULT_SETTINGS, type SettingName } from '../../shared/settings-table.js';
 import { MAX_PER_ADDRESS } from '../http/connections.js';
 import { SEND_TIMEOUT_MS } from '../hub/viewer.js';
-import { LIMITS } from '../limits.js';
+import { LIMITS } from '../../shared/limits.js';
 import type { SourceSpec } from '../source/sources.js';
 
 export interface ServeOptions {

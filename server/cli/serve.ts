@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { findBrowser, launchCapturePage, RESTARTING } from '../capture/headless-browser.js';
 import { loadPanelAddress, savePanelAddress } from '../config/panel-address.js';
 import { configDir } from '../config/paths.js';
-import type { CameraReport, ControlState } from '../control/contract.js';
+import type { CameraReport, ControlState } from '../../shared/contract.js';
 import { ControlService } from '../control/service.js';
 import { type ControlServer, startControlServer } from '../control/ws-server.js';
 import { onChange } from '../log.js';

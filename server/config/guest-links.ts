@@ -2,29 +2,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { GuestLink, GuestLinkSpec } from '../../shared/contract.js';
 import { fileProblem, isMissing, newAccessKey, writeFileAtomic } from './access-key.js';
 
-/** A link the broadcaster gave one guest: its own key, a name, maybe an end. */
-export interface GuestLink {
-  /** Names the link in the window and in control calls; not a secret. */
-  id: string;
-  name: string;
-  createdAt: number;
-  /** When its key stops working, ms since the epoch; null: until it is revoked. */
-  expiresAt: number | null;
-  /** Only one viewer (one page) may watch through it at a time. */
-  oneViewer: boolean;
-  /** When a viewer last came or went through it; null: never used. */
-  lastSeen: number | null;
-}
-
-/** What a new link is made of (the control call's argument, checked in server/control/calls.ts). */
-export interface GuestLinkSpec {
-  name: string;
-  /** From now; null: it never expires. */
-  expiresInMs: number | null;
-  oneViewer: boolean;
-}
+export type { GuestLink, GuestLinkSpec };
 
 /** What a presented key opens: a guest link that works, one that has expired, or none. */
 export type GuestMatch = { link: GuestLink } | 'expired' | null;

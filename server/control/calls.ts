@@ -13,11 +13,11 @@ import {
   type ControlHandlers,
   GUEST_EXPIRY_MS,
   type GuestLinkSpec,
-} from './contract.js';
-import { MAX_FRAME } from './frame-format.js';
+} from '../../shared/contract.js';
+import { MAX_FRAME } from '../../shared/frame-format.js';
 import { validateSettingsPatch } from './settings.js';
-import { checkSetting, SETTINGS_TABLE } from './settings-table.js';
-import { exactFields, plainObject, text, whole } from './values.js';
+import { checkSetting, SETTINGS_TABLE } from '../../shared/settings-table.js';
+import { exactFields, plainObject, text, whole } from '../../shared/values.js';
 
 /** One argument's check: the value as the handler may trust it, or a one-line error. */
 type ArgCheck<T> = (value: unknown) => T;

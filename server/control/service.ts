@@ -7,6 +7,7 @@ import { type GuestLink, GuestLinks, type GuestLinkSpec } from '../config/guest-
 import { needsPixels } from '../encoder/encoder.js';
 import { loadTls, TlsFileError, type TlsFiles } from '../http/listener.js';
 import { localUrl, type Served, urlFor, viewerUrls } from '../http/urls.js';
+import type { Sink } from '../hub/consumer.js';
 import type { Farewell } from '../hub/farewell.js';
 import type { Log } from '../log.js';
 import { Announcer } from '../net/announce.js';
@@ -16,7 +17,7 @@ import { makeSource, type SourceSpec } from '../source/sources.js';
 import {
   type CameraReport,
   type CaptureRequest,
-  type ControlEvents,
+  type CoreEvents,
   type ControlHandlers,
   type ControlState,
   type GuestLinkRow,
@@ -24,10 +25,10 @@ import {
   STATS_INTERVAL_MS,
   type Stats,
   type ViewerRow,
-} from './contract.js';
-import type { CameraFrame } from './frame-format.js';
+} from '../../shared/contract.js';
+import type { CameraFrame } from '../../shared/frame-format.js';
 import { SettingsStore, validateSettingsPatch } from './settings.js';
-import { ADDRESS_KEYS, ENCODE_KEYS, SERVER_KEYS, SOURCE_SETTINGS } from './settings-table.js';
+import { ADDRESS_KEYS, ENCODE_KEYS, SERVER_KEYS, SOURCE_SETTINGS } from '../../shared/settings-table.js';
 import type { ViewerInfo } from '../types.js';
 import { describeUserAgent } from '../user-agent.js';
 
@@ -53,7 +54,7 @@ export interface ControlServiceOptions {
   log: Log;
 }
 
-type EventMap = { [E in keyof ControlEvents]: [ControlEvents[E]] };
+type EventMap = { [E in keyof CoreEvents]: [CoreEvents[E]] };
 
 /** The preview gets at most this many frames a second; it is a thumbnail, not a viewer. */
 const PREVIEW_FPS = 10;
@@ -79,9 +80,9 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   /** The port chosen for `port: 0`, kept across restarts. */
   private pickedPort: number | null = null;
   private captureActive = false;
-  private releasePreview: (() => void) | null = null;
-  private lastPreviewAt = 0;
-  private previewTimer: NodeJS.Timeout | null = null;
+  private previewOn = false;
+  /** Each window's preview sink, and its hub consumer while the preview is on. */
+  private readonly previews = new Map<Sink, (() => void) | null>();
   private qr = { url: '', svg: '' };
   /** Each guest link's QR code, by id, for the URL it was made of. */
   private readonly guestQrs = new Map<string, { url: string; svg: string }>();
@@ -106,7 +107,6 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.core.hub.on('joined', (viewer) => this.viewersChanged(viewer));
     this.core.hub.on('left', (viewer) => this.viewersChanged(viewer));
     this.guests.on('expired', (link) => void this.endGuest(link, 'expired'));
-    this.core.hub.on('frame', () => this.schedulePreview());
     this.announcer = new Announcer(o.log);
     this.announcer.on('change', () => this.emitState());
     this.statsTimer = setInterval(() => this.tick(), STATS_INTERVAL_MS);
@@ -234,11 +234,21 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   }
 
   setPreview(on: boolean): void {
-    if (on && !this.releasePreview) this.releasePreview = this.core.hub.hold();
-    if (!on && this.releasePreview) {
-      this.releasePreview();
-      this.releasePreview = null;
-    }
+    this.previewOn = on;
+    for (const sink of this.previews.keys()) this.feedPreview(sink);
+  }
+
+  /**
+   * A window's end of the preview (its WebSocket or IPC): while the preview is on, the hub feeds
+   * it as it feeds a viewer, at most PREVIEW_FPS frames a second. Call the result when the window goes.
+   */
+  addPreviewSink(sink: Sink): () => void {
+    this.previews.set(sink, null);
+    this.feedPreview(sink);
+    return () => {
+      this.previews.get(sink)?.();
+      this.previews.delete(sink);
+    };
   }
 
   reportCamera(report: CameraReport): void {
@@ -246,7 +256,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.emitState();
   }
 
-  /** One camera frame (pixels or a JPEG) from the capture side, checked where it came in (./frame-format.ts). */
+  /** One camera frame (pixels or a JPEG) from the capture side, checked where it came in (shared/frame-format.ts). */
   acceptFrame(frame: CameraFrame): void {
     this.cameraSource().acceptFrame(frame);
   }
@@ -254,7 +264,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   async close(): Promise<void> {
     clearInterval(this.statsTimer);
     this.guests.close();
-    if (this.previewTimer) clearTimeout(this.previewTimer);
+    this.setPreview(false);
     this.core.pipeline.close();
     await this.http?.close();
     this.http = null;
@@ -427,17 +437,14 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     this.emit('capture', this.captureRequest());
   }
 
-  /** Sends the newest frame to the preview, at most PREVIEW_FPS a second; the last one always arrives. */
-  private schedulePreview(): void {
-    if (!this.releasePreview || this.previewTimer) return;
-    const wait = Math.max(0, this.lastPreviewAt + 1000 / PREVIEW_FPS - Date.now());
-    this.previewTimer = setTimeout(() => {
-      this.previewTimer = null;
-      const frame = this.core.hub.latest;
-      if (!frame || !this.releasePreview) return;
-      this.lastPreviewAt = Date.now();
-      this.emit('preview', { seq: frame.seq, width: frame.width, height: frame.height, jpeg: frame.jpeg });
-    }, wait);
+  /** Starts or ends one sink's hub consumer, as the preview is on or off. */
+  private feedPreview(sink: Sink): void {
+    const release = this.previews.get(sink) ?? null;
+    if (this.previewOn && !release) this.previews.set(sink, this.core.hub.consume(sink, 1000 / PREVIEW_FPS));
+    if (!this.previewOn && release) {
+      release();
+      this.previews.set(sink, null);
+    }
   }
 
   /** Every STATS_INTERVAL_MS: rates from the counters' deltas, for the stats sparklines and the viewer table. */

@@ -6,10 +6,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { packageRoot } from '../config/paths.js';
 import { keyMatches } from '../http/auth.js';
 import { callCore, oneLine } from './calls.js';
-import { EVENT_NAMES } from './contract.js';
-import { FRAME_ACK, FRAME_HEADER_BYTES, MAX_FRAME, parseWireFrame, type PreviewFrame, previewMessage } from './frame-format.js';
+import { CORE_EVENT_NAMES } from '../../shared/contract.js';
+import { PANEL_CSP } from '../../shared/page-csp.js';
+import { FRAME_ACK, FRAME_HEADER_BYTES, MAX_FRAME, parseWireFrame, previewMessage } from '../../shared/frame-format.js';
 import type { ControlService } from './service.js';
-import { plainObject } from './values.js';
+import { plainObject } from '../../shared/values.js';
 import { type Log, onChange } from '../log.js';
 
 // The browser adapter of the control contract: a server of its own, on loopback only, so that the
@@ -27,8 +28,10 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
-/** A control socket this far behind skips preview frames rather than queueing them. */
+/** A control socket holding this much unsent is behind: the preview's newest frame waits rather than queueing. */
 const PREVIEW_BACKLOG = 512 * 1024;
+/** ws tells nothing when its buffer empties, so a preview that waits on it looks again after this long. */
+const PREVIEW_LOOK_MS = 20;
 /**
  * The largest message each route takes; ws closes a socket that sends more (1009) before
  * buffering it. A JSON call is at most a few kilobytes (every setting at its longest); a camera
@@ -115,8 +118,7 @@ function staticPages(hosts: Set<string>): express.Express {
   });
   app.use((_req, res, next) => {
     res.set({
-      'Content-Security-Policy':
-        "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      'Content-Security-Policy': PANEL_CSP,
       'X-Content-Type-Options': 'nosniff',
       'Cache-Control': 'no-cache',
     });
@@ -133,19 +135,18 @@ function staticPages(hosts: Set<string>): express.Express {
  * `{event, data}`. Calls are checked by callCore() before the service sees them.
  */
 function serveControl(ws: WebSocket, service: ControlService): void {
-  const relays = EVENT_NAMES.map((event) => {
-    const relay =
-      event === 'preview'
-        ? (frame: PreviewFrame) => {
-            if (ws.bufferedAmount < PREVIEW_BACKLOG) ws.send(Buffer.concat(previewMessage(frame)));
-          }
-        : (data: unknown) => ws.send(JSON.stringify({ event, data }));
+  const relays = CORE_EVENT_NAMES.map((event) => {
+    const relay = (data: unknown): void => ws.send(JSON.stringify({ event, data }));
     service.on(event, relay);
     return () => service.off(event, relay);
   });
+  const endPreview = service.addPreviewSink({
+    send: (frame) => ws.send(Buffer.concat(previewMessage(frame))),
+    behindMs: () => (ws.bufferedAmount < PREVIEW_BACKLOG ? 0 : PREVIEW_LOOK_MS),
+  });
   ws.on('close', () => {
     for (const off of relays) off();
-    service.setPreview(false);
+    endPreview();
   });
   ws.on('message', (raw, isBinary) => {
     if (isBinary) return ws.close(1003, 'binary messages go to /frames');

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { DEFAULT_ENCODE } from '../control/settings-table.js';
+import { DEFAULT_ENCODE } from '../../shared/settings-table.js';
 import type { EncodeSettings, RawImage, SourceImage } from '../types.js';
 import { drawLabel, labelSizeFor, renderLabel } from './text.js';
 import { inverse, isTurned, type Turn, turned, turnedLabel, turnedSize, turnPoint } from './turn.js';

@@ -1,4 +1,4 @@
-import { type Segment, segments, SOS } from './jpeg-info.js';
+import { type Segment, segments, SOS } from '../../shared/jpeg-info.js';
 
 // A camera's JPEG carries metadata no viewer needs and some must not get: EXIF with the make,
 // the serial number and the GPS position, an embedded thumbnail (whose own end-of-image marker

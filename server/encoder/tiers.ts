@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { RawImage, TierSpec } from '../types.js';
 import type { EncodedImage } from './encoder.js';
-import { jpegComments } from './jpeg-info.js';
+import { jpegComments } from '../../shared/jpeg-info.js';
 
 /** The main picture a tier is made from: its JPEG, and the pixels it was encoded from when the encoder had them. */
 export interface TierSource {

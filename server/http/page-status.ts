@@ -1,10 +1,11 @@
 import type { RequestHandler } from 'express';
+import type { Status, StatusJson } from '../../shared/status.js';
 import type { Farewell } from '../hub/farewell.js';
 import type { Hub } from '../hub/hub.js';
 import type { Pipeline } from '../pipeline.js';
 import { guestOf } from './auth.js';
 import { intParam, pageParam } from './errors.js';
-import { forViewer, type Status, statusOf } from './status.js';
+import { forViewer, statusOf } from './status.js';
 import { clientIp, NO_CACHE } from './stream.js';
 
 export interface StatusContext {
@@ -38,7 +39,7 @@ export function statusRoute(ctx: StatusContext): RequestHandler {
     if (gone.signal.aborted) return;
     res.set(NO_CACHE);
     if (ended) {
-      res.json({ ended });
+      res.json({ ended } satisfies StatusJson);
       return;
     }
     const asker = {
@@ -51,7 +52,7 @@ export function statusRoute(ctx: StatusContext): RequestHandler {
       ...forViewer(status(), asker),
       name: ctx.name(),
       ...(page === undefined ? {} : { you: { watching: ctx.hub.watching(page), picture: ctx.hub.pictureOf(page) } }),
-    });
+    } satisfies StatusJson);
   };
 }
 

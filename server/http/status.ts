@@ -1,35 +1,6 @@
 import type { Hub } from '../hub/hub.js';
-import type { TierStatus } from '../hub/tiers.js';
 import type { Pipeline } from '../pipeline.js';
-import type { SourceStatus, ViewerInfo } from '../types.js';
-
-/**
- * A viewer as /status.json lists it. `framesDropped` is what `framesSkipped` was called before,
- * kept (the same number) so programs that read the old name go on working.
- */
-export interface StatusViewer extends ViewerInfo {
-  framesDropped: number;
-}
-
-/**
- * Everything about the broadcast, viewers included: for the broadcaster. The /status.json
- * shape: its viewer list is `clients` (`viewers` is how many watch, and programs read both).
- */
-export interface Status {
-  source: SourceStatus;
-  frame: { seq: number; width: number; height: number; bytes: number; at: number } | null;
-  encoder: { frames: number; avgMs: number; skipped: number };
-  clients: StatusViewer[];
-  /** The picture tiers being made besides the main picture (?width, ?quality). */
-  tiers: TierStatus[];
-}
-
-/** What a viewer may see of the status (see forViewer). */
-export interface ViewerStatus extends Omit<Status, 'source'> {
-  source: Omit<SourceStatus, 'viewerError'>;
-  /** How many watch. */
-  viewers: number;
-}
+import type { Status, ViewerInfo, ViewerStatus } from '../../shared/status.js';
 
 export function statusOf(hub: Hub, pipeline: Pipeline): Status {
   const f = hub.latest;

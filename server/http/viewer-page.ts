@@ -2,19 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { RequestHandler } from 'express';
+import { VIEWER_CSP } from '../../shared/page-csp.js';
 import { packageRoot } from '../config/paths.js';
 import { type Access, rememberKey } from './auth.js';
-
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' blob: data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'self'",
-].join('; ');
 
 /** Where the built viewer page lives; fails with what to do when it was never built. */
 export function viewerPageDir(): string {
@@ -66,7 +56,7 @@ export function viewerPageRoute(dir: string, access: Access, name: () => string)
   titled('PushCam'); // a page without its title marker fails now, not at the first visitor
   return (req, res) => {
     rememberKey(req, res, access);
-    res.set({ 'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' });
+    res.set({ 'Content-Security-Policy': VIEWER_CSP, 'Cache-Control': 'no-cache' });
     res.type('html').send(titled(name() || 'PushCam'));
   };
 }

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { EncodedImage } from '../encoder/encoder.js';
 import type { TierSource } from '../encoder/tiers.js';
-import type { Frame, RawImage, TierSpec, ViewerInfo } from '../types.js';
+import type { Frame, RawImage, TierSpec, TierStatus, ViewerInfo } from '../types.js';
+import { Consumer, type Sink } from './consumer.js';
 import { type Farewell, farewellJpeg } from './farewell.js';
 import { SnapshotViewer } from './snapshot-viewer.js';
-import { isMain, type TierEncode, Tiers, type TierStatus } from './tiers.js';
+import { isMain, type TierEncode, Tiers } from './tiers.js';
 import type { Viewer } from './viewer.js';
 
 interface HubEvents {
@@ -62,6 +63,8 @@ export class Hub extends EventEmitter<HubEvents> {
   /** The pixels the newest frame was encoded from, kept only while tiers are made from them. */
   private newestPixels: RawImage | null = null;
   private readonly viewers = new Set<Viewer>();
+  /** Consumers that are not viewers (the windows' previews): not listed, not counted against maxViewers. */
+  private readonly consumers = new Set<Consumer>();
   /** The stream viewers that watch a tier; the others get the main picture. */
   private readonly onTier = new Map<Viewer, TierSpec>();
   private readonly tiers: Tiers;
@@ -92,10 +95,26 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   get demand(): number {
-    return this.viewers.size + this.waiters.size + this.holds;
+    return this.viewers.size + this.consumers.size + this.waiters.size + this.holds;
   }
 
-  /** Wants frames without being a viewer (the window's preview); call the result to let go. */
+  /**
+   * Feeds `sink` the main picture by the viewers' send rules (./consumer.ts), at most one frame
+   * per `minIntervalMs`, without making it a viewer (the window's preview). The newest frame
+   * goes at once. Call the result to let go.
+   */
+  consume(sink: Sink, minIntervalMs: number): () => void {
+    const consumer = new Consumer(sink, minIntervalMs);
+    this.consumers.add(consumer);
+    if (this.newest) consumer.offer(this.newest);
+    this.emit('demand', this.demand);
+    return () => {
+      consumer.close();
+      if (this.consumers.delete(consumer)) this.emit('demand', this.demand);
+    };
+  }
+
+  /** Wants frames without taking any (a source kept running, as a test or the first camera report needs); call the result to let go. */
   hold(): () => void {
     this.holds++;
     this.emit('demand', this.demand);
@@ -173,6 +192,7 @@ export class Hub extends EventEmitter<HubEvents> {
     this.newestPixels = this.tiers.size > 0 ? source.pixels : null;
     this.emit('frame', frame);
     for (const viewer of this.viewers) if (!this.onTier.has(viewer)) viewer.offer(frame);
+    for (const consumer of this.consumers) consumer.offer(frame);
     this.tiers.feed(frame, source);
     const answered = [...this.waiters].filter((w) => w.main && frame.seq > w.after);
     for (const waiter of answered) waiter.resolve(frame);

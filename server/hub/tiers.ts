@@ -1,7 +1,7 @@
 import type { EncodedImage } from '../encoder/encoder.js';
 import type { TierSource } from '../encoder/tiers.js';
 import { type Log, onChange } from '../log.js';
-import type { Frame, TierSpec } from '../types.js';
+import type { Frame, TierSpec, TierStatus } from '../types.js';
 
 /** Tiers encoded at once besides the main picture: each costs a resize and an encode per frame. */
 export const MAX_TIERS = 4;
@@ -12,14 +12,6 @@ export type TierEncode = (main: TierSource, spec: TierSpec) => Promise<EncodedIm
 /** Who gets a tier's frames: a stream viewer, or a snapshot request waiting for one. */
 export interface TierMember {
   offer(frame: Frame): void;
-}
-
-/** What /status.json says about each tier being made. */
-export interface TierStatus extends TierSpec {
-  /** Stream viewers and waiting snapshot requests. */
-  members: number;
-  encodes: number;
-  avgMs: number;
 }
 
 export function tierKey(spec: TierSpec): string {

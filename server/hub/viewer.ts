@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Frame, ViewerInfo } from '../types.js';
+import { Consumer, type Sink } from './consumer.js';
 import type { Link } from './link.js';
 import type { PartLayout } from './multipart.js';
 
@@ -28,21 +29,17 @@ export interface ViewerOptions {
 }
 
 /**
- * One connected stream and its send policy (after µStreamer): a viewer holds at most one
- * frame, the newest. A frame is written only when the socket has drained and its link has
- * delivered nearly all that was sent before (server/hub/link.ts); a viewer that falls behind
- * skips to the newest frame and counts what it skipped. Nothing queues per viewer, so a slow
- * or stalled viewer costs at most one frame of memory and never delays the others.
+ * One connected stream: a hub consumer (./consumer.ts, the send rules: the newest frame only,
+ * the ?fps cap, skip when behind) whose sink is the socket. The socket is behind while a write
+ * is still in Node, and while its link has not delivered nearly all that was sent before
+ * (server/hub/link.ts). Nothing queues per viewer, so a slow or stalled viewer costs at most one
+ * frame of memory and never delays the others.
  */
 export class Viewer {
   readonly info: ViewerInfo;
-  private pending: Frame | null = null;
-  private last: Frame | null = null;
-  private lastWriteAt = 0;
+  private readonly feed: Consumer;
   private draining = false;
   private closed = false;
-  /** Waiting out the ?fps cap or the link before the next write. */
-  private waitTimer: NodeJS.Timeout | null = null;
   private dualTimer: NodeJS.Timeout | null = null;
   /** Runs while the viewer cannot take data; it is dropped if that lasts sendTimeoutMs. */
   private stallTimer: NodeJS.Timeout | null = null;
@@ -53,6 +50,7 @@ export class Viewer {
     private readonly options: ViewerOptions,
   ) {
     this.info = { ...options.info, framesSent: 0, framesSkipped: 0, bytesSent: 0, link: null };
+    this.feed = new Consumer(this.socket, options.minIntervalMs, this.info);
     this.keepAliveTimer = setTimeout(() => this.repeatLast(), options.keepAliveMs);
     this.write(options.layout.opening);
   }
@@ -64,16 +62,13 @@ export class Viewer {
 
   /** The size of the last frame written; null before the first. */
   get sentSize(): { width: number; height: number } | null {
-    return this.last && { width: this.last.width, height: this.last.height };
+    const last = this.feed.lastSent;
+    return last && { width: last.width, height: last.height };
   }
 
   /** Offers a newer frame: written now if the socket and link have room, else kept as the next to send. */
   offer(frame: Frame): void {
-    const newest = this.pending ?? this.last;
-    if (this.closed || (newest && frame.seq <= newest.seq)) return;
-    if (this.pending) this.info.framesSkipped++;
-    this.pending = frame;
-    this.flush();
+    this.feed.offer(frame);
   }
 
   /**
@@ -95,33 +90,26 @@ export class Viewer {
 
   close(): void {
     this.closed = true;
-    this.pending = null;
-    for (const timer of [this.keepAliveTimer, this.waitTimer, this.dualTimer, this.stallTimer]) if (timer) clearTimeout(timer);
+    this.feed.close();
+    for (const timer of [this.keepAliveTimer, this.dualTimer, this.stallTimer]) if (timer) clearTimeout(timer);
   }
 
-  private flush(): void {
-    if (this.closed || this.draining || !this.pending || this.waitTimer) return;
-    const capWait = this.lastWriteAt + this.options.minIntervalMs - Date.now();
-    const wait = capWait > 0 ? capWait : (this.options.link?.waitMs() ?? 0);
-    if (wait > 0) {
-      if (capWait <= 0) this.stalled();
-      this.waitTimer = setTimeout(() => {
-        this.waitTimer = null;
-        this.flush();
-      }, wait);
-      return;
-    }
-    this.progressed();
-    const frame = this.pending;
-    this.pending = null;
-    this.info.framesSent++;
-    this.writeFrame(frame);
-  }
+  /** The consumer's sink: the socket, behind while a write is in Node or its link holds too much. */
+  private readonly socket: Sink = {
+    send: (frame) => {
+      this.progressed();
+      this.writeFrame(frame);
+    },
+    behindMs: () => {
+      if (this.draining) return Infinity;
+      const wait = this.options.link?.waitMs() ?? 0;
+      if (wait > 0) this.stalled();
+      return wait;
+    },
+  };
 
   private writeFrame(frame: Frame): void {
     this.write(this.options.layout.part(frame.jpeg));
-    this.last = frame;
-    this.lastWriteAt = Date.now();
     this.keepAliveTimer.refresh();
     if (this.options.dualFinalFrame) {
       if (this.dualTimer) clearTimeout(this.dualTimer);
@@ -131,11 +119,12 @@ export class Viewer {
 
   /** Keep-alive and WebKit's dual final frame: the same picture again, if the socket is idle. */
   private repeatLast(): void {
-    if (this.closed || !this.last || this.draining || this.pending || this.waitTimer || (this.options.link?.waitMs() ?? 0) > 0) {
+    const last = this.feed.lastSent;
+    if (this.closed || !last || this.draining || !this.feed.idle || (this.options.link?.waitMs() ?? 0) > 0) {
       this.keepAliveTimer.refresh();
       return;
     }
-    this.writeFrame(this.last);
+    this.writeFrame(last);
     if (this.dualTimer) clearTimeout(this.dualTimer);
   }
 
@@ -159,7 +148,7 @@ export class Viewer {
     if (!this.draining || this.out.writableLength > 0) return;
     this.draining = false;
     this.progressed();
-    this.flush();
+    this.feed.caughtUp();
   };
 
   private stalled(): void {

@@ -1,10 +1,10 @@
-import type { CameraReport } from '../control/contract.js';
-import { type CameraFrame, MIN_FRAME_SIDE } from '../control/frame-format.js';
+import type { CameraReport } from '../../shared/contract.js';
+import { type CameraFrame, MIN_FRAME_SIDE } from '../../shared/frame-format.js';
 import type { FrameSource, SourceImage, SourceStatus } from '../types.js';
 import { PLACEHOLDER_SIZE, placeholderImage } from './placeholder.js';
 
 // The camera is captured elsewhere (the window, or a headless capture page) and its frames are
-// pushed in here, checked where they came in (server/control/frame-format.ts). This source only
+// pushed in here, checked where they came in (shared/frame-format.ts). This source only
 // asks for capture while it runs (onDemand), and turns the capture side's fault reports into a
 // picture viewers see.
 

@@ -1,4 +1,4 @@
-import { DEFAULT_SETTINGS } from '../control/settings-table.js';
+import { DEFAULT_SETTINGS } from '../../shared/settings-table.js';
 import type { RawImage } from '../types.js';
 import { drawLabel, labelSizeFor, renderLabel } from '../encoder/text.js';
 

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CameraReport, Settings } from '../control/contract.js';
+import type { CameraReport, Settings } from '../../shared/contract.js';
 import type { Log } from '../log.js';
 import type { FrameSource } from '../types.js';
 import { DirSource, FileSource } from './file.js';

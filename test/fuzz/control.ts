@@ -14,12 +14,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
-import { CALL_NAMES, type CallName, ipcChannel, type Settings } from '../../server/control/contract.js';
-import { MAX_FRAME } from '../../server/control/frame-format.js';
+import { CALL_NAMES, type CallName, ipcChannel, type Settings } from '../../shared/contract.js';
+import { MAX_FRAME } from '../../shared/frame-format.js';
 import { ControlService } from '../../server/control/service.js';
 import { DEFAULT_SETTINGS } from '../../server/control/settings.js';
 import { startControlServer } from '../../server/control/ws-server.js';
-import { LIMITS } from '../../server/limits.js';
+import { LIMITS } from '../../shared/limits.js';
 import { makeIpcRig } from '../helpers/fake-ipc.js';
 import { caseRandom, Picker } from './random.js';
 

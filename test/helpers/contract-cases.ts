@@ -3,7 +3,7 @@
 // a fresh client over a real ControlService, made by the adapter's test.
 import assert from 'node:assert/strict';
 import { test as nodeTest, type TestContext } from 'node:test';
-import type { CallName, ControlClient, ControlEvents, EventName } from '../../server/control/contract.js';
+import type { CallName, ControlClient, ControlEvents, EventName } from '../../shared/contract.js';
 import { DEFAULT_SETTINGS } from '../../server/control/settings.js';
 import { busyPort, freePort } from './fixtures.js';
 

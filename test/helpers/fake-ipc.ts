@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort as NodeMessagePort } from 'node:worker_threads';
-import type { ControlClient } from '../../server/control/contract.js';
+import type { ControlClient } from '../../shared/contract.js';
 import { ControlService, type ControlServiceOptions } from '../../server/control/service.js';
 import { type FrameLike, type FramePortLike, type IpcMainLike, type InvokeEventLike, registerIpc, type WebContentsLike } from '../../electron/ipc.js';
 import { createIpcClient, type IpcRendererEventLike, type IpcRendererLike } from '../../electron/ipc-client.js';

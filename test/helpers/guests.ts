@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { GuestLinkRow } from '../../server/control/contract.js';
+import type { GuestLinkRow } from '../../shared/contract.js';
 import { ControlService } from '../../server/control/service.js';
 import { tempDir } from './fixtures.js';
 

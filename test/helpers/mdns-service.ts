@@ -1,4 +1,4 @@
-import type { Settings } from '../../server/control/contract.js';
+import type { Settings } from '../../shared/contract.js';
 import { ControlService } from '../../server/control/service.js';
 
 // PushCam's core as the desktop app runs it (ControlService, LAN access, mDNS on), in a process of

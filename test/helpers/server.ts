@@ -1,6 +1,6 @@
 import './offline.js';
 import type { TestContext } from 'node:test';
-import type { Settings } from '../../server/control/contract.js';
+import type { Settings } from '../../shared/contract.js';
 import { ControlService } from '../../server/control/service.js';
 import { PatternSource } from '../../server/source/pattern.js';
 import { startPushCam, type PushCam, type PushCamOptions } from '../../server/pushcam.js';

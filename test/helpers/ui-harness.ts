@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ControlService } from '../../server/control/service.js';
 import { startControlServer, type ControlServer } from '../../server/control/ws-server.js';
-import type { ControlState, Settings } from '../../server/control/contract.js';
+import type { ControlState, Settings } from '../../shared/contract.js';
 import { launchChromium, newPage } from './chromium.js';
 import { eventually } from './server.js';
 

@@ -1,11 +1,10 @@
 // Every setting once: its default (hence its type), its check, what it applies to, its
 // command-line option. The Settings type, the defaults, the checks, the groups the service reacts
-// to, the ranges (limits.ts), the command line's options and --help (cli/options.ts) and the
+// to, the ranges (limits.ts), the command line's options and --help (server/cli/options.ts) and the
 // form's field limits are derived from this table. No Node types: the renderer imports it too.
 // To add a setting: one entry here, its field in the window (renderer/app), and what it does;
 // with a command-line option, its row in the README's options table too.
 
-import type { Rotation } from '../types.js';
 import type { SourceKind } from './contract.js';
 import { rangeProblem, textProblem } from './values.js';
 
@@ -15,6 +14,9 @@ import { rangeProblem, textProblem } from './values.js';
  * the setting is read where it is used (the source's settings are in `sources`).
  */
 type Applies = 'encode' | 'server' | 'address';
+
+/** The picture's turn, clockwise, in degrees (the `rotate` setting). */
+export type Rotation = 0 | 90 | 180 | 270;
 
 interface Spec {
   default: string | number | boolean;

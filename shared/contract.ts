@@ -3,12 +3,10 @@
 // (electron/ipc.ts + electron/preload.ts) and a loopback WebSocket (server/control/ws-server.ts).
 // This file is shared by the core, the preload and the renderer: types and constants only.
 
-import type { GuestLink, GuestLinkSpec } from '../config/guest-links.js';
 import type { PreviewFrame } from './frame-format.js';
 import type { Settings } from './settings-table.js';
-import type { SourceStatus, ViewerInfo } from '../types.js';
+import type { SourceStatus, ViewerInfo } from './status.js';
 
-export type { GuestLinkSpec } from '../config/guest-links.js';
 export { type Settings, SOURCE_SETTINGS } from './settings-table.js';
 
 export type BroadcastState = 'stopped' | 'starting' | 'broadcasting' | 'error';
@@ -67,6 +65,28 @@ export interface ControlState {
   guests: GuestLinkRow[];
   /** Things the user should know once, e.g. "your settings file was damaged". */
   notices: string[];
+}
+
+/** A link the broadcaster gave one guest: its own key, a name, maybe an end. */
+export interface GuestLink {
+  /** Names the link in the window and in control calls; not a secret. */
+  id: string;
+  name: string;
+  createdAt: number;
+  /** When its key stops working, ms since the epoch; null: until it is revoked. */
+  expiresAt: number | null;
+  /** Only one viewer (one page) may watch through it at a time. */
+  oneViewer: boolean;
+  /** When a viewer last came or went through it; null: never used. */
+  lastSeen: number | null;
+}
+
+/** What a new link is made of (the control call's argument, checked in server/control/calls.ts). */
+export interface GuestLinkSpec {
+  name: string;
+  /** From now; null: it never expires. */
+  expiresInMs: number | null;
+  oneViewer: boolean;
 }
 
 /** A guest link as the window lists it (server/config/guest-links.ts keeps them). */
@@ -187,7 +207,10 @@ const CALLS: { [N in CallName]: true } = {
 };
 /** The list both adapters register, so neither can miss or add a call. */
 export const CALL_NAMES = Object.keys(CALLS) as readonly CallName[];
-export const EVENT_NAMES: readonly EventName[] = ['state', 'stats', 'capture', 'preview'];
+/** The events the core emits, which both adapters relay; the preview each adapter sends from its window's own hub consumer. */
+export type CoreEvents = Omit<ControlEvents, 'preview'>;
+export const CORE_EVENT_NAMES: readonly (keyof CoreEvents)[] = ['state', 'stats', 'capture'];
+export const EVENT_NAMES: readonly EventName[] = [...CORE_EVENT_NAMES, 'preview'];
 
 /** Electron IPC channel names, derived from the lists above. */
 export const ipcChannel = {
@@ -198,12 +221,18 @@ export const ipcChannel = {
 } as const;
 
 /**
+ * What every Electron IPC call handler answers (electron/ipc.ts to electron/ipc-client.ts). Electron would wrap a thrown error's message in "Error
+ * invoking remote method ..."; a reply object keeps the core's one-line reason as it is.
+ */
+export type CallReply = { ok: true; value: unknown } | { ok: false; error: string };
+
+/**
  * Where the capture worker sends camera frames: a MessagePort (Electron, from MessageChannelMain)
  * or a loopback WebSocket URL with its token. Either can be handed to a Worker. Both carry the
  * frame format of ./frame-format.ts, one frame in flight. The capture worker sends JPEG on the
  * WebSocket, because moving raw 720p frames over it takes 120-230 ms each; raw pixels on the port.
  */
-export type FrameChannel = { kind: 'port'; port: MessagePort } | { kind: 'websocket'; url: string };
+export type FrameChannel = { kind: 'port'; port: InstanceType<typeof MessagePort> } | { kind: 'websocket'; url: string };
 
 /** The window's side of the contract, whichever adapter carries it. */
 export interface ControlClient {

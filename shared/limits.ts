@@ -1,6 +1,6 @@
 // The ranges every number must fall in, for the command line and the window alike: the settings'
 // (their table) and the command line's own.
-import { SETTING_RANGES } from './control/settings-table.js';
+import { SETTING_RANGES } from './settings-table.js';
 
 export const LIMITS = {
   ...SETTING_RANGES,

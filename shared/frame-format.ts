@@ -3,7 +3,7 @@
 // Node types, so that the capture worker and the renderer use it as the core does. A camera frame
 // is checked here, once, where it enters; what passes is a CameraFrame the core takes as it is.
 
-import { isCompleteJpeg, jpegSize } from '../encoder/jpeg-info.js';
+import { isCompleteJpeg, jpegSize } from './jpeg-info.js';
 
 /**
  * The core answers every camera frame with this message, accepted or not; the capture side sends

@@ -109,8 +109,8 @@ const COM = 0xfe;
  * The comment segments (COM, marker included) before the scan, in order; none for a buffer that
  * is not a JPEG. A re-encode drops them; a tier keeps them, as the main picture passes them through.
  */
-export function jpegComments(buf: Buffer): Buffer[] {
-  const comments: Buffer[] = [];
+export function jpegComments(buf: Uint8Array): Uint8Array[] {
+  const comments: Uint8Array[] = [];
   if (buf.length < 4 || buf[0] !== MARKER || buf[1] !== SOI) return comments;
   let pos = 2;
   while (pos + 3 < buf.length && buf[pos] === MARKER) {
@@ -124,7 +124,7 @@ export function jpegComments(buf: Buffer): Buffer[] {
       continue;
     }
     if (marker === SOS || marker === EOI) break;
-    const end = pos + 2 + buf.readUInt16BE(pos + 2);
+    const end = pos + 2 + uint16(buf, pos + 2);
     if (end > buf.length) break;
     if (marker === COM) comments.push(buf.subarray(pos, end));
     pos = end;

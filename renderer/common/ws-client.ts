@@ -7,8 +7,8 @@ import {
   type EventName,
   type FrameChannel,
   STATS_INTERVAL_MS,
-} from '../../server/control/contract.js';
-import { parsePreview } from '../../server/control/frame-format.js';
+} from '../../shared/contract.js';
+import { parsePreview } from '../../shared/frame-format.js';
 
 // The browser side of the loopback WebSocket adapter (server/control/ws-server.ts): the same
 // ControlClient the Electron preload gives the window, so the UI cannot tell them apart. It keeps
