@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RawImage } from '../server/types.js';
 import { toPpm } from './picture.js';
+import { TJBENCH_SECONDS } from './settings.js';
 import { median } from './stats.js';
 
 const run = promisify(execFile);
@@ -28,11 +29,9 @@ export async function haveTjbench(): Promise<boolean> {
 }
 
 /**
- * libjpeg-turbo's own figure for the same pixels: compression only, RGB in (no format
- * conversion, like PushCam's raw RGB), 4:2:0 like sharp's default, one thread, its default
- * Huffman tables (PushCam turns Huffman optimisation off too). tjbench reports an average over
- * a run, which one preemption on a busy machine skews; so the caller runs it several short
- * times (between the other encodes) and takes the median run.
+ * libjpeg-turbo's own figure for the same pixels: compression only, RGB in, 4:2:0, one thread,
+ * default Huffman tables, run several short times between the other encodes, the median run
+ * kept (docs/benchmarks.md).
  */
 export class Tjbench {
   private readonly runs: TjbenchResult[] = [];
@@ -42,10 +41,10 @@ export class Tjbench {
     private readonly args: string[],
   ) {}
 
-  static async prepare(picture: RawImage, quality: number, dir: string, seconds: number): Promise<Tjbench> {
+  static async prepare(picture: RawImage, quality: number, dir: string): Promise<Tjbench> {
     const file = join(dir, `frame-${picture.width}x${picture.height}.ppm`);
     await writeFile(file, toPpm(picture));
-    const args = [file, String(quality), '-rgb', '-subsamp', '420', '-componly', '-nowrite', '-quiet', '-benchtime', String(seconds), '-warmup', '0.1'];
+    const args = [file, String(quality), '-rgb', '-subsamp', '420', '-componly', '-nowrite', '-quiet', '-benchtime', String(TJBENCH_SECONDS), '-warmup', '0.1'];
     return new Tjbench(picture, args);
   }
 

@@ -1,7 +1,6 @@
-// A child process holding the bench's viewers: raw HTTP connections that read a stream, count its
-// frames and read each frame's time stamp, and stalled ones that send a request and never read.
-// Kept out of the parent so the parent's own work never competes with them, and their CPU can be
-// reported on its own.
+// A child process holding the bench's viewers, so their CPU is reported on its own: raw HTTP
+// connections that read a stream, count its frames and read their stamps (bench/stamp.ts), and
+// stalled ones that send a request and never read.
 import { connect } from 'node:net';
 import { AGENT, type ConnectViewers, type Counters, exitWithParent, isMessage, type ViewersConnected } from './messages.js';
 import { FrameReader } from './stamp.js';
@@ -91,18 +90,10 @@ async function connectAll(m: ConnectViewers): Promise<ViewersConnected> {
   return { type: 'connected', healthy: readers.length, stalled, failures };
 }
 
-function counters(): Counters {
-  const cpu = process.cpuUsage();
-  return {
-    type: 'counters',
-    at: performance.now(),
-    frames: readers.map((r) => r.frames),
-    ages: readers.flatMap((r) => r.take()),
-    cpuMicros: cpu.user + cpu.system,
-  };
-}
-
 process.on('message', (message: unknown) => {
   if (isMessage<ConnectViewers>(message, 'connect')) void connectAll(message).then((reply) => process.send?.(reply));
-  else if (isMessage(message, 'mark')) process.send?.(counters());
+  else if (isMessage(message, 'mark')) {
+    const counters: Counters = { type: 'counters', at: performance.now(), frames: readers.map((r) => r.frames), ages: readers.flatMap((r) => r.take()) };
+    process.send?.(counters);
+  }
 });
