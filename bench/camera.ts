@@ -8,24 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import type { Status } from '../server/http/status.js';
 import { CHROMIUM_PATH } from '../test/helpers/chromium.js';
 import { startServeChild } from '../test/helpers/serve-child.js';
 import { type Child, countersOf, startViewers } from './children.js';
 import { kb, mb, num, percent, table } from './markdown.js';
-import type { Counters } from './messages.js';
-import { cmdlineOf, cpuMark, type CpuMark, cpuOf, groupOf, memoryOf, otherCpuPercent, pssBytes, treeOf } from './proc.js';
+import { cmdlineOf, cpuMark, cpuOf, groupOf, memoryOf, otherCpuPercent, pssBytes, treeOf } from './proc.js';
 import { CAMERA_RUN } from './settings.js';
 import { type MeasuredTable, median, type Retryable } from './stats.js';
 
 /** Chromium's fake camera runs at 20 fps unless told; `fps=30` is its option (no quotes in argv). */
 const FAKE_CAMERA_30FPS = '--use-fake-device-for-media-stream=fps=30';
 const TIMEOUT_MS = 20_000;
-
-interface Status {
-  source: { state: string };
-  frame: { seq: number; width: number; height: number; bytes: number } | null;
-  encoder: { frames: number; avgMs: number; skipped: number };
-}
 
 /**
  * PushCam's --browser, running the Debian Chromium with the fake camera at 30 fps. PushCam passes
@@ -49,7 +43,7 @@ function writeBrowserWrapper(dir: string): string {
   return path;
 }
 
-async function status(port: number): Promise<Status> {
+async function status(port: number): Promise<Pick<Status, 'source' | 'frame' | 'encoder'>> {
   const res = await fetch(`http://127.0.0.1:${port}/status.json`, { signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`/status.json: HTTP ${res.status}`);
   return (await res.json()) as Status;
@@ -72,21 +66,6 @@ function kill(pid: number | undefined): void {
   } catch {
     // Gone meanwhile.
   }
-}
-
-interface Reading {
-  counters: Counters;
-  status: Status;
-  pushcamCpu: number;
-  browserCpu: number;
-  viewersCpu: number;
-  cpu: CpuMark;
-}
-
-async function reading(viewers: Child, port: number, pushcamPid: number, browser: number): Promise<Reading> {
-  const counters = countersOf(viewers);
-  const [cpu, pushcamCpu, browserCpu, viewersCpu] = [cpuMark(), cpuOf([pushcamPid]), cpuOf(groupOf(browser)), cpuOf([viewers.pid])];
-  return { counters: await counters, status: await status(port), pushcamCpu, browserCpu, viewersCpu, cpu };
 }
 
 interface CameraRow {
@@ -121,19 +100,26 @@ async function runEndToEnd(timestamp: boolean, progress: (line: string) => void)
     const started = await startViewers({ port: pushcam.port, path: '/stream.mjpg', healthy: count, stalled: 0 });
     viewers = started.viewers;
     // Capture starts when the first viewer comes: wait for camera frames of the asked size, then a few more.
-    const first = await until('camera frames', async () => {
-      const s = await status(pushcam.port);
-      return s.source.state === 'running' && `${s.frame?.width}x${s.frame?.height}` === size ? s : undefined;
+    let first: number | undefined;
+    await until('camera frames', async () => {
+      const { source, frame } = await status(pushcam.port);
+      if (source.state !== 'running' || !frame || `${frame.width}x${frame.height}` !== size) return undefined;
+      first ??= frame.seq;
+      return frame.seq > first + 10 || undefined;
     });
-    await until('frames after the first', async () => ((await status(pushcam.port)).frame?.seq ?? 0) > (first.frame?.seq ?? 0) + 10 || undefined);
+    const reading = async () => {
+      const counters = countersOf(started.viewers);
+      const [cpu, pushcamCpu, browserCpu, viewersCpu] = [cpuMark(), cpuOf([pushcam.pid]), cpuOf(groupOf(found)), cpuOf([started.viewers.pid])];
+      return { counters: await counters, status: await status(pushcam.port), pushcamCpu, browserCpu, viewersCpu, cpu };
+    };
     await sleep(warmupMs);
-    const before = await reading(started.viewers, pushcam.port, pushcam.pid, found);
+    const before = await reading();
     await sleep(measureMs);
-    const after = await reading(started.viewers, pushcam.port, pushcam.pid, found);
+    const after = await reading();
     const seconds = (after.counters.at - before.counters.at) / 1000;
-    const rate = (a: number, b: number): number => (b - a) / seconds;
-    const fps = after.counters.frames.map((n, i) => rate(before.counters.frames[i], n));
-    const encodes = rate(before.status.encoder.frames, after.status.encoder.frames);
+    const rate = (figure: (r: typeof before) => number): number => (figure(after) - figure(before)) / seconds;
+    const fps = after.counters.frames.map((_n, i) => rate((r) => r.counters.frames[i]));
+    const encodes = rate((r) => r.status.encoder.frames);
     const end = memoryOf(pushcam.pid);
     const browserPids = groupOf(found);
     const failed = Object.entries(started.connected.failures).map(([reason, n]) => `${n} ${reason}`);
@@ -141,15 +127,15 @@ async function runEndToEnd(timestamp: boolean, progress: (line: string) => void)
       label: `${started.connected.healthy} viewers${timestamp ? ', `--timestamp`' : ''}${failed.length ? ` (failed: ${failed.join(', ')})` : ''}`,
       cells: [
         `${num(median(fps))} / ${num(Math.min(...fps))}`,
-        num(rate(before.status.frame?.seq ?? 0, after.status.frame?.seq ?? 0)),
-        num(rate(before.status.encoder.skipped, after.status.encoder.skipped)),
+        num(rate((r) => r.status.frame?.seq ?? 0)),
+        num(rate((r) => r.status.encoder.skipped)),
         encodes > 0 ? `${num(encodes)} (${num(after.status.encoder.avgMs)} ms each)` : '0',
         kb(after.status.frame?.bytes ?? Number.NaN),
-        percent(rate(before.pushcamCpu, after.pushcamCpu) * 100),
+        percent(rate((r) => r.pushcamCpu) * 100),
         `${mb(idleRssBytes)} → ${mb(end.rssBytes)} (${mb(end.peakRssBytes)})`,
-        `${percent(rate(before.browserCpu, after.browserCpu) * 100)} (${browserPids.length} processes)`,
+        `${percent(rate((r) => r.browserCpu) * 100)} (${browserPids.length} processes)`,
         mb(pssBytes(browserPids)),
-        percent(rate(before.viewersCpu, after.viewersCpu) * 100),
+        percent(rate((r) => r.viewersCpu) * 100),
       ],
       otherCpuPercent: otherCpuPercent(before.cpu, after.cpu, seconds),
       fakeCamera30Fps: cmdlineOf(found).includes(FAKE_CAMERA_30FPS),
@@ -165,18 +151,9 @@ async function runEndToEnd(timestamp: boolean, progress: (line: string) => void)
 }
 
 const HEADER = [
-  '`pushcam serve --source camera`',
-  'fps per viewer (median / min)',
-  'frames published by the core, fps',
-  'dropped by the core (encoder busy), fps',
-  'core encodes/s (its mean time)',
-  'JPEG',
-  'PushCam CPU, % of one core',
-  'PushCam RSS idle → end (peak)',
-  'capture browser CPU, % of one core',
-  'capture browser memory (PSS)',
-  "viewers' process CPU",
-  'rest of machine CPU',
+  '`pushcam serve --source camera`', 'fps per viewer (median / min)', 'frames published by the core, fps', 'dropped by the core (encoder busy), fps',
+  'core encodes/s (its mean time)', 'JPEG', 'PushCam CPU, % of one core', 'PushCam RSS idle → end (peak)', 'capture browser CPU, % of one core',
+  'capture browser memory (PSS)', "viewers' process CPU", 'rest of machine CPU',
 ];
 
 export async function cameraTable(progress: (line: string) => void): Promise<MeasuredTable> {

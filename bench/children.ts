@@ -13,7 +13,7 @@ const alive = new Set<ChildProcess>();
  * inside that network namespace (`ip netns exec` keeps the IPC channel and the pid).
  */
 export class Child {
-  readonly proc: ChildProcess;
+  private readonly proc: ChildProcess;
   readonly pid: number;
   private readonly inbox: unknown[] = [];
   private exited = false;
@@ -69,7 +69,7 @@ export class Child {
   }
 }
 
-/** Ends every child at once, for the run's deadline and for errors. */
+/** Ends every child at once, when the run ends (its deadline and errors included). */
 export function killAllChildren(): void {
   for (const proc of alive) proc.kill('SIGKILL');
 }

@@ -5,14 +5,14 @@ import sharp from 'sharp';
 import { Encoder } from '../server/encoder/encoder.js';
 import { FRAMES_IN_FLIGHT } from '../server/pipeline.js';
 import type { EncodeSettings, RawImage } from '../server/types.js';
-import { LivePath } from './live-path.js';
+import { livePath } from './live-path.js';
 import { kb, num, table } from './markdown.js';
 import { testPicture } from './picture.js';
 import { cpuMark, otherCpuPercent } from './proc.js';
 import { ENCODE_BUDGET, LIVE_PATH_MS, ORIENT, OVERLAY, QUALITY, SIZES, TJBENCH_SECONDS } from './settings.js';
 import type { MeasuredTable, Retryable } from './stats.js';
 import { median, quantile } from './stats.js';
-import { haveTjbench, Tjbench } from './tjbench.js';
+import { haveTjbench, prepareTjbench } from './tjbench.js';
 
 /** One timed encode. */
 type EncodeCase = () => Promise<{ ms: number; bytes: number }>;
@@ -68,8 +68,8 @@ async function timeInterleaved(cases: readonly EncodeCase[], betweenRounds: () =
 async function encodeRow(width: number, height: number, dir: string, tjAvailable: boolean): Promise<string[]> {
   const picture = await testPicture(width, height);
   const quality = { quality: QUALITY };
-  const tj = tjAvailable ? await Tjbench.prepare(picture, QUALITY, dir) : null;
-  const live = new LivePath(picture, quality);
+  const tj = tjAvailable ? await prepareTjbench(picture, QUALITY, dir) : null;
+  const live = livePath(picture, quality);
   const cases = [encoderCase(picture, quality), encoderCase(picture, { ...quality, ...OVERLAY }), encoderCase(picture, { ...quality, ...ORIENT }), bareSharpCase(picture, QUALITY)];
   const [plain, overlay, orient, bare] = await timeInterleaved(cases, async () => {
     await tj?.runOnce();
@@ -78,11 +78,7 @@ async function encodeRow(width: number, height: number, dir: string, tjAvailable
   const t = tj?.result();
   const l = live.result();
   return [
-    `${width}x${height}`,
-    plain.cell,
-    overlay.cell,
-    orient.cell,
-    bare.cell,
+    `${width}x${height}`, plain.cell, overlay.cell, orient.cell, bare.cell,
     t ? `${num(t.ms)} (${t.subsampling})` : 'not installed',
     `${num(l.fps, 0)} · ${num(l.cpuMsPerFrame)}`,
     t ? `**${num((l.fps * t.ms) / 1000, 2)}**` : '–',
@@ -107,15 +103,8 @@ async function measureEncode(dir: string, tjAvailable: boolean, progress: (line:
 }
 
 const HEADER = [
-  'frame',
-  'PushCam Encoder',
-  '+ timestamp + text',
-  '+ mirror + rotate 90',
-  'sharp alone',
-  'tjbench',
-  'live path: fps · CPU ms per frame',
-  'live path / tjbench, fps',
-  'JPEG size (PushCam / tjbench)',
+  'frame', 'PushCam Encoder', '+ timestamp + text', '+ mirror + rotate 90', 'sharp alone', 'tjbench',
+  'live path: fps · CPU ms per frame', 'live path / tjbench, fps', 'JPEG size (PushCam / tjbench)',
 ];
 
 export async function encodeTable(dir: string, progress: (line: string) => void): Promise<MeasuredTable> {

@@ -44,12 +44,14 @@ export interface Watched {
   before: Reading;
   after: Reading;
   seconds: number;
+  /** How fast a figure of the readings grew between them, per second. */
+  rate: (figure: (r: Reading) => number) => number;
 }
 
 /**
- * A fresh server of `kind` (so its peak RSS is this row's alone) and a fresh child of viewers,
- * both in network namespace `netns` if given; a warm-up, two readings `measureMs` apart, then
- * `measure` while both still run. Both children are gone when this returns.
+ * A fresh server of `kind` and a fresh child of viewers, both in network namespace `netns` if
+ * given; a warm-up, two readings `measureMs` apart, then `measure` while both still run. Both
+ * children are gone when this returns.
  */
 export async function watch<R>(
   kind: ServerKind,
@@ -66,8 +68,7 @@ export async function watch<R>(
     viewers = started.viewers;
     const reading = async (): Promise<Reading> => {
       server.send({ type: 'stats' });
-      const cpu = cpuMark();
-      const [serverCpu, viewersCpu] = [cpuOf([server.pid]), cpuOf([started.viewers.pid])];
+      const [cpu, serverCpu, viewersCpu] = [cpuMark(), cpuOf([server.pid]), cpuOf([started.viewers.pid])];
       const [counters, stats] = await Promise.all([countersOf(started.viewers), server.next<ServerStats>('stats')]);
       return { counters, stats, serverCpu, viewersCpu, cpu };
     };
@@ -75,7 +76,9 @@ export async function watch<R>(
     const before = await reading();
     await sleep(o.measureMs);
     const after = await reading();
-    return measure({ port, serverPid: server.pid, connected: started.connected, idleRssBytes, before, after, seconds: (after.counters.at - before.counters.at) / 1000 });
+    const seconds = (after.counters.at - before.counters.at) / 1000;
+    const rate = (figure: (r: Reading) => number): number => (figure(after) - figure(before)) / seconds;
+    return measure({ port, serverPid: server.pid, connected: started.connected, idleRssBytes, before, after, seconds, rate });
   } finally {
     await Promise.all([server.kill(), viewers?.kill()]);
   }
@@ -97,28 +100,27 @@ interface FanoutLine extends Retryable<FanoutResult, Error> {
   server: ServerKind;
 }
 
-/** One row: every figure from the window between the two readings, or its error (a child that hung or died). */
+/** One row, or its error (a child that hung or died). */
 async function runFanout(server: ServerKind, viewers: Viewers, framesDir: string, progress: (line: string) => void): Promise<FanoutResult | Error> {
   progress(`fan-out ${viewers.healthy} healthy, ${viewers.stalled} stalled viewers: ${server}`);
-  const result = await watch(server, framesDir, { ...viewers, ...FANOUT_RUN }, ({ port, serverPid, connected, idleRssBytes, before, after, seconds }): FanoutResult => {
-    const kernelQueuedBytes = kernelSendQueueBytes(port);
+  const result = await watch(server, framesDir, { ...viewers, ...FANOUT_RUN }, ({ port, serverPid, connected, idleRssBytes, before, after, seconds, rate }): FanoutResult => {
     if (after.stats.encodes > 0) throw new Error(`PushCam re-encoded ${after.stats.encodes} frames: the bench meant it to pass them through`);
-    const end = memoryOf(serverPid);
+    const [kernelQueuedBytes, end] = [kernelSendQueueBytes(port), memoryOf(serverPid)];
     const missing = viewers.healthy + viewers.stalled - (connected.healthy + connected.stalled);
     const why = Object.entries(connected.failures).map(([reason, n]) => `${n}× ${reason}`).join(', ');
-    const fps = after.counters.frames.map((n, i) => (n - before.counters.frames[i]) / seconds);
+    const fps = after.counters.frames.map((_n, i) => rate((r) => r.counters.frames[i]));
     // The second reading's ages are exactly the frames read inside the window.
     const ages = after.counters.ages;
-    const serverCpuPercent = ((after.serverCpu - before.serverCpu) / seconds) * 100;
-    const skipped = after.stats.skippedFrames !== null && before.stats.skippedFrames !== null ? after.stats.skippedFrames - before.stats.skippedFrames : null;
+    const { skippedFrames, queuedBytes } = after.stats;
     // What the server held back: PushCam skips frames, mjpeg-server queues bytes.
-    const heldBack = skipped !== null && fps.length > 0 ? `${num(skipped / fps.length / seconds)} frames/s skipped` : after.stats.queuedBytes !== null ? `${mb(after.stats.queuedBytes)} queued` : '–';
+    const heldBack = skippedFrames !== null ? `${num(rate((r) => r.stats.skippedFrames ?? 0) / fps.length)} frames/s skipped` : `${mb(queuedBytes ?? Number.NaN)} queued`;
+    const [serverCpuPercent, other] = [rate((r) => r.serverCpu) * 100, otherCpuPercent(before.cpu, after.cpu, seconds)];
     return {
       refused: missing === 0 ? '' : ` (${missing} refused: ${why})`,
       serverCpuPercent,
-      otherCpuPercent: otherCpuPercent(before.cpu, after.cpu, seconds),
+      otherCpuPercent: other,
       cells: (marginal) => [
-        num((after.stats.published - before.stats.published) / seconds),
+        num(rate((r) => r.stats.published)),
         `${num(median(fps))} / ${num(fps.length ? Math.min(...fps) : Number.NaN)}`,
         `${num(median(ages), 0)} / ${num(quantile(ages, 0.95), 0)}`,
         percent(serverCpuPercent),
@@ -126,8 +128,8 @@ async function runFanout(server: ServerKind, viewers: Viewers, framesDir: string
         `${mb(idleRssBytes)} → ${mb(end.rssBytes)} (${mb(end.peakRssBytes)})`,
         heldBack,
         mb(kernelQueuedBytes),
-        percent(((after.viewersCpu - before.viewersCpu) / seconds) * 100),
-        percent(otherCpuPercent(before.cpu, after.cpu, seconds)),
+        percent(rate((r) => r.viewersCpu) * 100),
+        percent(other),
       ],
     };
   }).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
@@ -148,18 +150,8 @@ function marginalRatio(line: FanoutLine, lines: readonly FanoutLine[]): string {
 }
 
 const HEADER = [
-  'viewers',
-  'server',
-  'fps sent',
-  'fps per healthy viewer (median / min)',
-  'frame age at viewer, ms (median / p95)',
-  'server CPU, % of one core',
-  'marginal CPU vs mjpeg-server',
-  'server RSS idle → end (peak)',
-  'held back',
-  'unsent in kernel',
-  "viewers' process CPU",
-  'rest of machine CPU',
+  'viewers', 'server', 'fps sent', 'fps per healthy viewer (median / min)', 'frame age at viewer, ms (median / p95)', 'server CPU, % of one core',
+  'marginal CPU vs mjpeg-server', 'server RSS idle → end (peak)', 'held back', 'unsent in kernel', "viewers' process CPU", 'rest of machine CPU',
 ];
 
 /** Every set of viewers against both servers, one after the other, so a change in the machine's load hits both. */

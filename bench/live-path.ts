@@ -18,29 +18,26 @@ class PullingEncoder extends Encoder {
   }
 }
 
+type Run = { fps: number; cpuMsPerFrame: number };
+
 /**
  * PushCam's live path as it runs: the real Pipeline (its frames in flight, its ordering) into a
  * real Hub with one holder of demand, fed by a source that always has a newer frame: frames
  * published per second, and the process's CPU time (every thread) per frame. Each encode's start
  * brings exactly one new frame, so the pipeline holds the newest FRAMES_IN_FLIGHT + 1; the ring
- * of buffers is one longer, so none is handed out again while being encoded (overlays draw into it).
+ * of buffers is one longer, so none is handed out again while being encoded (overlays draw into it);
+ * `result` gives the medians of the runs so far.
  */
-export class LivePath {
-  private readonly runs: { fps: number; cpuMsPerFrame: number }[] = [];
-
-  constructor(
-    private readonly picture: RawImage,
-    private readonly settings: Partial<EncodeSettings>,
-  ) {}
-
-  async runOnce(): Promise<void> {
-    const encoder = new PullingEncoder(this.settings);
+export function livePath(picture: RawImage, settings: Partial<EncodeSettings>): { runOnce: () => Promise<void>; result: () => Run } {
+  const runs: Run[] = [];
+  const runOnce = async (): Promise<void> => {
+    const encoder = new PullingEncoder(settings);
     const hub = new Hub({ encodeTier: (main, spec) => encodeTier(main, spec, encoder.settings.quality) });
     const errors: string[] = [];
-    const ring = Array.from({ length: FRAMES_IN_FLIGHT + 2 }, () => Buffer.from(this.picture.data));
+    const ring = Array.from({ length: FRAMES_IN_FLIGHT + 2 }, () => Buffer.from(picture.data));
     let next = 0;
     let emit: ((image: SourceImage) => void) | null = null;
-    const frame = (): SourceImage => ({ kind: 'raw', image: { ...this.picture, data: ring[next++ % ring.length] } });
+    const frame = (): SourceImage => ({ kind: 'raw', image: { ...picture, data: ring[next++ % ring.length] } });
     const source: FrameSource = {
       kind: 'bench',
       start: (e) => {
@@ -60,15 +57,10 @@ export class LivePath {
     await sleep(LIVE_PATH_MS);
     const cpu = process.cpuUsage(from.cpu);
     const frames = published - from.published;
-    this.runs.push({ fps: (frames * 1000) / (performance.now() - from.at), cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / frames });
+    runs.push({ fps: (frames * 1000) / (performance.now() - from.at), cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / frames });
     release();
     pipeline.close();
     if (errors.length > 0) throw new Error(`the live path failed: ${errors[0]}`);
-  }
-
-  /** Medians of the runs so far. */
-  result(): { fps: number; cpuMsPerFrame: number } {
-    if (this.runs.length === 0) throw new Error('the live path has not run');
-    return { fps: median(this.runs.map((r) => r.fps)), cpuMsPerFrame: median(this.runs.map((r) => r.cpuMsPerFrame)) };
-  }
+  };
+  return { runOnce, result: () => ({ fps: median(runs.map((r) => r.fps)), cpuMsPerFrame: median(runs.map((r) => r.cpuMsPerFrame)) }) };
 }

@@ -50,7 +50,6 @@ export async function withSlowLink<T>(spec: SlowLinkSpec, work: (netns: string) 
 
 /** Why this machine cannot make slow links, or null if it can (tries once with a scratch namespace). */
 export async function slowLinksUnavailable(): Promise<string | null> {
-  if (process.platform !== 'linux') return 'network namespaces are Linux only';
   if (process.getuid?.() !== 0) return 'creating network namespaces needs root';
   try {
     return await withSlowLink({ mbitPerSecond: 1, queueMs: 100 }, async () => null);

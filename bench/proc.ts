@@ -64,11 +64,7 @@ export function kernelSendQueueBytes(port: number): number {
   try {
     const out = execFileSync('ss', ['-tnH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8', timeout: 5000 });
     // With a state filter ss leaves out the State column: Recv-Q, Send-Q, local, peer.
-    return out
-      .split('\n')
-      .map((line) => Number(line.trim().split(/\s+/)[1]))
-      .filter((n) => Number.isFinite(n))
-      .reduce((a, b) => a + b, 0);
+    return out.split('\n').reduce((sum, line) => sum + (Number(line.trim().split(/\s+/)[1]) || 0), 0);
   } catch {
     return Number.NaN;
   }

@@ -7,9 +7,8 @@ import { FrameReader } from './stamp.js';
 
 const CONNECT_TIMEOUT_MS = 15_000;
 const HEADER_END = Buffer.from('\r\n\r\n');
-// Every reading socket reads into this one buffer (net's `onread`), and each read is scanned
-// before the next one starts. 200 viewers at 30 fps is ~300 MB/s: a fresh Buffer per read, as
-// 'data' events make, costs the viewers' process more CPU than the servers spend sending.
+// Every reading socket reads into this one buffer (net's `onread`), each read scanned before the
+// next starts: a fresh Buffer per read, as 'data' events make, costs more CPU than the servers spend.
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
 exitWithParent();
