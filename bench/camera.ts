@@ -108,9 +108,10 @@ async function runEndToEnd(timestamp: boolean, progress: (line: string) => void)
       return frame.seq > first + 10 || undefined;
     });
     const reading = async () => {
-      const counters = countersOf(started.viewers);
+      const answers = Promise.all([countersOf(started.viewers), status(pushcam.port)]);
       const [cpu, pushcamCpu, browserCpu, viewersCpu] = [cpuMark(), cpuOf([pushcam.pid]), cpuOf(groupOf(found)), cpuOf([started.viewers.pid])];
-      return { counters: await counters, status: await status(pushcam.port), pushcamCpu, browserCpu, viewersCpu, cpu };
+      const [counters, s] = await answers;
+      return { counters, status: s, pushcamCpu, browserCpu, viewersCpu, cpu };
     };
     await sleep(warmupMs);
     const before = await reading();

@@ -12,7 +12,7 @@ import { cpuMark, type CpuMark, cpuOf, kernelSendQueueBytes, memoryOf, otherCpuP
 import { FANOUT_RUN, FPS, QUALITY, RING_FRAMES, VIEWER_ROWS } from './settings.js';
 import { type MeasuredTable, median, quantile, type Retryable } from './stats.js';
 
-export const SERVER_NAME: Record<ServerKind, string> = { pushcam: 'PushCam', 'mjpeg-server': 'mjpeg-server 0.3.1' };
+const SERVER_NAME: Record<ServerKind, string> = { pushcam: 'PushCam', 'mjpeg-server': 'mjpeg-server 0.3.1' };
 
 /** Different camera-like frames, encoded once by PushCam's Encoder, for both servers to send; their mean size. */
 export async function writeRing(dir: string, picture: { width: number; height: number; quality: number }): Promise<number> {
@@ -36,7 +36,7 @@ interface Reading {
   cpu: CpuMark;
 }
 
-export interface Watched {
+interface Watched {
   port: number;
   serverPid: number;
   connected: ViewersConnected;

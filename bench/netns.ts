@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 // token bucket (tc tbf). Server and viewer both run inside it, so the only traffic is between
 // them, on that loopback. Needs root (ip netns); without it the caller skips the table.
 
-export interface SlowLinkSpec {
+interface SlowLinkSpec {
   mbitPerSecond: number;
   /** How long a packet may wait in the link's queue before it is dropped (the Wi-Fi buffer). */
   queueMs: number;

@@ -11,7 +11,7 @@ const COM = 0xfe;
 const EOI = Buffer.from([0xff, 0xd9]);
 
 /** Milliseconds since the epoch with a fraction, comparable between processes on one machine. */
-export function nowMs(): number {
+function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 

@@ -8,7 +8,7 @@ import { median } from './stats.js';
 
 const run = promisify(execFile);
 
-export interface TjbenchResult {
+interface TjbenchResult {
   /** Milliseconds per frame, from tjbench's compression throughput. */
   ms: number;
   subsampling: string;
