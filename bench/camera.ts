@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { Status } from '../server/http/status.js';
+import type { Status } from '../shared/status.js';
 import { CHROMIUM_PATH } from '../test/helpers/chromium.js';
 import { startServeChild } from '../test/helpers/serve-child.js';
 import { type Child, countersOf, startViewers } from './children.js';
