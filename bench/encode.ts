@@ -1,39 +1,25 @@
-// The encode table: PushCam's Encoder, sharp alone and the live path against tjbench, per frame size.
+// The encode table: PushCam's Encoder, sharp alone and the live path against tjbench, per frame
+// size (docs/benchmarks.md: method and columns).
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { Encoder } from '../server/encoder/encoder.js';
 import { FRAMES_IN_FLIGHT } from '../server/pipeline.js';
 import type { EncodeSettings, RawImage } from '../server/types.js';
-import { LivePath, type LivePathResult } from './live-path.js';
+import { livePath } from './live-path.js';
 import { kb, num, table } from './markdown.js';
 import { testPicture } from './picture.js';
-import { machineBusySeconds, ownCpuSeconds } from './proc.js';
+import { cpuMark, otherCpuPercent } from './proc.js';
 import { ENCODE_BUDGET, LIVE_PATH_MS, ORIENT, OVERLAY, QUALITY, SIZES, TJBENCH_SECONDS } from './settings.js';
-import { lessDisturbed, median, quantile } from './stats.js';
-import { haveTjbench, Tjbench, type TjbenchResult } from './tjbench.js';
-
-interface EncodeTiming {
-  medianMs: number;
-  p95Ms: number;
-  runs: number;
-  bytes: number;
-}
+import type { MeasuredTable, Retryable } from './stats.js';
+import { median, quantile } from './stats.js';
+import { haveTjbench, prepareTjbench } from './tjbench.js';
 
 /** One timed encode. */
 type EncodeCase = () => Promise<{ ms: number; bytes: number }>;
 
-interface InterleaveBudget {
-  /** Untimed passes before the first round. */
-  warmupPasses: number;
-  rounds: number;
-  /** Timed encodes of each case per round. */
-  perRound: number;
-}
-
 /**
- * PushCam's own Encoder on `picture`. Each run gets a fresh copy of the pixels (a source makes a
- * new buffer for every frame, and the overlays draw into the buffer in place); the copy is made
- * outside the timed part.
+ * PushCam's own Encoder on a fresh copy of the pixels each time (a source makes a new buffer for
+ * every frame, and the overlays draw into it in place), made outside the timed part.
  */
 function encoderCase(picture: RawImage, settings: Partial<EncodeSettings>): EncodeCase {
   const encoder = new Encoder(settings);
@@ -45,11 +31,7 @@ function encoderCase(picture: RawImage, settings: Partial<EncodeSettings>): Enco
   };
 }
 
-/**
- * The same encode straight through sharp, as the Encoder does it at the end: shows how much of
- * the Encoder's time is sharp's own and how much is the Encoder's work around it. It copies the
- * pixels too (untimed), so both make the same garbage and meet the same collector pauses.
- */
+/** The same encode as one sharp call, as the Encoder makes it at the end; it copies the pixels too (untimed), so both meet the same collector pauses. */
 function bareSharpCase(picture: RawImage, quality: number): EncodeCase {
   return async () => {
     const data = Buffer.from(picture.data);
@@ -60,14 +42,11 @@ function bareSharpCase(picture: RawImage, quality: number): EncodeCase {
 }
 
 /**
- * Times every case, taking turns (one encode of each, again and again, one at a time as the
- * pipeline encodes), with `betweenRounds` run between rounds. On a machine where other work
- * comes and goes, taking turns spreads the disturbance evenly over the columns of one row
- * instead of landing on whichever case ran at the wrong moment. Each round starts with an
- * untimed pass: whatever ran between rounds left cold caches and idle threads, and the first
- * case after it would otherwise pay for them alone.
+ * Times every case taking turns (one encode of each, again and again, one at a time as the
+ * pipeline encodes), so other work on the machine hits the columns of a row alike; each round
+ * starts with an untimed pass, as `betweenRounds` leaves cold caches and idle threads behind.
  */
-async function timeInterleaved(cases: readonly EncodeCase[], budget: InterleaveBudget, betweenRounds: () => Promise<void>): Promise<EncodeTiming[]> {
+async function timeInterleaved(cases: readonly EncodeCase[], betweenRounds: () => Promise<void>): Promise<{ cell: string; bytes: number }[]> {
   const times = cases.map((): number[] => []);
   const bytes = cases.map(() => 0);
   const pass = async (timed: boolean): Promise<void> => {
@@ -77,111 +56,70 @@ async function timeInterleaved(cases: readonly EncodeCase[], budget: InterleaveB
       bytes[n] = size;
     }
   };
-  for (let i = 0; i < budget.warmupPasses; i++) await pass(false);
-  for (let round = 0; round < budget.rounds; round++) {
+  for (let i = 0; i < ENCODE_BUDGET.warmupPasses; i++) await pass(false);
+  for (let round = 0; round < ENCODE_BUDGET.rounds; round++) {
     await pass(false);
-    for (let i = 0; i < budget.perRound; i++) await pass(true);
+    for (let i = 0; i < ENCODE_BUDGET.perRound; i++) await pass(true);
     await betweenRounds();
   }
-  return times.map((t, n) => ({ medianMs: median(t), p95Ms: quantile(t, 0.95), runs: t.length, bytes: bytes[n] }));
+  return times.map((t, n) => ({ cell: `${num(median(t))} / ${num(quantile(t, 0.95))}`, bytes: bytes[n] }));
 }
 
-interface EncodeRow {
-  size: string;
-  bare: EncodeTiming;
-  plain: EncodeTiming;
-  overlay: EncodeTiming;
-  orient: EncodeTiming;
-  live: LivePathResult;
-  tj: TjbenchResult | null;
-}
-
-export interface EncodeResults {
-  rows: EncodeRow[];
-  /** How much of a core everything else on the machine used meanwhile. */
-  otherCpuPercent: number;
-  /** How many times it was measured: a disturbed measurement runs again if time allows. */
-  runs: number;
-}
-
-const cell = (t: EncodeTiming): string => `${num(t.medianMs)} / ${num(t.p95Ms)}`;
-
-async function encodeRow(width: number, height: number, dir: string, tjAvailable: boolean): Promise<EncodeRow> {
+async function encodeRow(width: number, height: number, dir: string, tjAvailable: boolean): Promise<string[]> {
   const picture = await testPicture(width, height);
   const quality = { quality: QUALITY };
-  const tj = tjAvailable ? await Tjbench.prepare(picture, QUALITY, dir, TJBENCH_SECONDS) : null;
-  const live = new LivePath(picture, quality, LIVE_PATH_MS);
-  const cases = [
-    encoderCase(picture, quality),
-    encoderCase(picture, { ...quality, ...OVERLAY }),
-    encoderCase(picture, { ...quality, ...ORIENT }),
-    bareSharpCase(picture, QUALITY),
-  ];
-  const [plain, overlay, orient, bare] = await timeInterleaved(cases, ENCODE_BUDGET, async () => {
+  const tj = tjAvailable ? await prepareTjbench(picture, QUALITY, dir) : null;
+  const live = livePath(picture, quality);
+  const cases = [encoderCase(picture, quality), encoderCase(picture, { ...quality, ...OVERLAY }), encoderCase(picture, { ...quality, ...ORIENT }), bareSharpCase(picture, QUALITY)];
+  const [plain, overlay, orient, bare] = await timeInterleaved(cases, async () => {
     await tj?.runOnce();
     await live.runOnce();
   });
-  return { size: `${width}x${height}`, plain, overlay, orient, bare, live: live.result(), tj: tj?.result() ?? null };
+  const t = tj?.result();
+  const l = live.result();
+  return [
+    `${width}x${height}`, plain.cell, overlay.cell, orient.cell, bare.cell,
+    t ? `${num(t.ms)} (${t.subsampling})` : 'not installed',
+    `${num(l.fps, 0)} · ${num(l.cpuMsPerFrame)}`,
+    t ? `**${num((l.fps * t.ms) / 1000, 2)}**` : '–',
+    `${kb(plain.bytes)} / ${t ? kb(t.bytes) : '–'}`,
+  ];
 }
 
-async function encodeRows(dir: string, progress: (line: string) => void): Promise<EncodeRow[]> {
-  const tjAvailable = await haveTjbench();
-  if (!tjAvailable) progress('tjbench is missing (apt-get install -y libjpeg-turbo-progs); its column stays empty');
-  const rows: EncodeRow[] = [];
+interface EncodeResults {
+  rows: string[][];
+  /** How much of a core everything else on the machine used meanwhile (tjbench counts as the bench's). */
+  otherCpuPercent: number;
+}
+
+async function measureEncode(dir: string, tjAvailable: boolean, progress: (line: string) => void): Promise<EncodeResults> {
+  const started = { at: performance.now(), cpu: cpuMark() };
+  const rows: string[][] = [];
   for (const [width, height] of SIZES) {
     progress(`encode ${width}x${height}`);
     rows.push(await encodeRow(width, height, dir, tjAvailable));
   }
-  return rows;
+  return { rows, otherCpuPercent: otherCpuPercent(started.cpu, cpuMark(), (performance.now() - started.at) / 1000) };
 }
 
-/** Every encode figure, with the machine's other CPU use over the same time (tjbench counts as ours). */
-export async function measureEncode(dir: string, progress: (line: string) => void): Promise<EncodeResults> {
-  const started = { at: performance.now(), machine: machineBusySeconds(), own: ownCpuSeconds() };
-  const rows = await encodeRows(dir, progress);
-  const seconds = (performance.now() - started.at) / 1000;
-  const other = machineBusySeconds() - started.machine - (ownCpuSeconds() - started.own);
-  return { rows, otherCpuPercent: Math.max(0, (other / seconds) * 100), runs: 1 };
-}
+const HEADER = [
+  'frame', 'PushCam Encoder', '+ timestamp + text', '+ mirror + rotate 90', 'sharp alone', 'tjbench',
+  'live path: fps · CPU ms per frame', 'live path / tjbench, fps', 'JPEG size (PushCam / tjbench)',
+];
 
-// The encode measurements take about this long on a 2-core machine.
-const ENCODE_ESTIMATE_MS = 50_000;
-
-/** The encode figures again if the first were disturbed and there is time before `until` (a performance.now() value). */
-export async function retryEncodeIfDisturbed(first: EncodeResults, dir: string, progress: (line: string) => void, until: number): Promise<EncodeResults> {
-  const { result, runs } = await lessDisturbed(first, (r) => r.otherCpuPercent, () => performance.now() + ENCODE_ESTIMATE_MS < until, () => {
-    progress(`encoding again, as other work used ${num(first.otherCpuPercent, 0)} % of a core the first time:`);
-    return measureEncode(dir, progress);
-  });
-  return { ...result, runs };
-}
-
-export function encodeTable({ rows, otherCpuPercent, runs: measured }: EncodeResults): string {
-  const header = [
-    'frame',
-    'PushCam Encoder',
-    '+ timestamp + text',
-    '+ mirror + rotate 90',
-    'sharp alone',
-    'tjbench',
-    'live path: fps · CPU ms per frame',
-    'live path / tjbench, fps',
-    'JPEG size (PushCam / tjbench)',
-  ];
-  const body = rows.map((r) => [
-    r.size,
-    cell(r.plain),
-    cell(r.overlay),
-    cell(r.orient),
-    cell(r.bare),
-    r.tj ? `${num(r.tj.ms)} (${r.tj.subsampling})` : 'not installed',
-    `${num(r.live.fps, 0)} · ${num(r.live.cpuMsPerFrame)}`,
-    r.tj ? `**${num((r.live.fps * r.tj.ms) / 1000, 2)}**` : '–',
-    `${kb(r.plain.bytes)} / ${r.tj ? kb(r.tj.bytes) : '–'}`,
-  ]);
-  const runs = Math.min(...rows.flatMap((r) => [r.bare.runs, r.plain.runs, r.overlay.runs, r.orient.runs]));
-  const note =
-    `q${QUALITY}, ${runs} encodes per cell, ${ENCODE_BUDGET.rounds} runs of tjbench (${TJBENCH_SECONDS} s) and of the live path (${LIVE_PATH_MS / 1000} s, ${FRAMES_IN_FLIGHT} frames in flight) per row. ` +
-    `Meanwhile the rest of the machine used ${num(otherCpuPercent, 0)} % of one core${measured > 1 ? ` (the less disturbed of ${measured} measurements)` : ''}. Method and columns: docs/benchmarks.md.`;
-  return `${table(header, body)}\n\n${note}`;
+export async function encodeTable(dir: string, progress: (line: string) => void): Promise<MeasuredTable> {
+  const tjAvailable = await haveTjbench();
+  if (!tjAvailable) progress('tjbench is missing (apt-get install -y libjpeg-turbo-progs); its column stays empty');
+  const again = (): Promise<EncodeResults> => measureEncode(dir, tjAvailable, progress);
+  const item: Retryable<EncodeResults> = { result: await again(), runs: 1, again };
+  const render = (): string => {
+    const { rows, otherCpuPercent } = item.result;
+    const { rounds, perRound } = ENCODE_BUDGET;
+    const note =
+      `q${QUALITY}, ${rounds * perRound} encodes per cell, ${rounds} runs of tjbench (${TJBENCH_SECONDS} s) and of the live path (${LIVE_PATH_MS / 1000} s, ${FRAMES_IN_FLIGHT} frames in flight) per row. ` +
+      `Meanwhile the rest of the machine used ${num(otherCpuPercent, 0)} % of one core${item.runs > 1 ? ` (the less disturbed of ${item.runs} measurements)` : ''}. Method and columns: docs/benchmarks.md.`;
+    return table(HEADER, rows, note);
+  };
+  // The encode measurements take about this long on a 2-core machine.
+  return { title: 'Encode cost per frame (ms, median / p95)', items: [item], estimateMs: 50_000, render };
 }

@@ -23,30 +23,26 @@ export interface ViewersConnected {
   failures: Record<string, number>;
 }
 
-/** The reading viewers' counters at one moment; the parent takes two and divides by the time between. */
+/** The reading viewers' counters at one moment (answers a 'mark'); the parent takes two and divides by the time between. */
 export interface Counters {
   type: 'counters';
   at: number;
-  /** Frames (boundaries) each viewer has seen so far. */
+  /** Frames each viewer has seen so far. */
   frames: number[];
   /** Age, ms, of every frame the viewers read since the previous mark. */
   ages: number[];
-  /** This client process's own CPU time, µs, to tell whether the clients were the bottleneck. */
-  cpuMicros: number;
 }
 
-/**
- * What a server under test holds back, read by itself: PushCam's frames skipped for healthy
- * viewers so far (it holds one frame per viewer and skips the rest), mjpeg-server's bytes queued
- * in its responses that the sockets have not taken yet (it queues everything).
- */
+/** What a server under test says of itself (answers a 'stats'). */
 export interface ServerStats {
   type: 'stats';
+  /** PushCam: frames skipped for healthy viewers so far (it holds one frame per viewer). */
   skippedFrames: number | null;
+  /** mjpeg-server: bytes its responses hold that the sockets have not taken (it queues everything). */
   queuedBytes: number | null;
   /** Frames PushCam's encoder re-encoded instead of passing through: must stay 0. */
   encodes: number;
-  /** Frames the server has sent out to its viewers so far (published, or written to all). */
+  /** Frames the server has sent out to its viewers so far. */
   published: number;
 }
 
@@ -57,10 +53,7 @@ export function isMessage<T extends { type: string }>(value: unknown, type: T['t
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;
 }
 
-/**
- * Children of the bench end when the parent goes, however it goes: a crashed or interrupted
- * run must not leave servers holding ports and CPU.
- */
+/** A child of the bench ends when the parent goes, however it goes: no server left holding ports and CPU. */
 export function exitWithParent(): void {
   process.on('disconnect', () => process.exit(0));
 }

@@ -31,13 +31,7 @@ async function softNoise(width: number, height: number, scale: number, seed: num
     .toBuffer();
 }
 
-interface Box {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-  rgb: readonly [number, number, number];
-}
+type Box = { x: number; y: number; w: number; h: number; rgb: readonly [number, number, number] };
 
 /** A few hard-edged "objects" (a window, a shelf, a mug): edges are what JPEG works hardest on. */
 function boxesFor(width: number, height: number, seed: number): Box[] {
@@ -49,10 +43,6 @@ function boxesFor(width: number, height: number, seed: number): Box[] {
     h: Math.floor((0.05 + random() * 0.3) * height),
     rgb: [random() * 200, random() * 200, random() * 200] as const,
   }));
-}
-
-function insideBox(boxes: readonly Box[], x: number, y: number): Box | undefined {
-  return boxes.find((b) => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h);
 }
 
 const clamp = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : v);
@@ -72,7 +62,7 @@ export async function testPicture(width: number, height: number, variant = 0): P
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = (y * width + x) * 3;
-      const box = insideBox(boxes, x, y);
+      const box = boxes.find((b) => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h);
       const light = [70 + (110 * x) / width, 60 + (90 * y) / height, 120 - (60 * x) / width];
       // Real scenes vary mostly in brightness: the fine detail and most of the grain are shared
       // by the three channels, only the large blobs carry colour.
@@ -84,10 +74,4 @@ export async function testPicture(width: number, height: number, variant = 0): P
     }
   }
   return { width, height, channels: 3, data };
-}
-
-/** The picture as a binary PPM (P6), the input tjbench reads. */
-export function toPpm(image: RawImage): Buffer {
-  if (image.channels !== 3) throw new Error('a PPM holds RGB: expected 3 channels');
-  return Buffer.concat([Buffer.from(`P6\n${image.width} ${image.height}\n255\n`), image.data]);
 }

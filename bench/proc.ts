@@ -1,95 +1,78 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
-// Another process's CPU time and memory, read from /proc so the process under test does no
-// bookkeeping of its own for the bench. Covers all its threads (libuv's pool, sharp's workers).
+// Other processes' CPU time and memory, read from /proc so the process under test does no
+// bookkeeping of its own for the bench. Covers all threads (libuv's pool, sharp's workers).
 
-const TICKS_PER_SECOND = clockTicks();
-
-function clockTicks(): number {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-}
-
-export interface ProcSample {
-  /** User + system CPU time so far, seconds. */
-  cpuSeconds: number;
-  rssBytes: number;
-  /** The largest RSS the process has had since it started (VmHWM). */
-  peakRssBytes: number;
-}
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** Fields 3 onwards of /proc/<pid>/stat; the name (field 2) is in parentheses and may hold spaces. */
-function statFields(pid: number | 'self'): number[] {
+function statFields(pid: number): number[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
 }
 
-export function sampleProc(pid: number): ProcSample {
-  // utime and stime are fields 14 and 15 of the line, 11 and 12 here.
-  const fields = statFields(pid);
-  const ticks = fields[11] + fields[12];
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return { cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: statusKb(status, 'VmRSS') * 1024, peakRssBytes: statusKb(status, 'VmHWM') * 1024 };
-}
+const statusKb = (status: string, field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
 
-function statusKb(status: string, field: string): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
-  return match ? Number(match[1]) : Number.NaN;
+/** Resident memory now and at its peak (VmHWM), bytes. */
+export function memoryOf(pid: number): { rssBytes: number; peakRssBytes: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { rssBytes: statusKb(status, 'VmRSS'), peakRssBytes: statusKb(status, 'VmHWM') };
 }
 
 /**
- * CPU time the whole machine has spent busy so far, seconds, summed over cores (from /proc/stat).
- * The bench subtracts its own processes from it to show how much other work competed for the cores.
+ * CPU seconds so far of `pids` (user + system, fields 14-17), with the children each has reaped,
+ * so a tree's total holds when a process in it ends; one that is gone counts nothing.
  */
-export function machineBusySeconds(): number {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal: all but idle and iowait are busy.
-  const [user, nice, system, , , irq, softirq, steal] = cpu;
+export function cpuOf(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = statFields(pid);
+      ticks += f[11] + f[12] + f[13] + f[14];
+    } catch {
+      // Exited.
+    }
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
+/** CPU time the whole machine has been busy so far, seconds summed over cores (/proc/stat): all but idle and iowait. */
+function machineBusySeconds(): number {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   return (user + nice + system + irq + softirq + (steal || 0)) / TICKS_PER_SECOND;
 }
 
-/** CPU time of this process and of the children it has waited for (tjbench), seconds. */
-export function ownCpuSeconds(): number {
-  // utime, stime, cutime, cstime: fields 14 to 17.
-  const f = statFields('self');
-  return (f[11] + f[12] + f[13] + f[14]) / TICKS_PER_SECOND;
+export interface CpuMark {
+  machine: number;
+  /** The bench's own processes: this one and every process below it (servers, viewers, PushCam's browser, tjbench). */
+  own: number;
+}
+
+export const cpuMark = (): CpuMark => ({ machine: machineBusySeconds(), own: cpuOf(treeOf(process.pid)) });
+
+/** How much of one core everything else on the machine used between two marks `seconds` apart, %: high means disturbed. */
+export function otherCpuPercent(before: CpuMark, after: CpuMark, seconds: number): number {
+  return Math.max(0, ((after.machine - before.machine - (after.own - before.own)) / seconds) * 100);
 }
 
 /**
  * Bytes the kernel holds unsent in the send buffers of the server's connections on `port` (the
- * Send-Q column of `ss`). Not part of any process's RSS, but memory a slow viewer pins, and
- * frames a viewer will see late: Linux grows a send buffer to several MB.
+ * Send-Q column of `ss`): memory a stalled viewer pins outside any RSS.
  */
 export function kernelSendQueueBytes(port: number): number {
   try {
     const out = execFileSync('ss', ['-tnH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8', timeout: 5000 });
     // With a state filter ss leaves out the State column: Recv-Q, Send-Q, local, peer.
-    return out
-      .split('\n')
-      .map((line) => Number(line.trim().split(/\s+/)[1]))
-      .filter((n) => Number.isFinite(n))
-      .reduce((a, b) => a + b, 0);
+    return out.split('\n').reduce((sum, line) => sum + (Number(line.trim().split(/\s+/)[1]) || 0), 0);
   } catch {
     return Number.NaN;
   }
 }
 
-// Process trees and groups: the capture browser is a dozen processes (browser, zygotes, GPU,
-// network and video-capture utilities, renderers), none of which the bench starts itself.
-
-export interface ProcEntry {
-  pid: number;
-  ppid: number;
-  pgrp: number;
-}
-
 /** Every process now, with its parent and process group (fields 4 and 5 of /proc/<pid>/stat). */
-export function listProcs(): ProcEntry[] {
-  const entries: ProcEntry[] = [];
+function listProcs(): { pid: number; ppid: number; pgrp: number }[] {
+  const entries = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
@@ -103,18 +86,17 @@ export function listProcs(): ProcEntry[] {
 }
 
 /** `root` and every process below it. */
-export function treeOf(root: number, procs: ProcEntry[] = listProcs()): number[] {
+export function treeOf(root: number): number[] {
+  const procs = listProcs();
   const tree = [root];
   for (let i = 0; i < tree.length; i++) for (const p of procs) if (p.ppid === tree[i]) tree.push(p.pid);
   return tree;
 }
 
 /** Every process in group `pgrp`: the capture browser runs in its own group (headless-browser.ts). */
-export function groupOf(pgrp: number, procs: ProcEntry[] = listProcs()): number[] {
-  return procs.filter((p) => p.pgrp === pgrp).map((p) => p.pid);
-}
+export const groupOf = (pgrp: number): number[] => listProcs().filter((p) => p.pgrp === pgrp).map((p) => p.pid);
 
-/** The NUL-separated command line of `pid`, as one string with spaces; '' if it is gone. */
+/** The command line of `pid`, its arguments joined by spaces; '' if it is gone. */
 export function cmdlineOf(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
@@ -123,39 +105,12 @@ export function cmdlineOf(pid: number): string {
   }
 }
 
-/** CPU seconds so far of each process that still exists, by pid. */
-export function cpuByPid(pids: readonly number[]): Map<number, number> {
-  const cpu = new Map<number, number>();
-  for (const pid of pids) {
-    try {
-      cpu.set(pid, sampleProc(pid).cpuSeconds);
-    } catch {
-      // Exited.
-    }
-  }
-  return cpu;
-}
-
-/**
- * CPU seconds between two readings, over the processes of the second one; a process born in
- * between counts from zero. One that exited in between is missed (none does while capturing).
- */
-export function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
-  let seconds = 0;
-  for (const [pid, now] of after) seconds += now - (before.get(pid) ?? 0);
-  return seconds;
-}
-
-/**
- * Proportional set size summed over `pids`: pages shared between Chromium's processes count once
- * in total, not once per process as summed RSS would.
- */
+/** Proportional set size summed over `pids`: pages Chromium's processes share count once in total, not once each as in RSS. */
 export function pssBytes(pids: readonly number[]): number {
   let kb = 0;
   for (const pid of pids) {
     try {
-      const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-      if (match) kb += Number(match[1]);
+      kb += Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
     } catch {
       // Exited.
     }

@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
 
-// Frame age at the viewer: each frame the servers send carries the time it was made, in a JPEG
-// comment (COM) segment, which decoders skip and PushCam passes through untouched. A viewer
-// that reads it knows how late it is, which frame counts alone cannot tell (a viewer can get
-// 30 fps that are all seconds old, when a socket buffer holds a backlog).
+// Frame age at the viewer: each frame the servers send carries the time it was made in a JPEG
+// comment (COM) segment, which decoders skip and PushCam passes through untouched; a viewer
+// that reads it knows how late it is, which frame counts alone cannot tell (docs/benchmarks.md).
 
 const MARKER = Buffer.from('pushcam-bench-t=');
 const DIGITS = 17;
@@ -12,7 +11,7 @@ const COM = 0xfe;
 const EOI = Buffer.from([0xff, 0xd9]);
 
 /** Milliseconds since the epoch with a fraction, comparable between processes on one machine. */
-export function nowMs(): number {
+function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
@@ -27,11 +26,8 @@ export function stampJpeg(jpeg: Buffer): Buffer {
 
 /**
  * Counts the frames of a stream read in chunks by their JPEG end markers (entropy-coded data
- * never holds FF D9, and the bench's frames carry no thumbnails), and reads their stamps,
- * including stamps and markers split between chunks. A frame's age is taken when its last byte
- * has arrived: when a program has the whole picture, and when a browser can show it (PushCam
- * sends the next part's headers in the same write). On a slow link that is a whole frame's
- * transfer after its first bytes.
+ * never holds FF D9, and the bench's frames carry no thumbnails) and reads their stamps, also
+ * those split between chunks; a frame's age is taken when its last byte has arrived.
  */
 export class FrameReader {
   /** Whole frames read so far. */

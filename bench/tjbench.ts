@@ -3,12 +3,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RawImage } from '../server/types.js';
-import { toPpm } from './picture.js';
+import { TJBENCH_SECONDS } from './settings.js';
 import { median } from './stats.js';
 
 const run = promisify(execFile);
 
-export interface TjbenchResult {
+interface TjbenchResult {
   /** Milliseconds per frame, from tjbench's compression throughput. */
   ms: number;
   subsampling: string;
@@ -28,36 +28,20 @@ export async function haveTjbench(): Promise<boolean> {
 }
 
 /**
- * libjpeg-turbo's own figure for the same pixels: compression only, RGB in (no format
- * conversion, like PushCam's raw RGB), 4:2:0 like sharp's default, one thread, its default
- * Huffman tables (PushCam turns Huffman optimisation off too). tjbench reports an average over
- * a run, which one preemption on a busy machine skews; so the caller runs it several short
- * times (between the other encodes) and takes the median run.
+ * libjpeg-turbo's own figure for the same pixels: compression only, RGB in, 4:2:0, one thread,
+ * default Huffman tables, run several short times between the other encodes; `result` is the
+ * median run (docs/benchmarks.md).
  */
-export class Tjbench {
-  private readonly runs: TjbenchResult[] = [];
-
-  private constructor(
-    private readonly picture: RawImage,
-    private readonly args: string[],
-  ) {}
-
-  static async prepare(picture: RawImage, quality: number, dir: string, seconds: number): Promise<Tjbench> {
-    const file = join(dir, `frame-${picture.width}x${picture.height}.ppm`);
-    await writeFile(file, toPpm(picture));
-    const args = [file, String(quality), '-rgb', '-subsamp', '420', '-componly', '-nowrite', '-quiet', '-benchtime', String(seconds), '-warmup', '0.1'];
-    return new Tjbench(picture, args);
-  }
-
-  async runOnce(): Promise<void> {
-    const { stdout } = await run('tjbench', this.args, { timeout: 60_000 });
-    this.runs.push(parseQuiet(stdout, this.picture));
-  }
-
-  result(): TjbenchResult {
-    if (this.runs.length === 0) throw new Error('tjbench has not run');
-    return { ...this.runs[0], ms: median(this.runs.map((r) => r.ms)) };
-  }
+export async function prepareTjbench(picture: RawImage, quality: number, dir: string): Promise<{ runOnce: () => Promise<void>; result: () => TjbenchResult }> {
+  const file = join(dir, `frame-${picture.width}x${picture.height}.ppm`);
+  // A binary PPM (P6): RGB, the test picture's 3 channels.
+  await writeFile(file, Buffer.concat([Buffer.from(`P6\n${picture.width} ${picture.height}\n255\n`), picture.data]));
+  const args = [file, String(quality), '-rgb', '-subsamp', '420', '-componly', '-nowrite', '-quiet', '-benchtime', String(TJBENCH_SECONDS), '-warmup', '0.1'];
+  const runs: TjbenchResult[] = [];
+  return {
+    runOnce: async () => void runs.push(parseQuiet((await run('tjbench', args, { timeout: 60_000 })).stdout, picture)),
+    result: () => ({ ...runs[0], ms: median(runs.map((r) => r.ms)) }),
+  };
 }
 
 /**

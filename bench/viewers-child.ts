@@ -1,16 +1,14 @@
-// A child process holding the bench's viewers: raw HTTP connections that read a stream, count its
-// frames and read each frame's time stamp, and stalled ones that send a request and never read.
-// Kept out of the parent so the parent's own work never competes with them, and their CPU can be
-// reported on its own.
+// A child process holding the bench's viewers, so their CPU is reported on its own: raw HTTP
+// connections that read a stream, count its frames and read their stamps (bench/stamp.ts), and
+// stalled ones that send a request and never read.
 import { connect } from 'node:net';
 import { AGENT, type ConnectViewers, type Counters, exitWithParent, isMessage, type ViewersConnected } from './messages.js';
 import { FrameReader } from './stamp.js';
 
 const CONNECT_TIMEOUT_MS = 15_000;
 const HEADER_END = Buffer.from('\r\n\r\n');
-// Every reading socket reads into this one buffer (net's `onread`), and each read is scanned
-// before the next one starts. 200 viewers at 30 fps is ~300 MB/s: a fresh Buffer per read, as
-// 'data' events make, costs the viewers' process more CPU than the servers spend sending.
+// Every reading socket reads into this one buffer (net's `onread`), each read scanned before the
+// next starts: a fresh Buffer per read, as 'data' events make, costs more CPU than the servers spend.
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
 exitWithParent();
@@ -91,18 +89,10 @@ async function connectAll(m: ConnectViewers): Promise<ViewersConnected> {
   return { type: 'connected', healthy: readers.length, stalled, failures };
 }
 
-function counters(): Counters {
-  const cpu = process.cpuUsage();
-  return {
-    type: 'counters',
-    at: performance.now(),
-    frames: readers.map((r) => r.frames),
-    ages: readers.flatMap((r) => r.take()),
-    cpuMicros: cpu.user + cpu.system,
-  };
-}
-
 process.on('message', (message: unknown) => {
   if (isMessage<ConnectViewers>(message, 'connect')) void connectAll(message).then((reply) => process.send?.(reply));
-  else if (isMessage(message, 'mark')) process.send?.(counters());
+  else if (isMessage(message, 'mark')) {
+    const counters: Counters = { type: 'counters', at: performance.now(), frames: readers.map((r) => r.frames), ages: readers.flatMap((r) => r.take()) };
+    process.send?.(counters);
+  }
 });

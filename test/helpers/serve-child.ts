@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { sampleProc } from '../../bench/proc.js';
+import { memoryOf } from '../../bench/proc.js';
 
 // `pushcam serve` as a user runs it, in its own process, for the fuzz and the soak: a crash is
 // the process ending, and its memory and descriptors (read from /proc) are its own alone.
@@ -75,12 +75,12 @@ export async function startServeChild(args: string[], o: { inspect?: boolean } =
     origin: `http://127.0.0.1:${port}`,
     errors,
     ended: () => ending,
-    rssMB: () => sampleProc(pid).rssBytes / 1e6,
+    rssMB: () => memoryOf(pid).rssBytes / 1e6,
     fds: () => readdirSync(`/proc/${pid}/fd`).length,
     async memoryAfterGc() {
       if (!inspector) throw new Error('memoryAfterGc needs startServeChild(args, { inspect: true })');
       const usage = JSON.parse(await inspect(inspector, 'JSON.stringify(process.memoryUsage())')) as { heapUsed: number; external: number };
-      return { rss: sampleProc(pid).rssBytes / 1e6, heapUsed: usage.heapUsed / 1e6, external: usage.external / 1e6 };
+      return { rss: memoryOf(pid).rssBytes / 1e6, heapUsed: usage.heapUsed / 1e6, external: usage.external / 1e6 };
     },
     async stop() {
       if (ending === null) {
