@@ -4,7 +4,8 @@ import { Encoder } from '../server/encoder/encoder.js';
 import { encodeTier } from '../server/encoder/tiers.js';
 import { Hub } from '../server/hub/hub.js';
 import { FRAMES_IN_FLIGHT, Pipeline } from '../server/pipeline.js';
-import type { EncodeSettings, FrameSource, RawImage, SourceImage } from '../server/types.js';
+import type { FrameSource, RawImage, SourceImage } from '../server/types.js';
+import type { EncodeSettings } from '../shared/settings-table.js';
 import { LIVE_PATH_MS } from './settings.js';
 import { median } from './stats.js';
 

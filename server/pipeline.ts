@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import type { Encoder } from './encoder/encoder.js';
 import type { Hub } from './hub/hub.js';
-import type { FrameSource, SourceImage, SourceStatus } from './types.js';
+import type { FrameSource, SourceImage } from './types.js';
+import type { SourceStatus } from '../shared/status.js';
 
 /** After the last viewer leaves, the source runs this much longer: a reload or a snapshot poller doesn't restart it. */
 export const LINGER_MS = 3000;

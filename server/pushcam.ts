@@ -10,12 +10,13 @@ import { answerClientErrors } from './http/client-errors.js';
 import { LISTEN_BACKLOG, limitConnections } from './http/connections.js';
 import { createListener, type Listener, type TlsFiles } from './http/listener.js';
 import { viewerPageDir } from './http/viewer-page.js';
-import type { Farewell } from './hub/farewell.js';
+import type { Farewell } from '../shared/farewell.js';
 import { Hub } from './hub/hub.js';
 import { newBoundary } from './hub/multipart.js';
 import { Pipeline } from './pipeline.js';
 import type { Log } from './log.js';
-import type { EncodeSettings, FrameSource } from './types.js';
+import type { FrameSource } from './types.js';
+import type { EncodeSettings } from '../shared/settings-table.js';
 
 /** Where and to whom the HTTP server answers. */
 export interface HttpOptions {

@@ -1,5 +1,5 @@
 // The types that cross module boundaries in the core: source -> encoder -> hub -> http. Those the
-// window and the viewer page see too are declared in shared/ and passed on from here.
+// window and the viewer page see too are declared in shared/ (status.ts, settings-table.ts).
 
 import type { SourceStatus } from '../shared/status.js';
 
@@ -29,9 +29,6 @@ export interface FrameSource {
   stop(): void;
   status(): SourceStatus;
 }
-
-export type { EncodeSettings, Rotation } from '../shared/settings-table.js';
-export type { LinkSample, SourceState, SourceStatus, TierSpec, TierStatus, ViewerInfo, ViewerTier } from '../shared/status.js';
 
 /** One encoded picture, shared by every viewer. */
 export interface Frame {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { type AutoLook, type AutoState, AutoTier, AUTO_LOOK_MS, initialAuto, LADDER, nextAuto } from '../server/hub/auto-tier.js';
 import { statusOf } from '../server/http/status.js';
-import type { TierSpec } from '../server/types.js';
+import type { TierSpec } from '../shared/status.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { eventually, startTestServer } from './helpers/server.js';
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { Encoder, formatTimestamp } from '../server/encoder/encoder.js';
-import type { RawImage, Rotation } from '../server/types.js';
+import type { RawImage } from '../server/types.js';
+import type { Rotation } from '../shared/settings-table.js';
 import { solidJpeg } from './helpers/fixtures.js';
 
 /** 320x240 RGB: left half red, right half blue. */

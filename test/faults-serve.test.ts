@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ControlService } from '../server/control/service.js';
-import { DEFAULT_SETTINGS } from '../server/control/settings.js';
+import { DEFAULT_SETTINGS } from '../shared/settings-table.js';
 import { CHROMIUM_PATH } from './helpers/chromium.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
 import { processes, processGroup } from './helpers/processes.js';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { DEFAULT_SETTINGS, SettingsStore, validateSettingsPatch } from '../server/control/settings.js';
+import { SettingsStore, validateSettingsPatch } from '../server/control/settings.js';
+import { DEFAULT_SETTINGS } from '../shared/settings-table.js';
 import { tempDir } from './helpers/fixtures.js';
 
 const tempFile = (t: TestContext): string => join(tempDir(t, 'settings'), 'settings.json');

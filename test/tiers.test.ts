@@ -9,7 +9,7 @@ import { Hub } from '../server/hub/hub.js';
 import { partLayout } from '../server/hub/multipart.js';
 import { MAX_TIERS, tierKey } from '../server/hub/tiers.js';
 import { KEEPALIVE_MS, Viewer } from '../server/hub/viewer.js';
-import type { TierSpec } from '../server/types.js';
+import type { TierSpec } from '../shared/status.js';
 import type { Status } from '../shared/status.js';
 import { statusOf } from '../server/http/status.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';

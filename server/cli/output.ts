@@ -1,5 +1,5 @@
 import type { Hub } from '../hub/hub.js';
-import type { ViewerInfo } from '../types.js';
+import type { ViewerInfo } from '../../shared/status.js';
 import { describeUserAgent } from '../user-agent.js';
 
 /** Where the command line writes: the URLs and viewers to stdout, problems to stderr. */

@@ -5,7 +5,6 @@ import { dirname } from 'node:path';
 import type { GuestLink, GuestLinkSpec } from '../../shared/contract.js';
 import { fileProblem, isMissing, newAccessKey, writeFileAtomic } from './access-key.js';
 
-export type { GuestLink, GuestLinkSpec };
 
 /** What a presented key opens: a guest link that works, one that has expired, or none. */
 export type GuestMatch = { link: GuestLink } | 'expired' | null;

@@ -3,12 +3,12 @@ import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import QRCode from 'qrcode';
 import { FixedKey, type KeyStore, SavedKey } from '../config/access-key.js';
-import { type GuestLink, GuestLinks, type GuestLinkSpec } from '../config/guest-links.js';
+import { GuestLinks } from '../config/guest-links.js';
 import { needsPixels } from '../encoder/encoder.js';
 import { loadTls, TlsFileError, type TlsFiles } from '../http/listener.js';
 import { localUrl, type Served, urlFor, viewerUrls } from '../http/urls.js';
 import type { Sink } from '../hub/consumer.js';
-import type { Farewell } from '../hub/farewell.js';
+import type { Farewell } from '../../shared/farewell.js';
 import type { Log } from '../log.js';
 import { Announcer } from '../net/announce.js';
 import { createCore, type Core, type HttpServer, PortInUseError, serveHttp } from '../pushcam.js';
@@ -20,7 +20,9 @@ import {
   type CoreEvents,
   type ControlHandlers,
   type ControlState,
+  type GuestLink,
   type GuestLinkRow,
+  type GuestLinkSpec,
   type Settings,
   STATS_INTERVAL_MS,
   type Stats,
@@ -29,7 +31,7 @@ import {
 import type { CameraFrame } from '../../shared/frame-format.js';
 import { SettingsStore, validateSettingsPatch } from './settings.js';
 import { ADDRESS_KEYS, ENCODE_KEYS, SERVER_KEYS, SOURCE_SETTINGS } from '../../shared/settings-table.js';
-import type { ViewerInfo } from '../types.js';
+import type { ViewerInfo } from '../../shared/status.js';
 import { describeUserAgent } from '../user-agent.js';
 
 export interface ControlServiceOptions {

@@ -4,7 +4,6 @@ import { fileProblem, isMissing, writeFileAtomic } from '../config/access-key.js
 import { DEFAULT_SETTINGS, FORMER_NAMES, type SettingName, type Settings, checkSetting } from '../../shared/settings-table.js';
 import { plainObject } from '../../shared/values.js';
 
-export { DEFAULT_SETTINGS } from '../../shared/settings-table.js';
 
 /** Whether `name` is a setting; not for any other name, inherited ones included (`__proto__`, `constructor`). */
 function isSetting(name: string): name is SettingName {

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { DEFAULT_ENCODE } from '../../shared/settings-table.js';
-import type { EncodeSettings, RawImage, SourceImage } from '../types.js';
+import type { RawImage, SourceImage } from '../types.js';
+import type { EncodeSettings } from '../../shared/settings-table.js';
 import { drawLabel, labelSizeFor, renderLabel } from './text.js';
 import { inverse, isTurned, type Turn, turned, turnedLabel, turnedSize, turnPoint } from './turn.js';
 

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
-import type { RawImage, TierSpec } from '../types.js';
+import type { RawImage } from '../types.js';
+import type { TierSpec } from '../../shared/status.js';
 import type { EncodedImage } from './encoder.js';
 import { jpegComments } from '../../shared/jpeg-info.js';
 

@@ -1,5 +1,6 @@
 import sharp, { type Sharp } from 'sharp';
-import type { RawImage, Rotation } from '../types.js';
+import type { RawImage } from '../types.js';
+import type { Rotation } from '../../shared/settings-table.js';
 
 // Orientation: a frame is mirrored (left-right), then rotated clockwise, in the same sharp call
 // as its JPEG encode. Labels are drawn before that, into the source's pixels, so they are

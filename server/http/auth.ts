@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { GuestKeys, GuestLink } from '../config/guest-links.js';
+import type { GuestKeys } from '../config/guest-links.js';
+import type { GuestLink } from '../../shared/contract.js';
 import { HttpError } from './errors.js';
 import { KeyFailures } from './key-failures.js';
 import { peerAddress } from './per-address.js';

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Status, StatusJson } from '../../shared/status.js';
-import type { Farewell } from '../hub/farewell.js';
+import type { Farewell } from '../../shared/farewell.js';
 import type { Hub } from '../hub/hub.js';
 import type { Pipeline } from '../pipeline.js';
 import { guestOf } from './auth.js';

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { MAX_TIERS } from '../hub/tiers.js';
-import type { Frame, ViewerTier } from '../types.js';
+import type { Frame } from '../types.js';
+import type { ViewerTier } from '../../shared/status.js';
 import { HttpError, intParam } from './errors.js';
 
 /** JPEG's own limit on a side. */

@@ -1,4 +1,4 @@
-import type { LinkSample, TierSpec } from '../types.js';
+import type { LinkSample, TierSpec } from '../../shared/status.js';
 
 // `?quality=auto`: PushCam moves a viewer along a ladder of pictures, from the main one down to
 // a small, low one, by what its link carries. The policy is a pure function of a state and one

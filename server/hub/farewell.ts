@@ -2,7 +2,6 @@ import sharp from 'sharp';
 import { type Farewell, FAREWELL_WORDS } from '../../shared/farewell.js';
 import { PLACEHOLDER_SIZE, placeholderImage } from '../source/placeholder.js';
 
-export type { Farewell };
 
 /** Pictures kept, by reason and size; a few sizes at most are ever in use. */
 const MAX_CACHED = 16;

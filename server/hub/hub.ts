@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { EncodedImage } from '../encoder/encoder.js';
 import type { TierSource } from '../encoder/tiers.js';
-import type { Frame, RawImage, TierSpec, TierStatus, ViewerInfo } from '../types.js';
+import type { Frame, RawImage } from '../types.js';
+import type { TierSpec, TierStatus, ViewerInfo } from '../../shared/status.js';
 import { Consumer, type Sink } from './consumer.js';
-import { type Farewell, farewellJpeg } from './farewell.js';
+import type { Farewell } from '../../shared/farewell.js';
+import { farewellJpeg } from './farewell.js';
 import { SnapshotViewer } from './snapshot-viewer.js';
 import { isMain, type TierEncode, Tiers } from './tiers.js';
 import type { Viewer } from './viewer.js';

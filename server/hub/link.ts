@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { setUnsentLimit, socketFd, type TcpInfo, tcpInfo, tcpUnavailable } from '../net/tcp.js';
-import type { LinkSample } from '../types.js';
+import type { LinkSample } from '../../shared/status.js';
 
 /**
  * The kernel keeps at most this much unsent per viewer (TCP_NOTSENT_LOWAT): a fraction of a

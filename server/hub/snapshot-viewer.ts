@@ -1,4 +1,5 @@
-import type { Frame, ViewerInfo } from '../types.js';
+import type { Frame } from '../types.js';
+import type { ViewerInfo } from '../../shared/status.js';
 
 /** A snapshot viewer that has not asked again this long after its last answer has left. */
 export const POLL_GONE_MS = 5000;

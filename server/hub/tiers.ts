@@ -1,7 +1,8 @@
 import type { EncodedImage } from '../encoder/encoder.js';
 import type { TierSource } from '../encoder/tiers.js';
 import { type Log, onChange } from '../log.js';
-import type { Frame, TierSpec, TierStatus } from '../types.js';
+import type { Frame } from '../types.js';
+import type { TierSpec, TierStatus } from '../../shared/status.js';
 
 /** Tiers encoded at once besides the main picture: each costs a resize and an encode per frame. */
 export const MAX_TIERS = 4;

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
-import type { Frame, ViewerInfo } from '../types.js';
+import type { Frame } from '../types.js';
+import type { ViewerInfo } from '../../shared/status.js';
 import { Consumer, type Sink } from './consumer.js';
 import type { Link } from './link.js';
 import type { PartLayout } from './multipart.js';

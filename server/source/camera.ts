@@ -1,6 +1,7 @@
 import type { CameraReport } from '../../shared/contract.js';
 import { type CameraFrame, MIN_FRAME_SIDE } from '../../shared/frame-format.js';
-import type { FrameSource, SourceImage, SourceStatus } from '../types.js';
+import type { FrameSource, SourceImage } from '../types.js';
+import type { SourceStatus } from '../../shared/status.js';
 import { PLACEHOLDER_SIZE, placeholderImage } from './placeholder.js';
 
 // The camera is captured elsewhere (the window, or a headless capture page) and its frames are

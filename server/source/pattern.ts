@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { FrameSource, RawImage, SourceImage, SourceState, SourceStatus } from '../types.js';
+import type { FrameSource, RawImage, SourceImage } from '../types.js';
+import type { SourceState, SourceStatus } from '../../shared/status.js';
 import { drawLabel, labelSizeFor, renderLabel } from '../encoder/text.js';
 import { Ticker } from './ticker.js';
 

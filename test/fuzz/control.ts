@@ -17,7 +17,7 @@ import WebSocket from 'ws';
 import { CALL_NAMES, type CallName, ipcChannel, type Settings } from '../../shared/contract.js';
 import { MAX_FRAME } from '../../shared/frame-format.js';
 import { ControlService } from '../../server/control/service.js';
-import { DEFAULT_SETTINGS } from '../../server/control/settings.js';
+import { DEFAULT_SETTINGS } from '../../shared/settings-table.js';
 import { startControlServer } from '../../server/control/ws-server.js';
 import { LIMITS } from '../../shared/limits.js';
 import { makeIpcRig } from '../helpers/fake-ipc.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test as nodeTest, type TestContext } from 'node:test';
 import type { CallName, ControlClient, ControlEvents, EventName } from '../../shared/contract.js';
-import { DEFAULT_SETTINGS } from '../../server/control/settings.js';
+import { DEFAULT_SETTINGS } from '../../shared/settings-table.js';
 import { busyPort, freePort } from './fixtures.js';
 
 export interface ContractClient {
