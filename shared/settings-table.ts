@@ -15,8 +15,9 @@ import { rangeProblem, textProblem } from './values.js';
  */
 type Applies = 'encode' | 'server' | 'address';
 
-/** The picture's turn, clockwise, in degrees (the `rotate` setting). */
-export type Rotation = 0 | 90 | 180 | 270;
+/** The picture's turns, clockwise, in degrees (the `rotate` setting). */
+const ROTATIONS = [0, 90, 180, 270] as const;
+export type Rotation = (typeof ROTATIONS)[number];
 
 interface Spec {
   default: string | number | boolean;
@@ -106,7 +107,7 @@ export const SETTINGS_TABLE = {
   mirror: { default: false, applies: 'encode', cli: { flag: 'mirror', sets: true, help: ['flip the picture left to right'] } },
   rotate: {
     default: 0 as Rotation,
-    oneOf: [0, 90, 180, 270],
+    oneOf: ROTATIONS,
     applies: 'encode',
     cli: { flag: 'rotate', arg: 'DEG', problem: 'must be 90, 180 or 270', help: ['rotate by 90, 180 or 270 degrees'] },
   },
