@@ -4,7 +4,7 @@ import type { Hub } from './hub/hub.js';
 import type { FrameSource, SourceImage } from './types.js';
 import type { SourceStatus } from '../shared/status.js';
 
-/** After the last viewer leaves, the source runs this much longer: a reload or a snapshot poller doesn't restart it. */
+/** After the last viewer leaves, the source runs this much longer: a reload or a snapshot viewer doesn't restart it. */
 export const LINGER_MS = 3000;
 
 /**

@@ -145,7 +145,7 @@ test('a page that long-polls snapshots is a viewer: listed as such, one viewer w
   const stop = new AbortController();
   t.after(() => stop.abort());
   const polling = pollSnapshots(s.url(`/snapshot.jpg?viewer=${PAGE}`), stop.signal);
-  await eventually(() => s.hub.viewerCount === 1, 'the poller to be a viewer');
+  await eventually(() => s.hub.viewerCount === 1, 'the snapshot viewer to be a viewer');
   const status = (await (await fetch(`${statusUrl(s)}&viewer=${PAGE}`)).json()) as { clients: { via: string; framesSent: number }[]; you: unknown };
   assert.equal(status.clients.length, 1);
   assert.equal(status.clients[0].via, 'snapshots');
@@ -162,16 +162,16 @@ test('a page that long-polls snapshots is a viewer: listed as such, one viewer w
   stream.close();
   await eventually(() => s.hub.viewerCount === 0, 'the stream to leave');
 
-  // A poller that stops asking leaves a little later.
+  // A snapshot viewer that stops asking leaves a little later.
   const again = new AbortController();
   const second = pollSnapshots(s.url(`/snapshot.jpg?viewer=${OTHER_PAGE}`), again.signal);
-  await eventually(() => s.hub.viewerCount === 1, 'the second poller to be a viewer');
+  await eventually(() => s.hub.viewerCount === 1, 'the second snapshot viewer to be a viewer');
   again.abort();
   await second;
   const stoppedAt = performance.now();
-  await eventually(() => s.hub.viewerCount === 0, 'the poller to leave', POLL_GONE_MS + 3000);
+  await eventually(() => s.hub.viewerCount === 0, 'the snapshot viewer to leave', POLL_GONE_MS + 3000);
   const after = performance.now() - stoppedAt;
-  assert.ok(after >= POLL_GONE_MS - 200, `the poller left after ${after.toFixed(0)} ms`);
+  assert.ok(after >= POLL_GONE_MS - 200, `the snapshot viewer left after ${after.toFixed(0)} ms`);
 });
 
 test('snapshot viewers count against the limit, and a kick answers their waiting request at once', async (t) => {
@@ -182,7 +182,7 @@ test('snapshot viewers count against the limit, and a kick answers their waiting
   // A still picture: this waits for a newer frame that does not come.
   const started = performance.now();
   const waiting = fetch(s.url(`/snapshot.jpg?viewer=${PAGE}&after=${seq}`));
-  await eventually(() => s.hub.viewerCount === 1, 'the poller to be a viewer');
+  await eventually(() => s.hub.viewerCount === 1, 'the snapshot viewer to be a viewer');
 
   const full = await fetch(s.url(`/snapshot.jpg?viewer=${OTHER_PAGE}&after=0`));
   assert.equal(full.status, 503);

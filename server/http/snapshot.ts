@@ -24,15 +24,15 @@ export function snapshotRoute(hub: Hub, pipeline: Pipeline, maxViewers: number, 
     if (after !== undefined) refuseGuestInUse(hub, req, page);
     if (!hub.hasRoomFor(tier)) refuseTier(res);
     const viewer = { ip: clientIp(req), userAgent: req.get('user-agent') ?? '', guest: guestOf(req)?.id ?? null, tier };
-    const poller = after === undefined ? null : hub.poller(page, viewer, maxViewers);
-    if (after !== undefined && !poller) refuseFull(res, maxViewers);
+    const snapshotViewer = after === undefined ? null : hub.snapshotViewerFor(page, viewer, maxViewers);
+    if (after !== undefined && !snapshotViewer) refuseFull(res, maxViewers);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const kicked = poller?.ask();
+    const kicked = snapshotViewer?.ask();
     // An idle source's last frame may be old: start it and wait for a fresh one.
     const since = after ?? (pipeline.isRunning ? (hub.latest?.seq ?? 0) - 1 : (hub.latest?.seq ?? 0));
     const frame = await hub.waitForFrame(since, waitMs, kicked ? AbortSignal.any([gone.signal, kicked]) : gone.signal, tier);
-    poller?.answered(since, frame);
+    snapshotViewer?.answered(since, frame);
     // Kicked while it waited: told so, like every request of a kicked viewer.
     refuseKicked(hub, req);
     if (gone.signal.aborted && !frame) return;

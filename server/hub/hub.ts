@@ -73,7 +73,7 @@ export class Hub extends EventEmitter<HubEvents> {
   /** When the last FPS_FRAMES frames were published. */
   private readonly publishedAt: number[] = [];
   /** Snapshot viewers by their page token, or "ip user-agent" for clients without one. */
-  private readonly pollers = new Map<string, SnapshotViewer>();
+  private readonly snapshotViewers = new Map<string, SnapshotViewer>();
   /** The viewer page behind a stream or snapshot viewer, when it said (`?viewer=TOKEN`). */
   private readonly pages = new Map<string, Viewer | SnapshotViewer>();
   private readonly pageOf = new WeakMap<Viewer | SnapshotViewer, string>();
@@ -131,7 +131,7 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /** Stream and snapshot viewers. */
   get viewerCount(): number {
-    return this.viewers.size + this.pollers.size;
+    return this.viewers.size + this.snapshotViewers.size;
   }
 
   /** Viewers other than those of one page: whether the page may join a full server. */
@@ -146,7 +146,7 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   viewerList(): ViewerInfo[] {
-    return [...[...this.viewers].map((v) => v.snapshot()), ...[...this.pollers.values()].map((v) => ({ ...v.info }))];
+    return [...[...this.viewers].map((v) => v.infoNow()), ...[...this.snapshotViewers.values()].map((v) => ({ ...v.info }))];
   }
 
   /** How a viewer page watches now, as far as PushCam sees: what the page compares with what it shows. */
@@ -203,8 +203,8 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /** Adds a viewer and gives it the newest frame at once. A page that was polling snapshots stops being that viewer. */
   add(viewer: Viewer, page?: string): void {
-    const poller = page === undefined ? undefined : this.pollers.get(page);
-    if (poller) this.letGo(poller);
+    const snapshotViewer = page === undefined ? undefined : this.snapshotViewers.get(page);
+    if (snapshotViewer) this.letGo(snapshotViewer);
     this.viewers.add(viewer);
     if (page !== undefined) this.tag(viewer, page);
     this.watch(viewer, viewer.info.tier);
@@ -250,21 +250,21 @@ export class Hub extends EventEmitter<HubEvents> {
    * The snapshot viewer a long-poll belongs to (`page`, else `ip user-agent`), made on its first
    * request; null when it would be one viewer too many.
    */
-  poller(page: string | undefined, info: Pick<ViewerInfo, 'ip' | 'userAgent' | 'guest' | 'tier'>, maxViewers: number): SnapshotViewer | null {
+  snapshotViewerFor(page: string | undefined, info: Pick<ViewerInfo, 'ip' | 'userAgent' | 'guest' | 'tier'>, maxViewers: number): SnapshotViewer | null {
     const key = page ?? `${info.ip} ${info.userAgent}`;
-    const known = this.pollers.get(key);
+    const known = this.snapshotViewers.get(key);
     if (known) {
       known.info.tier = info.tier;
       return known;
     }
     if (this.viewersBesides(page) >= maxViewers) return null;
-    const poller: SnapshotViewer = new SnapshotViewer({ id: newViewerId(), ...info, since: Date.now() }, () => {
-      if (this.pollers.get(key) === poller) this.letGo(poller);
+    const snapshotViewer: SnapshotViewer = new SnapshotViewer({ id: newViewerId(), ...info, since: Date.now() }, () => {
+      if (this.snapshotViewers.get(key) === snapshotViewer) this.letGo(snapshotViewer);
     });
-    this.pollers.set(key, poller);
-    if (page !== undefined) this.tag(poller, page);
-    this.emit('joined', { ...poller.info });
-    return poller;
+    this.snapshotViewers.set(key, snapshotViewer);
+    if (page !== undefined) this.tag(snapshotViewer, page);
+    this.emit('joined', { ...snapshotViewer.info });
+    return snapshotViewer;
   }
 
   /**
@@ -348,7 +348,7 @@ export class Hub extends EventEmitter<HubEvents> {
 
   /** Takes a viewer off the lists; false if it was not on them. */
   private letGo(viewer: Viewer | SnapshotViewer): boolean {
-    const listed = viewer instanceof SnapshotViewer ? this.dropPoller(viewer) : this.viewers.delete(viewer);
+    const listed = viewer instanceof SnapshotViewer ? this.dropSnapshotViewer(viewer) : this.viewers.delete(viewer);
     if (!listed) return false;
     if (!(viewer instanceof SnapshotViewer)) this.unwatch(viewer);
     const page = this.pageOf.get(viewer);
@@ -358,10 +358,10 @@ export class Hub extends EventEmitter<HubEvents> {
     return true;
   }
 
-  private dropPoller(poller: SnapshotViewer): boolean {
-    for (const [key, known] of this.pollers) {
-      if (known !== poller) continue;
-      this.pollers.delete(key);
+  private dropSnapshotViewer(snapshotViewer: SnapshotViewer): boolean {
+    for (const [key, known] of this.snapshotViewers) {
+      if (known !== snapshotViewer) continue;
+      this.snapshotViewers.delete(key);
       return true;
     }
     return false;
@@ -375,7 +375,7 @@ export class Hub extends EventEmitter<HubEvents> {
   }
 
   private everyViewer(): (Viewer | SnapshotViewer)[] {
-    return [...this.viewers, ...this.pollers.values()];
+    return [...this.viewers, ...this.snapshotViewers.values()];
   }
 
   /** A stream's last picture says why it ends; a snapshot viewer's waits just end. */

@@ -57,7 +57,7 @@ export class Viewer {
   }
 
   /** The viewer's figures now, with a fresh look at its link. */
-  snapshot(): ViewerInfo {
+  infoNow(): ViewerInfo {
     return { ...this.info, link: this.options.link?.recentSample() ?? null };
   }
 
