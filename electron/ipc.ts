@@ -7,7 +7,7 @@ import {
   CALL_NAMES,
   type CallReply,
   CORE_EVENT_NAMES,
-  type ControlHandlers,
+  type CoreHandlers,
   type CoreEvents,
   type EventName,
   ipcChannel,
@@ -15,6 +15,7 @@ import {
 import { callCore, oneLine } from '../server/control/calls.js';
 import { type CameraFrame, FRAME_ACK, frameFromPortMessage, type PreviewFrame } from '../shared/frame-format.js';
 import type { Sink } from '../server/hub/consumer.js';
+import type { WindowPreview } from '../server/control/service.js';
 import { isAppUrl } from './window.js';
 
 export interface FrameLike {
@@ -52,9 +53,9 @@ export interface WebContentsLike<Port> {
 export type ControlEventMap = { [E in keyof CoreEvents]: [CoreEvents[E]] };
 
 /** The core as the adapter sees it: ControlService. */
-export interface ControlCore extends ControlHandlers, Pick<EventEmitter<ControlEventMap>, 'on' | 'off'> {
+export interface ControlCore extends CoreHandlers, Pick<EventEmitter<ControlEventMap>, 'on' | 'off'> {
   acceptFrame(frame: CameraFrame): void;
-  addPreviewSink(sink: Sink): () => void;
+  openPreview(sink: Sink): WindowPreview;
 }
 
 export interface IpcAdapterOptions<Port> {
@@ -69,11 +70,12 @@ export interface IpcAdapterOptions<Port> {
 /** Registers the adapter; the function it returns unregisters it. */
 export function registerIpc<Port>(o: IpcAdapterOptions<Port>): () => void {
   const checkSender = (event: InvokeEventLike): void => assertTrustedSender(event, o.webContents.id);
+  const preview = o.core.openPreview(previewSink(o.webContents));
   for (const name of CALL_NAMES) {
     o.ipcMain.handle(ipcChannel.call(name), (event, ...args) =>
       reply(() => {
         checkSender(event);
-        return callCore(o.core, name, args);
+        return callCore(o.core, preview, name, args);
       }),
     );
   }
@@ -86,12 +88,11 @@ export function registerIpc<Port>(o: IpcAdapterOptions<Port>): () => void {
     }),
   );
   const stopRelaying = CORE_EVENT_NAMES.map((name) => relayEvent(o.core, name, o.webContents));
-  const endPreview = o.core.addPreviewSink(previewSink(o.webContents));
   return () => {
     for (const name of CALL_NAMES) o.ipcMain.removeHandler(ipcChannel.call(name));
     o.ipcMain.removeHandler(ipcChannel.framePort);
     for (const stop of stopRelaying) stop();
-    endPreview();
+    preview.close();
     framePort?.close();
   };
 }

@@ -189,6 +189,11 @@ export type CallName = keyof ControlCalls;
 export type ControlHandlers = {
   [N in CallName]: (...args: Parameters<ControlCalls[N]>) => ReturnType<ControlCalls[N]> | Promise<ReturnType<ControlCalls[N]>>;
 };
+/** The calls a window answers for itself: its own preview, so that a hidden panel tab turns off its preview, not another's. */
+export type WindowCallName = 'setPreview';
+export type WindowHandlers = Pick<ControlHandlers, WindowCallName>;
+/** The calls the core answers: all but the window's own. */
+export type CoreHandlers = Omit<ControlHandlers, WindowCallName>;
 export type EventName = keyof ControlEvents;
 
 /** Every call once: a record, so that the compiler refuses a missing or an extra name. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import type { CaptureRequest, ControlEvents, Stats } from '../shared/contract.js';
-import { ControlService } from '../server/control/service.js';
+import { ControlService, type WindowPreview } from '../server/control/service.js';
 import type { Frame } from '../server/types.js';
 import { LINGER_MS } from '../server/pipeline.js';
 import { MjpegClient } from './helpers/mjpeg-client.js';
@@ -169,18 +169,18 @@ test('kick ends one viewer; an unknown viewer is an error', async (t) => {
   assert.throws(() => service.kick(9999), /no viewer 9999 is connected/);
 });
 
-/** A window's preview end that keeps what it gets; behind while `behind` says so. */
-function previewWindow(service: ControlService, behind = (): boolean => false): Frame[] {
+/** A window's preview that keeps what it gets; behind while `behind` says so. */
+function previewWindow(service: ControlService, behind = (): boolean => false): { frames: Frame[]; preview: WindowPreview } {
   const frames: Frame[] = [];
-  service.addPreviewSink({ send: (frame) => frames.push(frame), behindMs: () => (behind() ? 20 : 0) });
-  return frames;
+  const preview = service.openPreview({ send: (frame) => frames.push(frame), behindMs: () => (behind() ? 20 : 0) });
+  return { frames, preview };
 }
 
 test('the preview gets what viewers get, at most 10 frames a second, without broadcasting', async (t) => {
   const service = await createTestService(t, { mirror: true });
-  const previews = previewWindow(service);
+  const { frames: previews, preview } = previewWindow(service);
   fakeCamera(service, t);
-  service.setPreview(true);
+  preview.setPreview(true);
   await eventually(() => previews.length >= 5, 'preview frames');
   const started = performance.now();
   const count = previews.length;
@@ -190,7 +190,7 @@ test('the preview gets what viewers get, at most 10 frames a second, without bro
   const frame = previews.at(-1) as Frame;
   assert.deepEqual([frame.width, frame.height, frame.jpeg[0], frame.jpeg[1]], [64, 48, 0xff, 0xd8]);
   assert.equal(service.getState().broadcast.state, 'stopped');
-  service.setPreview(false);
+  preview.setPreview(false);
   const stopped = previews.length;
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(previews.length, stopped, 'no frames once the preview is off');
@@ -198,9 +198,9 @@ test('the preview gets what viewers get, at most 10 frames a second, without bro
 
 test('the preview is no viewer: not listed, not in /status.json, not counted against the viewer limit', async (t) => {
   const service = await createTestService(t, { maxViewers: 1 });
-  const previews = previewWindow(service);
+  const { frames: previews, preview } = previewWindow(service);
   fakeCamera(service, t);
-  service.setPreview(true);
+  preview.setPreview(true);
   const state = await service.start();
   await eventually(() => previews.length > 0, 'a preview frame');
   assert.deepEqual(service.getState().viewers, []);
@@ -215,8 +215,8 @@ test('the preview is no viewer: not listed, not in /status.json, not counted aga
 test('a preview that is behind skips to the newest frame once it catches up, and the last one arrives', async (t) => {
   const service = await createTestService(t);
   let behind = false;
-  const previews = previewWindow(service, () => behind);
-  service.setPreview(true);
+  const { frames: previews, preview } = previewWindow(service, () => behind);
+  preview.setPreview(true);
   const frame = async (shade: number): Promise<void> => {
     const seq = service.hub.latest?.seq ?? 0;
     service.acceptFrame({ meta: { format: 'pixels', width: 64, height: 48, channels: 4 }, data: rgba(64, 48, shade) });

@@ -175,21 +175,28 @@ test('each route takes messages of its own size: a JSON call kilobytes, a camera
   await eventually(() => service.hub.latest?.width === 1280, 'the 3.7 MB frame to be encoded');
 });
 
-test('each panel gets the preview over its own socket: one closing leaves the others theirs', async (t) => {
+test("each panel's preview is its own: one turning it off, or closing, leaves the other's on", async (t) => {
   const { service, control } = await makeControl(t);
   const camera = setInterval(() => {
     if (service.getState().capture.active) service.acceptFrame({ meta: { format: 'pixels', width: 32, height: 24, channels: 4 }, data: Buffer.alloc(32 * 24 * 4, 60) });
   }, 30);
   t.after(() => clearInterval(camera));
-  const [one, other] = [await rawControl(t, control), await rawControl(t, control)];
-  let previews = 0;
-  other.ws.on('message', (_m, isBinary) => (previews += isBinary ? 1 : 0));
-  assert.deepEqual(await one.answer(JSON.stringify({ id: 1, call: 'setPreview', args: [true] })), { id: 1 });
-  await eventually(() => previews > 0, 'preview frames on the other panel');
-  one.ws.close();
-  await new Promise((r) => one.ws.once('close', r));
-  const before = previews;
-  await eventually(() => previews > before + 2, 'preview frames after the first panel closed');
+  const [visible, hidden] = [await rawControl(t, control), await rawControl(t, control)];
+  const previews = new Map([visible, hidden].map((panel) => [panel, 0]));
+  for (const panel of [visible, hidden]) panel.ws.on('message', (_m, isBinary) => isBinary && previews.set(panel, (previews.get(panel) ?? 0) + 1));
+  const setPreview = (panel: typeof visible, on: boolean): Promise<unknown> => panel.answer(JSON.stringify({ id: 1, call: 'setPreview', args: [on] }));
+  assert.deepEqual(await setPreview(visible, true), { id: 1 });
+  await eventually(() => (previews.get(visible) ?? 0) > 0, 'preview frames on the panel that asked');
+  assert.equal(previews.get(hidden), 0, 'a panel that did not ask gets no preview');
+  // A panel's tab going to the background turns its own preview off.
+  await setPreview(hidden, true);
+  await setPreview(hidden, false);
+  const before = previews.get(visible) ?? 0;
+  await eventually(() => (previews.get(visible) ?? 0) > before + 2, 'preview frames after the other panel turned its own off');
+  hidden.ws.close();
+  await new Promise((r) => hidden.ws.once('close', r));
+  const after = previews.get(visible) ?? 0;
+  await eventually(() => (previews.get(visible) ?? 0) > after + 2, 'preview frames after the other panel closed');
 });
 
 test('a broken WebSocket frame closes that socket only (it ended PushCam before)', async (t) => {

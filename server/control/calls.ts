@@ -11,8 +11,11 @@ import {
   type CameraReport,
   type ControlCalls,
   type ControlHandlers,
+  type CoreHandlers,
   GUEST_EXPIRY_MS,
   type GuestLinkSpec,
+  type WindowCallName,
+  type WindowHandlers,
 } from '../../shared/contract.js';
 import { MAX_FRAME } from '../../shared/frame-format.js';
 import { validateSettingsPatch } from './settings.js';
@@ -58,12 +61,18 @@ function checkCall(name: unknown, args: unknown): { name: CallName; args: unknow
   return { name: call, args: checks.map((check, i) => check(args[i])) };
 }
 
-/** Checks a call from an adapter, then runs it on the core; resolves with its answer, or rejects with a one-line reason. */
-export async function callCore(core: ControlHandlers, name: unknown, args: unknown): Promise<unknown> {
+const WINDOW_CALLS: { [N in WindowCallName]: true } = { setPreview: true };
+
+/**
+ * Checks a call from an adapter, then runs it on the window that made it (its own preview) or on
+ * the core (the rest); resolves with its answer, or rejects with a one-line reason.
+ */
+export async function callCore(core: CoreHandlers, window: WindowHandlers, name: unknown, args: unknown): Promise<unknown> {
   try {
     const call = checkCall(name, args);
-    const handler = core[call.name] as (...a: unknown[]) => unknown;
-    return await handler.apply(core, call.args);
+    const handlers = (Object.hasOwn(WINDOW_CALLS, call.name) ? window : core) as Partial<ControlHandlers>;
+    const handler = handlers[call.name] as (...a: unknown[]) => unknown;
+    return await handler.apply(handlers, call.args);
   } catch (err) {
     throw new Error(oneLine(err));
   }

@@ -18,7 +18,7 @@ import {
   type CameraReport,
   type CaptureRequest,
   type CoreEvents,
-  type ControlHandlers,
+  type CoreHandlers,
   type ControlState,
   type GuestLink,
   type GuestLinkRow,
@@ -27,6 +27,7 @@ import {
   STATS_INTERVAL_MS,
   type Stats,
   type ViewerRow,
+  type WindowHandlers,
 } from '../../shared/contract.js';
 import type { CameraFrame } from '../../shared/frame-format.js';
 import { SettingsStore, validateSettingsPatch } from './settings.js';
@@ -72,7 +73,12 @@ const REENCODED_JPEG_QUALITY = 95;
  * broadcasting); broadcasting is the HTTP server. Both control adapters (Electron IPC, loopback
  * WebSocket) call these methods and relay its events.
  */
-export class ControlService extends EventEmitter<EventMap> implements ControlHandlers {
+/** A window's own preview: its setPreview call, and its end when the window goes. */
+export interface WindowPreview extends WindowHandlers {
+  close(): void;
+}
+
+export class ControlService extends EventEmitter<EventMap> implements CoreHandlers {
   private readonly core: Core;
   private readonly spec: SourceSpec;
   /** The source when it is the camera, whose frames the capture side pushes in. */
@@ -82,9 +88,8 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   /** The port chosen for `port: 0`, kept across restarts. */
   private pickedPort: number | null = null;
   private captureActive = false;
-  private previewOn = false;
-  /** Each window's preview sink, and its hub consumer while the preview is on. */
-  private readonly previews = new Map<Sink, (() => void) | null>();
+  /** Each open window preview's close. */
+  private readonly previews = new Set<() => void>();
   private qr = { url: '', svg: '' };
   /** Each guest link's QR code, by id, for the URL it was made of. */
   private readonly guestQrs = new Map<string, { url: string; svg: string }>();
@@ -235,22 +240,26 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
     return this.emitState();
   }
 
-  setPreview(on: boolean): void {
-    this.previewOn = on;
-    for (const sink of this.previews.keys()) this.feedPreview(sink);
-  }
-
   /**
-   * A window's end of the preview (its WebSocket or IPC): while the preview is on, the hub feeds
-   * it as it feeds a viewer, at most PREVIEW_FPS frames a second. Call the result when the window goes.
+   * A window's preview, off until the window's setPreview call turns it on (each window's its
+   * own). While on, the hub feeds `sink` (the window's WebSocket or IPC) as it feeds a viewer, at
+   * most PREVIEW_FPS frames a second. Close it when the window goes.
    */
-  addPreviewSink(sink: Sink): () => void {
-    this.previews.set(sink, null);
-    this.feedPreview(sink);
-    return () => {
-      this.previews.get(sink)?.();
-      this.previews.delete(sink);
+  openPreview(sink: Sink): WindowPreview {
+    let release: (() => void) | null = null;
+    const setPreview = (on: boolean): void => {
+      if (on && !release) release = this.core.hub.consume(sink, 1000 / PREVIEW_FPS);
+      if (!on && release) {
+        release();
+        release = null;
+      }
     };
+    const close = (): void => {
+      setPreview(false);
+      this.previews.delete(close);
+    };
+    this.previews.add(close);
+    return { setPreview, close };
   }
 
   reportCamera(report: CameraReport): void {
@@ -266,7 +275,7 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   async close(): Promise<void> {
     clearInterval(this.statsTimer);
     this.guests.close();
-    this.setPreview(false);
+    for (const close of [...this.previews]) close();
     this.core.pipeline.close();
     await this.http?.close();
     this.http = null;
@@ -437,16 +446,6 @@ export class ControlService extends EventEmitter<EventMap> implements ControlHan
   private setCaptureActive(active: boolean): void {
     this.captureActive = active;
     this.emit('capture', this.captureRequest());
-  }
-
-  /** Starts or ends one sink's hub consumer, as the preview is on or off. */
-  private feedPreview(sink: Sink): void {
-    const release = this.previews.get(sink) ?? null;
-    if (this.previewOn && !release) this.previews.set(sink, this.core.hub.consume(sink, 1000 / PREVIEW_FPS));
-    if (!this.previewOn && release) {
-      release();
-      this.previews.set(sink, null);
-    }
   }
 
   /** Every STATS_INTERVAL_MS: rates from the counters' deltas, for the stats sparklines and the viewer table. */

@@ -9,7 +9,7 @@ import { callCore, oneLine } from './calls.js';
 import { CORE_EVENT_NAMES } from '../../shared/contract.js';
 import { PANEL_CSP } from '../../shared/page-csp.js';
 import { FRAME_ACK, FRAME_HEADER_BYTES, MAX_FRAME, parseWireFrame, previewMessage } from '../../shared/frame-format.js';
-import type { ControlService } from './service.js';
+import type { ControlService, WindowPreview } from './service.js';
 import { plainObject } from '../../shared/values.js';
 import { type Log, onChange } from '../log.js';
 
@@ -140,27 +140,27 @@ function serveControl(ws: WebSocket, service: ControlService): void {
     service.on(event, relay);
     return () => service.off(event, relay);
   });
-  const endPreview = service.addPreviewSink({
+  const preview = service.openPreview({
     send: (frame) => ws.send(Buffer.concat(previewMessage(frame))),
     behindMs: () => (ws.bufferedAmount < PREVIEW_BACKLOG ? 0 : PREVIEW_LOOK_MS),
   });
   ws.on('close', () => {
     for (const off of relays) off();
-    endPreview();
+    preview.close();
   });
   ws.on('message', (raw, isBinary) => {
     if (isBinary) return ws.close(1003, 'binary messages go to /frames');
-    void answer(ws, service, raw.toString());
+    void answer(ws, service, preview, raw.toString());
   });
 }
 
-async function answer(ws: WebSocket, service: ControlService, text: string): Promise<void> {
+async function answer(ws: WebSocket, service: ControlService, preview: WindowPreview, text: string): Promise<void> {
   let id: number | string | null = null;
   try {
     const message = plainObject(parseJson(text), 'a call');
     // Only an id the client can have made is echoed, so an answer is never larger than it must be.
     if (typeof message.id === 'number' || (typeof message.id === 'string' && message.id.length <= 64)) id = message.id;
-    const result = await callCore(service, message.call, message.args ?? []);
+    const result = await callCore(service, preview, message.call, message.args ?? []);
     // A call that answers nothing sends no result, so the client resolves with undefined.
     ws.send(JSON.stringify({ id, result }));
   } catch (err) {
