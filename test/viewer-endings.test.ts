@@ -81,6 +81,26 @@ test('a kicked stream ends on a picture that says so; its page hears at once, an
   await other.waitForParts(before + 3);
 });
 
+test('a page kicked between two of its status requests hears it from the next one at once; once it watches again, no more', async (t) => {
+  const s = await startTestServer(t, { source: pattern() });
+  const kicked = await MjpegClient.open(s.url(`/stream.mjpg?viewer=${PAGE}`), { 'user-agent': 'kicked-one' });
+  await kicked.waitForParts(1);
+  assert.equal(s.hub.kick(s.hub.viewerList()[0]?.id ?? -1), true);
+  await kicked.waitForEnd();
+  const next = heldStatus(statusUrl(s), PAGE, 5000);
+  assert.deepEqual(await next.answer, { ended: 'kicked' });
+  assert.ok((await next.took) < 1000, `the kicked page heard after ${(await next.took).toFixed(0)} ms`);
+  // Another page, and the same page once it has a stream again (another browser of the same
+  // address is not refused), are not told.
+  const other = heldStatus(statusUrl(s), OTHER_PAGE, 1000);
+  assert.ok(!('ended' in (await other.answer)), 'another page was told of the kick');
+  const again = await MjpegClient.open(s.url(`/stream.mjpg?viewer=${PAGE}`), { 'user-agent': 'another-browser' });
+  t.after(() => again.close());
+  await again.waitForParts(1);
+  const later = heldStatus(statusUrl(s), PAGE, 1000);
+  assert.deepEqual((await later.answer).you, { watching: 'stream', picture: { width: 320, height: 180 } });
+});
+
 test('kicking a program (a stream without a page) tells no page it was disconnected', async (t) => {
   const s = await startTestServer(t, { source: pattern() });
   const program = await MjpegClient.open(s.url('/stream.mjpg'), { 'user-agent': 'Lavf/60.16.100' });

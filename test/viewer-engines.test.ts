@@ -1,5 +1,6 @@
 // The viewer page in all three browser engines (Chromium, Firefox ESR, WebKitGTK): it stays on the
-// live stream for as long as someone watches, and a new picture is on screen at once. Each engine
+// live stream for as long as someone watches, a new picture is on screen at once, a stop and a
+// restart on the same port bring it back live without snapshots, and a kick is told. Each engine
 // runs where it is installed (.ci/run installs all three) and is skipped, by name, where it is not.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -61,6 +62,29 @@ for (const engine of ENGINES) {
     assert.deepEqual([...ways], ['stream'], 'the page watched by snapshots at some point');
     assert.equal(server.hub.viewerCount, 1);
     assert.ok(await pictureMoves(page, 2000), 'the picture does not move');
+  });
+
+  test(`${engine.name}: a stopped broadcast says so and comes back live on the same port, never by snapshots; a kick is told at once`, options, async (t) => {
+    const source = (): PatternSource => new PatternSource({ width: 320, height: 180, intervalMs: 100 });
+    const first = await startTestServer(t, { source: source() });
+    const page = await engine.open(t);
+    await page.goto(first.url('/'));
+    await waitForBadge(page, 'Live', 10_000);
+    await first.close();
+    await waitForBadge(page, 'Stopped', 3000);
+    const second = await startTestServer(t, { source: source(), port: first.port });
+    await waitForBadge(page, 'Live', 8000);
+    assert.ok(await pictureMoves(page, 2000), 'the picture does not move after the broadcast is back');
+    assert.deepEqual(second.hub.viewerList().map((v) => v.via), ['stream'], 'the page came back by snapshots');
+    const [me] = second.hub.viewerList();
+    second.hub.kick(me!.id);
+    const kickedAt = performance.now();
+    await waitForBadge(page, 'Disconnected', 2000);
+    t.diagnostic(`${engine.name}: "Disconnected" ${(performance.now() - kickedAt).toFixed(0)} ms after the kick`);
+    assert.equal(await textOf(page, 'message'), 'The broadcaster disconnected you.');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.equal(await textOf(page, 'mode'), 'Disconnected', 'the kicked page did not stay told');
+    assert.equal(second.hub.viewerCount, 0, 'the kicked page watches some other way');
   });
 
   test(`${engine.name}: a new picture is on screen at once`, options, async (t) => {

@@ -82,6 +82,12 @@ export class Hub extends EventEmitter<HubEvents> {
   private holds = 0;
   /** "ip user-agent" of kicked viewers, and until when they are refused. */
   private readonly refused = new Map<string, number>();
+  /**
+   * Pages kicked while none of their status requests was waiting (between two of them), and
+   * until when: their next status request hears it at once, not seconds later when the page finds
+   * its stream gone. Cleared when the page watches again.
+   */
+  private readonly unheardKicks = new Map<string, number>();
 
   constructor(o: HubOptions) {
     super();
@@ -276,7 +282,7 @@ export class Hub extends EventEmitter<HubEvents> {
     if (!viewer) return false;
     this.refused.set(`${viewer.info.ip} ${viewer.info.userAgent}`, Date.now() + KICK_REFUSE_MS);
     const page = this.pageOf.get(viewer);
-    this.tell('kicked', (listener) => page !== undefined && listener.page === page);
+    if (page !== undefined && !this.tell('kicked', (listener) => listener.page === page)) this.rememberKick(page);
     this.letGo(viewer);
     void this.sayFarewell(viewer, 'kicked');
     return true;
@@ -318,6 +324,8 @@ export class Hub extends EventEmitter<HubEvents> {
    * page hears at once why its picture stopped, which no browser tells a page about an <img>.
    */
   waitForFarewell(page: string | undefined, timeoutMs: number, signal: AbortSignal, guest: string | null = null): Promise<Farewell | null> {
+    const kickedUntil = page === undefined ? undefined : this.unheardKicks.get(page);
+    if (kickedUntil !== undefined && kickedUntil > Date.now()) return Promise.resolve('kicked');
     return new Promise((resolve) => {
       const finish = (reason: Farewell | null): void => {
         clearTimeout(timer);
@@ -341,7 +349,14 @@ export class Hub extends EventEmitter<HubEvents> {
     return until !== undefined && until > Date.now();
   }
 
+  private rememberKick(page: string): void {
+    const now = Date.now();
+    for (const [known, until] of this.unheardKicks) if (until <= now) this.unheardKicks.delete(known);
+    this.unheardKicks.set(page, now + KICK_REFUSE_MS);
+  }
+
   private tag(viewer: Viewer | SnapshotViewer, page: string): void {
+    this.unheardKicks.delete(page);
     this.pages.set(page, viewer);
     this.pageOf.set(viewer, page);
   }
@@ -367,11 +382,15 @@ export class Hub extends EventEmitter<HubEvents> {
     return false;
   }
 
-  /** Tells the waiting requests that `whose` picks that their viewing ends. */
-  private tell(reason: Farewell, whose: (listener: FarewellListener) => boolean): void {
+  /** Tells the waiting requests that `whose` picks that their viewing ends; false if none was waiting. */
+  private tell(reason: Farewell, whose: (listener: FarewellListener) => boolean): boolean {
+    let told = false;
     for (const listener of [...this.farewellListeners]) {
-      if (whose(listener)) listener.resolve(reason);
+      if (!whose(listener)) continue;
+      listener.resolve(reason);
+      told = true;
     }
+    return told;
   }
 
   private everyViewer(): (Viewer | SnapshotViewer)[] {
