@@ -1,6 +1,7 @@
 // The viewer page in all three browser engines (Chromium, Firefox ESR, WebKitGTK): it stays on the
 // live stream for as long as someone watches, a new picture is on screen at once, a stop and a
-// restart on the same port bring it back live without snapshots, and a kick is told. Each engine
+// restart on the same port bring it back live without snapshots, a kick is told, and only a
+// stream held up on the way falls back to snapshots. Each engine
 // runs where it is installed (.ci/run installs all three) and is skipped, by name, where it is not.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -8,8 +9,9 @@ import { FileSource } from '../server/source/file.js';
 import { PatternSource } from '../server/source/pattern.js';
 import { near, type Rgb } from './helpers/chromium.js';
 import { ENGINES, type EnginePage, pictureColor, pictureSample, textOf } from './helpers/engines.js';
+import { bufferingProxy } from './helpers/buffering-proxy.js';
 import { BLUE, pictureFile, RED, replacePicture } from './helpers/pictures.js';
-import { eventually, startTestServer } from './helpers/server.js';
+import { eventually, startTestServer, TEST_KEY } from './helpers/server.js';
 
 const STREAM = '[data-testid="stream"]';
 /** Long past the ~10 s after which Firefox used to leave the stream for snapshots. */
@@ -85,6 +87,25 @@ for (const engine of ENGINES) {
     await new Promise((resolve) => setTimeout(resolve, 2000));
     assert.equal(await textOf(page, 'mode'), 'Disconnected', 'the kicked page did not stay told');
     assert.equal(second.hub.viewerCount, 0, 'the kicked page watches some other way');
+  });
+
+  // Behind this proxy the WebKitGTK driver (helpers/webkit-driver.py) stops answering the test's
+  // script calls, so the test would hang there; until that is understood it runs in the other two.
+  const heldOptions = engine.name === 'WebKit' && !missing ? { skip: 'WebKit: the test driver hangs behind the buffering proxy (see the comment)' } : options;
+  test(`${engine.name}: only a stream held up on the way falls back to snapshots; that viewer is listed as such and can be kicked`, heldOptions, async (t) => {
+    const server = await startTestServer(t, { source: new PatternSource({ width: 320, height: 180, intervalMs: 100 }) });
+    const port = await bufferingProxy(t, server.port);
+    const page = await engine.open(t);
+    const opened = performance.now();
+    await page.goto(`http://127.0.0.1:${port}/?key=${TEST_KEY}`);
+    await waitForBadge(page, 'Slow connection: showing snapshots', 25_000);
+    t.diagnostic(`${engine.name}: snapshots ${(performance.now() - opened).toFixed(0)} ms after opening`);
+    assert.ok(await pictureMoves(page, 3000), 'the snapshots do not move');
+    await eventually(async () => /^1 viewer · /.test((await textOf(page, 'live-line')) ?? ''), 'the live line to count the viewer', 5000);
+    assert.deepEqual(server.hub.viewerList().map((v) => v.via), ['snapshots']);
+    server.hub.kick(server.hub.viewerList()[0]!.id);
+    await waitForBadge(page, 'Disconnected', 2000);
+    assert.equal(server.hub.viewerCount, 0);
   });
 
   test(`${engine.name}: a new picture is on screen at once`, options, async (t) => {

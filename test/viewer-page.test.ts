@@ -4,8 +4,6 @@
 // server, a missing or wrong key, the camera's name.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { PatternSource } from '../server/source/pattern.js';
@@ -289,46 +287,6 @@ test('the key page has the viewer page\'s look, dark and light', async (t) => {
     assert.deepEqual(key, viewer, `${colorScheme}: the key page looks different from the viewer page`);
     assert.equal(viewer[0], colorScheme === 'dark' ? 'rgb(0, 0, 0)' : 'rgb(233, 233, 236)');
   }
-});
-
-/**
- * A proxy in front of the server that passes everything but the stream's body, which it holds:
- * what a buffering proxy does to an endless response. The page's own requests still get through.
- */
-async function bufferingProxy(t: TestContext, target: number): Promise<number> {
-  const proxy: Server = createServer((req, res) => {
-    const upstream = request({ host: '127.0.0.1', port: target, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      if ((answer.headers['content-type'] ?? '').startsWith('multipart/x-mixed-replace')) {
-        res.flushHeaders();
-        answer.resume();
-      } else {
-        answer.pipe(res);
-      }
-    });
-    upstream.on('error', () => res.destroy());
-    res.on('close', () => upstream.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise((resolve) => proxy.close(resolve)).then(() => proxy.closeAllConnections()));
-  return (proxy.address() as AddressInfo).port;
-}
-
-test('only a stream held up on the way falls back to snapshots; that viewer is listed as such and can be kicked', async (t) => {
-  const server = await startTestServer(t, { source: pattern() });
-  const port = await bufferingProxy(t, server.port);
-  const page = await recordingPage(await browserFor(t));
-  await page.goto(`http://127.0.0.1:${port}/?key=${TEST_KEY}`, { waitUntil: 'domcontentloaded' });
-  const took = await waitForText(page, 'mode', SNAPSHOTS, 25_000);
-  t.diagnostic(`snapshots ${took.toFixed(0)} ms after opening`);
-  assert.ok(await pictureMoves(page), 'the snapshots do not move');
-  await waitForText(page, 'live-line', /^1 viewer · /, 5000);
-  assert.deepEqual(server.hub.viewerList().map((v) => v.via), ['snapshots']);
-
-  server.hub.kick(server.hub.viewerList()[0].id);
-  await waitForText(page, 'mode', 'Disconnected', 2000);
-  assert.equal(server.hub.viewerCount, 0);
 });
 
 test('a full server: the page waits and comes in when a place frees up, without snapshot polling', async (t) => {
